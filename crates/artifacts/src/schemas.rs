@@ -1,0 +1,295 @@
+//! Every artifact kind that icodegen stages exchange, in pipeline order. This file is the only
+//! place where a column name is spelled; `docs/artifacts.md` documents each column and a test
+//! keeps the two in step.
+//!
+//! Conventions: identifiers are lowercase hex blake3 strings; byte offsets are into the UTF-8
+//! code of the row (never characters); a value that does not exist is null, never 0.
+
+/// Calls `$callback! { $($prefix)* <covariate fields> }`: the confounder columns shared by
+/// `covariates` and `testbed`, and the [`Covariates`] struct, come from this one list.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! with_covariates {
+    ($callback:path { $($prefix:tt)* }) => {
+        $callback! { $($prefix)*
+            /// Maximum depth of the tree-sitter AST (root = 1).
+            ast_depth: i32,
+            /// Number of AST nodes (named and anonymous).
+            n_ast_nodes: i32,
+            /// Number of ERROR and MISSING nodes.
+            n_error_nodes: i32,
+            /// McCabe cyclomatic complexity, as lizard counts it.
+            cyclomatic: i32,
+            /// Lines that are neither blank nor comment-only.
+            loc: i32,
+            /// Whitespace characters.
+            n_whitespace: i32,
+            /// Identifier tokens.
+            n_identifiers: i32,
+            /// Distinct words (identifier and keyword spellings).
+            n_unique_words: i32,
+            /// Return statements.
+            n_returns: i32,
+            /// Loops (for, while, do, for-in).
+            n_loops: i32,
+            /// Comparison operators.
+            n_comparisons: i32,
+            /// try/catch (except) constructs.
+            n_try_catch: i32,
+            /// Declared or assigned variables (distinct names).
+            n_variables: i32,
+            /// Lambdas and anonymous functions.
+            n_lambdas: i32,
+            /// String literals.
+            n_string_literals: i32,
+            /// Numeric literals.
+            n_numbers: i32,
+            /// Assignments (plain and augmented).
+            n_assignments: i32,
+            /// Arithmetic operators.
+            n_math_operations: i32,
+            /// Maximum nesting of blocks.
+            max_nested_blocks: i32,
+            /// Parenthesized expressions.
+            n_parenthesized: i32,
+            /// Modifiers (public, static, final, decorators ...).
+            n_modifiers: i32,
+        }
+    };
+}
+
+macro_rules! define_covariates {
+    ($( $(#[$meta:meta])* $field:ident : $ty:ty ),* $(,)?) => {
+        /// The confounders of one piece of code (methodology §1). The BPE token count is not
+        /// here: it depends on the model's tokenizer and lives in `scores`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+        pub struct Covariates {
+            $( $(#[$meta])* pub $field: $ty, )*
+        }
+
+        impl Covariates {
+            /// Column names, in schema order.
+            pub const NAMES: &'static [&'static str] = &[ $( stringify!($field), )* ];
+
+            /// Values in the order of [`Covariates::NAMES`], as f64 for regressions.
+            pub fn values(&self) -> Vec<f64> {
+                vec![ $( f64::from(self.$field), )* ]
+            }
+        }
+    };
+}
+
+macro_rules! covariate_access {
+    ($row:path; $( $(#[$meta:meta])* $field:ident : $ty:ty ),* $(,)?) => {
+        impl $row {
+            /// The covariate columns of this row.
+            pub fn covariates(&self) -> Covariates {
+                Covariates { $( $field: self.$field, )* }
+            }
+
+            /// Overwrites the covariate columns of this row.
+            pub fn set_covariates(&mut self, covariates: &Covariates) {
+                $( self.$field = covariates.$field; )*
+            }
+        }
+    };
+}
+
+with_covariates!(define_covariates {});
+
+/// `snippets.parquet` (ingest): one function or method per row.
+pub mod snippets {
+    crate::artifact! {
+        kind: "snippets", version: 1;
+        /// blake3 of language, NUL, code ([`crate::content_id`]).
+        snippet_id: String,
+        /// Language name as in `icodegen-lang` (`python`, `java`, ...).
+        language: String,
+        code: String,
+        docstring: Option<String>,
+        /// Source type: `codesearchnet`, `tree`, `archive`, `pairs` or `parquet`.
+        source: String,
+        /// Repository or archive the snippet came from, when known.
+        repo: Option<String>,
+        /// File path within the repository, tree or archive.
+        path: Option<String>,
+        /// Function or method name.
+        name: Option<String>,
+        /// 1-based first and last line in `path`.
+        start_line: Option<i32>,
+        end_line: Option<i32>,
+        /// `train`, `valid` or `test`.
+        split: String,
+        n_bytes: i64,
+        /// Pair identity for paired testbeds (bug-fix, clones); null otherwise.
+        pair_id: Option<String>,
+        /// Role in the pair as the input names it (`buggy`, `fixed`, `function_1`, ...).
+        pair_role: Option<String>,
+    }
+}
+
+/// `covariates.parquet` (preprocess): the confounders of every snippet.
+pub mod covariates {
+    use super::Covariates;
+    crate::with_covariates!(crate::artifact {
+        kind: "covariates", version: 1;
+        snippet_id: String,
+        language: String,
+        n_bytes: i64,
+    });
+    crate::with_covariates!(covariate_access { Row; });
+}
+
+/// `testbed.parquet` (preprocess): control/treatment rows of every intervention.
+///
+/// `row_id` identifies the code text (`content_id(language, code)`), so the same code shared by
+/// two interventions is scored once; a testbed row is keyed by (`intervention`, `pair_id`,
+/// `treatment`). Intervention `none` holds every test snippet once (treatment 0).
+pub mod testbed {
+    use super::Covariates;
+    crate::with_covariates!(crate::artifact {
+        kind: "testbed", version: 1;
+        /// [`crate::content_id`] of this row's language and code.
+        row_id: String,
+        /// Shared by the control and treated rows of one pair.
+        pair_id: String,
+        /// `none`, `comments`, `bugfix`, `rename`, `reformat`, `deadcode` or `syntax`.
+        intervention: String,
+        /// 0 control, 1 treated.
+        treatment: i8,
+        /// The snippet the pair was made from.
+        snippet_id: String,
+        language: String,
+        code: String,
+        /// Which mutation made this row (`flip_comparison`, `real_pair`, ...); null for originals.
+        mutation: Option<String>,
+        n_bytes: i64,
+    });
+    crate::with_covariates!(covariate_access { Row; });
+}
+
+/// `tokens.parquet` (infer): one row per scored token (never the first token, never padding).
+pub mod tokens {
+    crate::artifact! {
+        kind: "tokens", version: 1;
+        /// Model name from the pipeline (`gru`, `gpt2-small`, ...).
+        model_id: String,
+        row_id: String,
+        /// Index of the token in the row's token sequence (0 = first token, never scored).
+        position: i32,
+        token_id: i32,
+        token: String,
+        /// Byte span in the row's code; null for tokens without offsets (special tokens).
+        byte_start: Option<i32>,
+        byte_end: Option<i32>,
+        /// ln p(token | previous tokens).
+        logprob: f32,
+        /// 1 = the model's argmax.
+        rank: i32,
+        /// Entropy of the predictive distribution, nats.
+        entropy: f32,
+        topk_ids: Vec<i32>,
+        topk_logprobs: Vec<f32>,
+    }
+}
+
+/// `scores.parquet` (infer): one row per (model, row).
+pub mod scores {
+    crate::artifact! {
+        kind: "scores", version: 1;
+        model_id: String,
+        row_id: String,
+        /// This tokenizer's token count for the code (a per-model confounder).
+        n_tokens: i32,
+        /// Tokens that were scored (n_tokens - 1 without BOS, n_tokens with BOS).
+        n_scored: i32,
+        /// Mean next-token cross-entropy, nats; null when the row was skipped.
+        cross_entropy: Option<f64>,
+        perplexity: Option<f64>,
+        /// Share of scored tokens whose rank is 1.
+        accuracy: Option<f64>,
+        /// Why the row was not scored (`empty code`, ...); null when scored.
+        skip_reason: Option<String>,
+    }
+}
+
+/// `tags.parquet` (tag): the scored tokens bound to the AST.
+pub mod tags {
+    crate::artifact! {
+        kind: "tags", version: 1;
+        model_id: String,
+        row_id: String,
+        position: i32,
+        token_id: i32,
+        token: String,
+        byte_start: Option<i32>,
+        byte_end: Option<i32>,
+        logprob: f32,
+        /// Type of the token's leaf (its first leaf when it spans several); null without a span.
+        node_type: Option<String>,
+        parent_type: Option<String>,
+        /// Taxonomy category of the leaf or its nearest categorised ancestor; null when none.
+        category: Option<String>,
+        /// Depth of the leaf (root = 0).
+        depth: Option<i32>,
+    }
+}
+
+/// `concepts.parquet` (tag): per (model, row, concept) AsC-Eval scores. Absent concepts have no
+/// row.
+pub mod concepts {
+    crate::artifact! {
+        kind: "concepts", version: 1;
+        model_id: String,
+        row_id: String,
+        /// `node_type` or `category`.
+        concept_kind: String,
+        concept: String,
+        n_tokens: i32,
+        /// Mean and median of exp(logprob) over the concept's tokens.
+        mean_prob: f64,
+        median_prob: f64,
+        /// Seeded bootstrap median of the mean and its standard error.
+        boot_median: f64,
+        boot_se: f64,
+    }
+}
+
+/// `nodes.parquet` (tag): per (model, row, AST node), for local explanations.
+pub mod nodes {
+    crate::artifact! {
+        kind: "nodes", version: 1;
+        model_id: String,
+        row_id: String,
+        /// Pre-order index of the node in the row's AST (root = 0).
+        node_id: i32,
+        parent_id: Option<i32>,
+        node_type: String,
+        byte_start: i32,
+        byte_end: i32,
+        depth: i32,
+        n_tokens: i32,
+        /// Mean probability of the bound tokens; null when none is bound.
+        mean_prob: Option<f64>,
+    }
+}
+
+/// `concepts_global.parquet` (tag): per (model, concept) over rows.
+pub mod concepts_global {
+    crate::artifact! {
+        kind: "concepts_global", version: 1;
+        model_id: String,
+        concept_kind: String,
+        concept: String,
+        /// Rows in which the concept occurs.
+        n_rows: i64,
+        n_tokens: i64,
+        /// Plain mean of the per-row mean probabilities.
+        mean: f64,
+        /// Bootstrap median of the per-row values, its standard error and percentile 95% CI.
+        boot_median: f64,
+        boot_se: f64,
+        ci_low: f64,
+        ci_high: f64,
+    }
+}

@@ -1,0 +1,1 @@
+//! Local explanations rendered as SVG/HTML.

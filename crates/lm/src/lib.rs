@@ -1,0 +1,1 @@
+//! Neural code language models on libtorch.

@@ -1,0 +1,1 @@
+//! The runner library (see ARCHITECTURE.md).

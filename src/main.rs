@@ -1,0 +1,3 @@
+fn main() {
+    println!("icodegen: not implemented yet");
+}

@@ -1,0 +1,3 @@
+fn main() {
+    icodegen_fingerprint::emit();
+}

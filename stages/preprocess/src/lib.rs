@@ -1,0 +1,4 @@
+//! Stage `preprocess`: Compute confounders (covariates.parquet) and build interventional testbeds (testbed.parquet).
+//!
+//! The library knows nothing of the runner, its cache, the lock file or Slurm: it reads the
+//! inputs it is given and writes only the output paths it is given.

@@ -1,0 +1,1 @@
+//! Integration tests: drive the built binaries on tiny pipelines.
