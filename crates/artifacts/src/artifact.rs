@@ -8,9 +8,18 @@ use arrow::record_batch::RecordBatch;
 /// A problem with one column of a batch, before the reader adds the file path.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ColumnProblem {
-    Missing { column: &'static str },
-    WrongType { column: &'static str, expected: String, found: String },
-    UnexpectedNull { column: &'static str, row: usize },
+    Missing {
+        column: &'static str,
+    },
+    WrongType {
+        column: &'static str,
+        expected: String,
+        found: String,
+    },
+    UnexpectedNull {
+        column: &'static str,
+        row: usize,
+    },
 }
 
 /// One kind of Parquet artifact: a typed row plus the metadata that identifies the file.

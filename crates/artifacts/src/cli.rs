@@ -50,7 +50,11 @@ pub fn print_error(program: &str, error: &anyhow::Error) {
 /// The body of every stage's `main`: answers `--source-fingerprint` (the blake3 of the stage's
 /// sources, embedded at build time by `icodegen-fingerprint`), otherwise runs `body` and maps
 /// its result to an exit code.
-pub fn main(program: &str, fingerprint: &str, body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
+pub fn main(
+    program: &str,
+    fingerprint: &str,
+    body: impl FnOnce() -> anyhow::Result<()>,
+) -> ExitCode {
     let mut args = std::env::args_os().skip(1);
     if let (Some(first), None) = (args.next(), args.next())
         && first == "--source-fingerprint"

@@ -52,7 +52,9 @@ pub enum ArtifactError {
         expected: String,
         found: String,
     },
-    #[error("`{path}` row {row}: column `{column}` is null, which a `{kind}` artifact does not allow")]
+    #[error(
+        "`{path}` row {row}: column `{column}` is null, which a `{kind}` artifact does not allow"
+    )]
     NullValue {
         path: PathBuf,
         kind: &'static str,
@@ -70,7 +72,11 @@ pub enum ArtifactError {
 }
 
 impl ArtifactError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         ArtifactError::Io {
             action,
             path: path.into(),

@@ -78,11 +78,18 @@ impl<A: Artifact> ArtifactWriter<A> {
                 .map(|(key, value)| KeyValue::new((*key).to_owned(), (*value).to_owned())),
         );
         let properties = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
+            .set_compression(Compression::ZSTD(
+                ZstdLevel::try_new(3).expect("valid level"),
+            ))
             .set_key_value_metadata(Some(key_values))
             .build();
-        let writer = ArrowWriter::try_new(handle, A::schema(), Some(properties))
-            .map_err(|source| ArtifactError::Parquet { path: path.clone(), source })?;
+        let writer =
+            ArrowWriter::try_new(handle, A::schema(), Some(properties)).map_err(|source| {
+                ArtifactError::Parquet {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
         Ok(Self {
             path,
             file,
@@ -120,7 +127,10 @@ impl<A: Artifact> ArtifactWriter<A> {
         self.rows += batch.num_rows() as u64;
         self.writer
             .write(batch)
-            .map_err(|source| ArtifactError::Parquet { path: self.path.clone(), source })
+            .map_err(|source| ArtifactError::Parquet {
+                path: self.path.clone(),
+                source,
+            })
     }
 
     fn flush_pending(&mut self) -> Result<()> {
@@ -132,7 +142,10 @@ impl<A: Artifact> ArtifactWriter<A> {
         self.rows += batch.num_rows() as u64;
         self.writer
             .write(&batch)
-            .map_err(|source| ArtifactError::Parquet { path: self.path.clone(), source })
+            .map_err(|source| ArtifactError::Parquet {
+                path: self.path.clone(),
+                source,
+            })
     }
 
     /// Rows written so far.
@@ -145,7 +158,10 @@ impl<A: Artifact> ArtifactWriter<A> {
         self.flush_pending()?;
         self.writer
             .close()
-            .map_err(|source| ArtifactError::Parquet { path: self.path.clone(), source })?;
+            .map_err(|source| ArtifactError::Parquet {
+                path: self.path.clone(),
+                source,
+            })?;
         self.file.commit()?;
         Ok(self.rows)
     }
@@ -198,7 +214,11 @@ pub fn read_metadata(path: impl AsRef<Path>) -> Result<ArtifactMetadata> {
     Ok(metadata_of(&open_builder(path.as_ref())?))
 }
 
-fn problem_to_error<A: Artifact>(path: &Path, problem: ColumnProblem, row_offset: usize) -> ArtifactError {
+fn problem_to_error<A: Artifact>(
+    path: &Path,
+    problem: ColumnProblem,
+    row_offset: usize,
+) -> ArtifactError {
     let path = path.to_path_buf();
     match problem {
         ColumnProblem::Missing { column } => ArtifactError::MissingColumn {
@@ -278,7 +298,10 @@ impl<A: Artifact> ArtifactReader<A> {
             .with_projection(mask)
             .with_batch_size(batch_size)
             .build()
-            .map_err(|source| ArtifactError::Parquet { path: path.clone(), source })?;
+            .map_err(|source| ArtifactError::Parquet {
+                path: path.clone(),
+                source,
+            })?;
         Ok(Self {
             path,
             metadata,
@@ -317,7 +340,10 @@ impl<A: Artifact> ArtifactReader<A> {
         };
         let offset = self.row_offset;
         self.row_offset += batch.num_rows();
-        Some(A::from_batch(&batch).map_err(|problem| problem_to_error::<A>(&self.path, problem, offset)))
+        Some(
+            A::from_batch(&batch)
+                .map_err(|problem| problem_to_error::<A>(&self.path, problem, offset)),
+        )
     }
 }
 
@@ -330,7 +356,10 @@ impl<A: Artifact> Iterator for ArtifactReader<A> {
 }
 
 fn check_kind<A: Artifact>(path: &Path, metadata: &ArtifactMetadata) -> Result<()> {
-    let found = metadata.kind.clone().unwrap_or_else(|| "(no icodegen kind)".to_owned());
+    let found = metadata
+        .kind
+        .clone()
+        .unwrap_or_else(|| "(no icodegen kind)".to_owned());
     if found != A::KIND {
         return Err(ArtifactError::WrongKind {
             path: path.to_path_buf(),

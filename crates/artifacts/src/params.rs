@@ -51,7 +51,11 @@ pub fn from_str<T: DeserializeOwned>(path: &Path, text: &str, dotted_key: &str) 
             Err(ArtifactError::Params {
                 path: path.to_path_buf(),
                 location,
-                key: if key == "." { dotted_key.to_owned() } else { key },
+                key: if key == "." {
+                    dotted_key.to_owned()
+                } else {
+                    key
+                },
                 message: with_suggestion(&strip_location(&error.to_string())),
             })
         }
@@ -110,7 +114,10 @@ struct AtKey<'a, T> {
 impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for AtKey<'_, T> {
     type Value = Option<T>;
 
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
         if self.keys.is_empty() {
             return T::deserialize(deserializer).map(Some);
         }

@@ -19,12 +19,16 @@ const SKIPPED: &[&str] = &["target", "tests", "benches", "examples"];
 /// Computes the fingerprint of the package being built and tells Cargo to embed it and to
 /// re-run the build script when any hashed file changes. Call from `build.rs`.
 pub fn emit() {
-    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run from build.rs"));
+    let manifest_dir =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run from build.rs"));
     let packages = packages_of(&manifest_dir);
     for package in &packages {
         println!("cargo:rerun-if-changed={}", package.display());
     }
-    println!("cargo:rustc-env=ICODEGEN_SOURCE_FINGERPRINT={}", fingerprint(&packages));
+    println!(
+        "cargo:rustc-env=ICODEGEN_SOURCE_FINGERPRINT={}",
+        fingerprint(&packages)
+    );
 }
 
 /// The fingerprint of the given package directories.
@@ -41,12 +45,18 @@ pub fn fingerprint(packages: &BTreeSet<PathBuf>) -> String {
             .into_iter()
             .filter_entry(|entry| {
                 let name = entry.file_name().to_string_lossy();
-                entry.depth() == 0 || !(name.starts_with('.') || (entry.depth() == 1 && SKIPPED.contains(&name.as_ref())))
+                entry.depth() == 0
+                    || !(name.starts_with('.')
+                        || (entry.depth() == 1 && SKIPPED.contains(&name.as_ref())))
             })
             .filter_map(Result::ok)
             .filter(|entry| entry.file_type().is_file())
         {
-            let relative = entry.path().strip_prefix(&root).unwrap_or(entry.path()).to_path_buf();
+            let relative = entry
+                .path()
+                .strip_prefix(&root)
+                .unwrap_or(entry.path())
+                .to_path_buf();
             files.insert(relative, entry.path().to_path_buf());
         }
     }
@@ -74,9 +84,13 @@ pub fn packages_of(manifest_dir: &Path) -> BTreeSet<PathBuf> {
         if !seen.insert(dir.clone()) {
             continue;
         }
-        let Some(manifest) = read_toml(&dir.join("Cargo.toml")) else { continue };
+        let Some(manifest) = read_toml(&dir.join("Cargo.toml")) else {
+            continue;
+        };
         for table in ["dependencies", "build-dependencies"] {
-            let Some(dependencies) = manifest.get(table).and_then(|t| t.as_table()) else { continue };
+            let Some(dependencies) = manifest.get(table).and_then(|t| t.as_table()) else {
+                continue;
+            };
             for (name, spec) in dependencies {
                 if let Some(path) = spec.get("path").and_then(|p| p.as_str()) {
                     todo.push(canonical(&dir.join(path)));
@@ -108,7 +122,9 @@ fn workspace_root(start: &Path) -> Option<PathBuf> {
 }
 
 fn workspace_dependency_paths(root: &Path) -> BTreeMap<String, PathBuf> {
-    let Some(manifest) = read_toml(&root.join("Cargo.toml")) else { return BTreeMap::new() };
+    let Some(manifest) = read_toml(&root.join("Cargo.toml")) else {
+        return BTreeMap::new();
+    };
     manifest
         .get("workspace")
         .and_then(|w| w.get("dependencies"))

@@ -61,10 +61,11 @@ impl Sql {
     pub fn register_parquet(&self, table: &str, path: &Path) -> Result<()> {
         let location = path.to_string_lossy().into_owned();
         self.runtime
-            .block_on(
-                self.context
-                    .register_parquet(table, &location, ParquetReadOptions::default()),
-            )
+            .block_on(self.context.register_parquet(
+                table,
+                &location,
+                ParquetReadOptions::default(),
+            ))
             .map_err(|source| SqlError::Register {
                 table: table.to_owned(),
                 path: path.to_path_buf(),
@@ -129,7 +130,9 @@ pub fn encode(batches: &[RecordBatch], format: Format, path_for_errors: &Path) -
             bytes.push(b'\n');
         }
         Format::Csv => {
-            let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(&mut bytes);
+            let mut writer = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut bytes);
             for batch in batches {
                 writer.write(batch).map_err(|e| fail(e.to_string()))?;
             }
@@ -154,8 +157,9 @@ pub fn encode(batches: &[RecordBatch], format: Format, path_for_errors: &Path) -
             let properties = parquet::file::properties::WriterProperties::builder()
                 .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
                 .build();
-            let mut writer = parquet::arrow::ArrowWriter::try_new(&mut bytes, schema, Some(properties))
-                .map_err(|e| fail(e.to_string()))?;
+            let mut writer =
+                parquet::arrow::ArrowWriter::try_new(&mut bytes, schema, Some(properties))
+                    .map_err(|e| fail(e.to_string()))?;
             for batch in batches {
                 writer.write(batch).map_err(|e| fail(e.to_string()))?;
             }

@@ -18,7 +18,11 @@ fn score(model: &str, row: &str, cross_entropy: f64) -> scores::Row {
 fn aggregates_an_artifact_with_sql_and_formats_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("scores.parquet");
-    let rows = vec![score("gru", "a", 1.0), score("gru", "b", 3.0), score("gpt", "a", 0.5)];
+    let rows = vec![
+        score("gru", "a", 1.0),
+        score("gru", "b", 3.0),
+        score("gpt", "a", 0.5),
+    ];
     icodegen_artifacts::write_all(&path, "infer", &rows).unwrap();
     let sql = Sql::new(1).unwrap();
     sql.register_parquet("scores", &path).unwrap();
@@ -32,12 +36,18 @@ fn aggregates_an_artifact_with_sql_and_formats_it() {
     let csv = String::from_utf8(encode(&batches, Format::Csv, &path).unwrap()).unwrap();
     assert_eq!(csv, "model_id,ce\ngpt,0.5\ngru,2.0\n");
     let json = String::from_utf8(encode(&batches, Format::Json, &path).unwrap()).unwrap();
-    assert!(json.starts_with("[{\"model_id\":\"gpt\",\"ce\":0.5}"), "{json}");
+    assert!(
+        json.starts_with("[{\"model_id\":\"gpt\",\"ce\":0.5}"),
+        "{json}"
+    );
 }
 
 #[test]
 fn a_bad_query_is_an_error_not_a_panic() {
     let sql = Sql::new(1).unwrap();
-    let error = sql.query("SELECT * FROM missing_table").unwrap_err().to_string();
+    let error = sql
+        .query("SELECT * FROM missing_table")
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("missing_table"), "{error}");
 }
