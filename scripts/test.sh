@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: set-up (idempotent), a single-node Slurm cluster for the
+# cluster tests (when this machine can run one), then every test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+
+if [ "${ICODEGEN_SLURM:-1}" = 1 ]; then
+  if SLURM_SMOKE=0 bash scripts/start-slurm.sh >/tmp/icodegen-start-slurm.log 2>&1; then
+    echo "[test] single-node Slurm is up" >&2
+  else
+    echo "[test] could not start Slurm (see /tmp/icodegen-start-slurm.log); the Slurm tests will say they are skipped" >&2
+  fi
+fi
+
+# Integration tests drive the stage binaries the way a user does: build them all first.
+cargo build --workspace --bins
+cargo test --workspace --no-fail-fast "$@"
