@@ -1,0 +1,494 @@
+//! Refuters: re-estimate the effect on perturbed data and check the estimate survives.
+//!
+//! Each refuter runs `simulations` perturbations in parallel (rayon); simulation i draws from
+//! its own ChaCha8 stream seeded by `(seed, refuter, i)`, so results do not depend on thread
+//! scheduling. The p-value follows DoWhy's `CausalRefuter.test_significance`: with at least 100
+//! simulations, the two-sided empirical test `2 · min(q, 1 - q)` with
+//! `q = mean(sim > value) + ½ mean(sim == value)`; with fewer, a one-tailed normal test on the
+//! simulations' mean and (population) standard deviation. A refuter passes when that p-value
+//! exceeds the significance level (the perturbation did not move the effect significantly),
+//! except [`Refuter::UnobservedCommonCause`], a sensitivity analysis (see its documentation).
+//!
+//! | refuter | perturbation | value tested against the simulations |
+//! |---|---|---|
+//! | placebo | T replaced by a random permutation of itself (also for continuous T: DoWhy's default placebo for a float treatment is a constant 0, a meaningless pass) | 0 |
+//! | random_common_cause | an independent N(0, 1) column added to the confounders | the estimate |
+//! | data_subset | a random subset of `round(fraction · n)` rows, without replacement | the estimate |
+//! | bootstrap | n rows resampled with replacement, each confounder plus N(0, (noise · sd)²) noise (DoWhy's defaults: noise 0.1) | the estimate |
+//! | unobserved_common_cause | U ~ N(0, 1) added with strength κ to the outcome (κ · sd(Y) · U) and to the treatment (κ · sd(T) · U; a 0/1 treatment becomes 1{T - ½ + κU > 0}), for each κ of a grid | the estimate |
+
+use std::fmt;
+use std::str::FromStr;
+
+use icodegen_stats::descriptive;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, Normal};
+
+use crate::data::{CausalData, Column};
+use crate::error::{CausalError, Result};
+use crate::estimators::{EstimatorOptions, Method, bootstrap_rows, point_estimate};
+use crate::seed::child_seed;
+
+/// A refutation test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refuter {
+    Placebo,
+    RandomCommonCause,
+    DataSubset,
+    Bootstrap,
+    UnobservedCommonCause,
+}
+
+impl Refuter {
+    pub const ALL: [Refuter; 5] = [
+        Refuter::Placebo,
+        Refuter::RandomCommonCause,
+        Refuter::DataSubset,
+        Refuter::Bootstrap,
+        Refuter::UnobservedCommonCause,
+    ];
+
+    /// `placebo`, `random_common_cause`, `data_subset`, `bootstrap`, `unobserved_common_cause`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Refuter::Placebo => "placebo",
+            Refuter::RandomCommonCause => "random_common_cause",
+            Refuter::DataSubset => "data_subset",
+            Refuter::Bootstrap => "bootstrap",
+            Refuter::UnobservedCommonCause => "unobserved_common_cause",
+        }
+    }
+
+    fn stream(self) -> u64 {
+        match self {
+            Refuter::Placebo => 1,
+            Refuter::RandomCommonCause => 2,
+            Refuter::DataSubset => 3,
+            Refuter::Bootstrap => 4,
+            Refuter::UnobservedCommonCause => 5,
+        }
+    }
+}
+
+impl fmt::Display for Refuter {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.name())
+    }
+}
+
+impl FromStr for Refuter {
+    type Err = CausalError;
+
+    fn from_str(text: &str) -> Result<Self> {
+        Refuter::ALL
+            .into_iter()
+            .find(|refuter| refuter.name() == text)
+            .ok_or_else(|| {
+                CausalError::InvalidOption(format!(
+                    "unknown refuter `{text}`; expected one of {}",
+                    Refuter::ALL.map(Refuter::name).join(", ")
+                ))
+            })
+    }
+}
+
+/// Refuter settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RefuterOptions {
+    /// Perturbed datasets per refuter (per strength for the unobserved common cause).
+    pub simulations: usize,
+    pub seed: u64,
+    /// Fraction of rows kept by `data_subset` (methodology: 0.9; DoWhy's default is 0.8).
+    pub subset_fraction: f64,
+    /// Noise added to confounders by `bootstrap`, in standard deviations (DoWhy: 0.1).
+    pub bootstrap_noise: f64,
+    /// A refuter fails when its p-value is at or below this level.
+    pub significance_level: f64,
+    /// The κ grid of `unobserved_common_cause`.
+    pub strengths: Vec<f64>,
+}
+
+impl Default for RefuterOptions {
+    fn default() -> Self {
+        Self {
+            simulations: 100,
+            seed: 0,
+            subset_fraction: 0.9,
+            bootstrap_noise: 0.1,
+            significance_level: 0.05,
+            strengths: vec![0.05, 0.1, 0.2, 0.3, 0.5],
+        }
+    }
+}
+
+/// Which significance test produced the p-value (DoWhy's choice by simulation count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignificanceTest {
+    /// Empirical two-sided test over the simulations (≥ 100 simulations).
+    Empirical,
+    /// One-tailed normal test on the simulations' mean and standard deviation (< 100).
+    Normal,
+}
+
+/// The effects at one strength of the unobserved common cause.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StrengthEffect {
+    pub strength: f64,
+    pub mean_effect: f64,
+    pub min_effect: f64,
+    pub max_effect: f64,
+}
+
+/// The outcome of one refuter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refutation {
+    pub refuter: Refuter,
+    pub original_effect: f64,
+    /// Mean effect over the simulations (at the strongest κ for the unobserved common cause).
+    pub new_effect: f64,
+    /// Standard deviation (`ddof=1`) of the simulated effects.
+    pub new_effect_sd: f64,
+    pub p_value: f64,
+    pub passed: bool,
+    /// The pass rule in words, for reports.
+    pub rule: String,
+    pub test: SignificanceTest,
+    /// Successful simulations (failed ones, e.g. a subset without a usable stratum, are dropped).
+    pub simulations: usize,
+    pub failed_simulations: usize,
+    pub seed: u64,
+    /// Placebo only: permutation p-value of the original effect against the placebo effects,
+    /// `(1 + #{|placebo| ≥ |effect|}) / (1 + simulations)`; small means the effect is real.
+    pub effect_vs_placebo_p_value: Option<f64>,
+    /// Unobserved common cause only: the effect at each strength.
+    pub strengths: Vec<StrengthEffect>,
+}
+
+/// DoWhy's `test_significance(value, simulations)`.
+pub fn refutation_p_value(value: f64, simulations: &[f64]) -> (f64, SignificanceTest) {
+    if simulations.len() >= 100 {
+        let count = simulations.len() as f64;
+        let half = simulations
+            .iter()
+            .map(|&x| {
+                if x > value {
+                    1.0
+                } else if x == value {
+                    0.5
+                } else {
+                    0.0
+                }
+            })
+            .sum::<f64>()
+            / count;
+        (2.0 * half.min(1.0 - half), SignificanceTest::Empirical)
+    } else {
+        let center = descriptive::mean(simulations);
+        let spread = (simulations
+            .iter()
+            .map(|x| (x - center).powi(2))
+            .sum::<f64>()
+            / simulations.len() as f64)
+            .sqrt();
+        if spread == 0.0 {
+            return (
+                if value == center { 1.0 } else { 0.0 },
+                SignificanceTest::Normal,
+            );
+        }
+        let z = (value - center) / spread;
+        let normal = Normal::standard();
+        let p = if z > 0.0 { normal.sf(z) } else { normal.cdf(z) };
+        (p, SignificanceTest::Normal)
+    }
+}
+
+fn standard_normals(rng: &mut impl Rng, n: usize) -> Vec<f64> {
+    (0..n).map(|_| StandardNormal.sample(rng)).collect()
+}
+
+/// Runs `simulate` for `count` seeded simulations in parallel, dropping failures.
+fn simulate(
+    count: usize,
+    seed: u64,
+    stream: u64,
+    simulate: impl Fn(&mut ChaCha8Rng) -> Result<f64> + Sync,
+) -> Result<(Vec<f64>, usize)> {
+    let results: Vec<Result<f64>> = (0..count)
+        .into_par_iter()
+        .map(|index| {
+            let mut rng = ChaCha8Rng::seed_from_u64(child_seed(seed, stream, index as u64));
+            simulate(&mut rng)
+        })
+        .collect();
+    let mut effects = Vec::with_capacity(count);
+    let mut first_error = None;
+    for result in results {
+        match result {
+            Ok(effect) => effects.push(effect),
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    let failed = count - effects.len();
+    if effects.len() * 2 < count.max(1) {
+        return Err(
+            first_error.unwrap_or_else(|| CausalError::InvalidOption("no simulations ran".into()))
+        );
+    }
+    Ok((effects, failed))
+}
+
+/// Refutes `original_effect` (estimated by `method` with `estimator` options on `data`).
+pub fn refute(
+    data: &CausalData,
+    method: Method,
+    estimator: &EstimatorOptions,
+    original_effect: f64,
+    refuter: Refuter,
+    options: &RefuterOptions,
+) -> Result<Refutation> {
+    if options.simulations == 0 {
+        return Err(CausalError::InvalidOption(
+            "simulations must be at least 1".into(),
+        ));
+    }
+    if !(options.subset_fraction > 0.0 && options.subset_fraction <= 1.0) {
+        return Err(CausalError::InvalidOption(format!(
+            "subset fraction must lie in (0, 1], got {}",
+            options.subset_fraction
+        )));
+    }
+    let n = data.len();
+    let stream = refuter.stream();
+    let seed = options.seed;
+    let estimate = |perturbed: &CausalData| point_estimate(perturbed, method, estimator);
+    let alpha = options.significance_level;
+    let finish = |effects: Vec<f64>, failed: usize, tested: f64, rule: String| {
+        let (p_value, test) = refutation_p_value(tested, &effects);
+        Refutation {
+            refuter,
+            original_effect,
+            new_effect: descriptive::mean(&effects),
+            new_effect_sd: descriptive::std_dev(&effects),
+            p_value,
+            passed: p_value > alpha,
+            rule,
+            test,
+            simulations: effects.len(),
+            failed_simulations: failed,
+            seed,
+            effect_vs_placebo_p_value: None,
+            strengths: Vec::new(),
+        }
+    };
+    match refuter {
+        Refuter::Placebo => {
+            let (effects, failed) = simulate(options.simulations, seed, stream, |rng| {
+                let mut permuted = data.treatment().to_vec();
+                permuted.shuffle(rng);
+                estimate(&data.with_treatment(permuted))
+            })?;
+            let as_large = effects
+                .iter()
+                .filter(|effect| effect.abs() >= original_effect.abs())
+                .count();
+            let versus = (1.0 + as_large as f64) / (1.0 + effects.len() as f64);
+            let mut result = finish(
+                effects,
+                failed,
+                0.0,
+                format!("passes when the placebo effects are consistent with 0 (p > {alpha})"),
+            );
+            result.effect_vs_placebo_p_value = Some(versus);
+            Ok(result)
+        }
+        Refuter::RandomCommonCause => {
+            let mut name = "w_random".to_string();
+            while data.confounder_names().contains(&name.as_str())
+                || name == data.treatment_name()
+                || name == data.outcome_name()
+            {
+                name.push('_');
+            }
+            let (effects, failed) = simulate(options.simulations, seed, stream, |rng| {
+                let noise = standard_normals(rng, n);
+                estimate(&data.with_extra_confounder(Column::new(name.clone(), noise)))
+            })?;
+            Ok(finish(
+                effects,
+                failed,
+                original_effect,
+                format!(
+                    "passes when adding a random common cause does not move the effect significantly (p > {alpha})"
+                ),
+            ))
+        }
+        Refuter::DataSubset => {
+            // pandas' DataFrame.sample(frac=f) keeps round(f · n) rows (half to even).
+            let keep = (options.subset_fraction * n as f64).round_ties_even() as usize;
+            let (effects, failed) = simulate(options.simulations, seed, stream, |rng| {
+                let rows: Vec<usize> = rand::seq::index::sample(rng, n, keep).into_vec();
+                estimate(&data.select_rows(&rows))
+            })?;
+            Ok(finish(
+                effects,
+                failed,
+                original_effect,
+                format!(
+                    "passes when the effect on random {:.0}% subsets is consistent with the estimate (p > {alpha})",
+                    options.subset_fraction * 100.0
+                ),
+            ))
+        }
+        Refuter::Bootstrap => {
+            let noise = options.bootstrap_noise;
+            let (effects, failed) = simulate(options.simulations, seed, stream, |rng| {
+                let rows = bootstrap_rows(n, rng.next_u64());
+                let resampled = data.select_rows(&rows);
+                let perturbed = resampled.map_confounders(|_, column| {
+                    let scale = noise * descriptive::std_dev(&column.values);
+                    column
+                        .values
+                        .iter()
+                        .map(|value| {
+                            let z: f64 = StandardNormal.sample(rng);
+                            value + scale * z
+                        })
+                        .collect::<Vec<f64>>()
+                });
+                estimate(&perturbed)
+            })?;
+            Ok(finish(
+                effects,
+                failed,
+                original_effect,
+                format!(
+                    "passes when bootstrap resamples with {noise} sd of confounder noise are consistent with the estimate (p > {alpha})"
+                ),
+            ))
+        }
+        Refuter::UnobservedCommonCause => {
+            if options.strengths.is_empty()
+                || options.strengths.iter().any(|k| !k.is_finite() || *k < 0.0)
+            {
+                return Err(CausalError::InvalidOption(
+                    "unobserved common cause strengths must be a non-empty list of non-negative numbers".into(),
+                ));
+            }
+            let binary = data.is_binary_treatment();
+            let sd_outcome = descriptive::std_dev(data.outcome());
+            let sd_treatment = descriptive::std_dev(data.treatment());
+            let mut strengths = Vec::new();
+            let mut last = None;
+            let mut total_failed = 0;
+            for (position, &strength) in options.strengths.iter().enumerate() {
+                let sub_stream = stream * 1000 + position as u64;
+                let (effects, failed) = simulate(options.simulations, seed, sub_stream, |rng| {
+                    let confounder = standard_normals(rng, n);
+                    let outcome: Vec<f64> = data
+                        .outcome()
+                        .iter()
+                        .zip(&confounder)
+                        .map(|(y, u)| y + strength * sd_outcome * u)
+                        .collect();
+                    let treatment: Vec<f64> = data
+                        .treatment()
+                        .iter()
+                        .zip(&confounder)
+                        .map(|(t, u)| {
+                            if binary {
+                                if t - 0.5 + strength * u > 0.0 {
+                                    1.0
+                                } else {
+                                    0.0
+                                }
+                            } else {
+                                t + strength * sd_treatment * u
+                            }
+                        })
+                        .collect();
+                    estimate(&data.with_outcome_and_treatment(outcome, treatment))
+                })?;
+                total_failed += failed;
+                strengths.push(StrengthEffect {
+                    strength,
+                    mean_effect: descriptive::mean(&effects),
+                    min_effect: effects.iter().copied().fold(f64::INFINITY, f64::min),
+                    max_effect: effects.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                });
+                last = Some(effects);
+            }
+            let effects = last.expect("at least one strength");
+            let mut result = finish(effects, total_failed, original_effect, String::new());
+            let sign = original_effect.signum();
+            result.passed = original_effect != 0.0
+                && strengths
+                    .iter()
+                    .all(|s| s.mean_effect.signum() == sign && s.mean_effect != 0.0);
+            result.rule = format!(
+                "sensitivity analysis: passes when the effect keeps its sign for every strength up to {}; the p-value compares the estimate with the effects at the strongest confounding",
+                options.strengths.iter().copied().fold(0.0, f64::max)
+            );
+            result.strengths = strengths;
+            Ok(result)
+        }
+    }
+}
+
+/// Runs several refuters on one estimate, in the order given.
+pub fn refute_all(
+    data: &CausalData,
+    method: Method,
+    estimator: &EstimatorOptions,
+    original_effect: f64,
+    refuters: &[Refuter],
+    options: &RefuterOptions,
+) -> Result<Vec<Refutation>> {
+    refuters
+        .iter()
+        .map(|&refuter| refute(data, method, estimator, original_effect, refuter, options))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn p_value_matches_dowhys_empirical_test() {
+        let simulations: Vec<f64> = (0..100).map(f64::from).collect();
+        // 49.5 → 50 above → q = 0.5 → p = 1.
+        assert_eq!(refutation_p_value(49.5, &simulations).0, 1.0);
+        // 95 → 4 above + one tie → q = 0.045 → p = 0.09.
+        assert!((refutation_p_value(95.0, &simulations).0 - 0.09).abs() < 1e-12);
+        assert_eq!(
+            refutation_p_value(95.0, &simulations).1,
+            SignificanceTest::Empirical
+        );
+    }
+
+    #[test]
+    fn with_few_simulations_the_normal_test_is_one_tailed() {
+        let simulations = [-1.0, 1.0];
+        let (p, test) = refutation_p_value(1.0, &simulations);
+        assert_eq!(test, SignificanceTest::Normal);
+        assert!((p - Normal::standard().sf(1.0)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn refuter_names_round_trip() {
+        for refuter in Refuter::ALL {
+            assert_eq!(refuter.name().parse::<Refuter>().unwrap(), refuter);
+        }
+    }
+}
