@@ -1,0 +1,49 @@
+use std::path::PathBuf;
+
+use icodegen_artifacts::ArtifactError;
+
+/// Everything that can go wrong in the `tag` stage. Messages name the file and, for input rows,
+/// the row number within it (0-based, as Parquet readers count).
+#[derive(Debug, thiserror::Error)]
+pub enum TagError {
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+    /// A taxonomy file that does not parse or names node types the grammar lacks (the message
+    /// carries file, line, column and key).
+    #[error(transparent)]
+    TaxonomyParse(ArtifactError),
+    #[error("taxonomy `{path}`: {message}")]
+    Taxonomy { path: PathBuf, message: String },
+    #[error(
+        "no taxonomy for `{language}`: `{path}` does not exist\nhint: add one (copy a file from `data/taxonomies/`) or point `taxonomy_dir` / `taxonomies.{language}` in params at it"
+    )]
+    MissingTaxonomy { language: String, path: PathBuf },
+    /// A bad row in an input artifact.
+    #[error("`{path}` row {row}: {message}")]
+    Input {
+        path: PathBuf,
+        row: usize,
+        message: String,
+    },
+    /// A bad setting.
+    #[error("{0}")]
+    Config(String),
+    /// Nothing to explain, or the explanation's inputs disagree.
+    #[error(transparent)]
+    Explain(#[from] icodegen_explain::ExplainError),
+    #[error("internal error, please report: {0}")]
+    Internal(String),
+}
+
+impl TagError {
+    /// True when the user can fix it (exit code 2).
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            TagError::Artifact(error) | TagError::TaxonomyParse(error) => error.is_user_error(),
+            TagError::Internal(_) => false,
+            _ => true,
+        }
+    }
+}
+
+pub type Result<T, E = TagError> = std::result::Result<T, E>;
