@@ -7,6 +7,13 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+pub mod ast;
+pub mod snippet;
+pub mod syntax;
+
+pub use snippet::{Edit, Parsers, Snippet};
+pub use syntax::{Class, Syntax};
+
 /// A language with a tree-sitter grammar (the CodeSearchNet languages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Language {
@@ -23,9 +30,15 @@ pub enum LangError {
     #[error("unknown language `{name}` (known: python, java, javascript, go, ruby, php)")]
     Unknown { name: String },
     #[error("the {language} grammar could not be loaded: {message}")]
-    Grammar { language: &'static str, message: String },
+    Grammar {
+        language: &'static str,
+        message: String,
+    },
     #[error("tree-sitter gave up parsing {language} code of {bytes} bytes")]
-    Parse { language: &'static str, bytes: usize },
+    Parse {
+        language: &'static str,
+        bytes: usize,
+    },
 }
 
 impl Language {
@@ -60,7 +73,11 @@ impl Language {
             "go" | "golang" => Language::Go,
             "ruby" | "rb" => Language::Ruby,
             "php" => Language::Php,
-            _ => return Err(LangError::Unknown { name: name.to_owned() }),
+            _ => {
+                return Err(LangError::Unknown {
+                    name: name.to_owned(),
+                });
+            }
         })
     }
 
@@ -90,6 +107,27 @@ impl Language {
         }
     }
 
+    /// The grammar for a snippet cut out of a file: the same as [`Language::grammar`] except
+    /// for PHP, whose snippets have no `<?php` tag and are read with the `php_only` grammar.
+    pub fn snippet_grammar(self) -> tree_sitter::Language {
+        match self {
+            Language::Php => tree_sitter_php::LANGUAGE_PHP_ONLY.into(),
+            other => other.grammar(),
+        }
+    }
+
+    /// A parser with [`Language::snippet_grammar`].
+    pub fn snippet_parser(self) -> Result<tree_sitter::Parser, LangError> {
+        let mut parser = tree_sitter::Parser::new();
+        parser
+            .set_language(&self.snippet_grammar())
+            .map_err(|error| LangError::Grammar {
+                language: self.name(),
+                message: error.to_string(),
+            })?;
+        Ok(parser)
+    }
+
     /// The grammar's `node-types.json`.
     pub fn node_types_json(self) -> &'static str {
         match self {
@@ -115,7 +153,8 @@ impl Language {
                 names.insert(name.to_owned());
             }
         }
-        if let Ok(serde_json::Value::Array(entries)) = serde_json::from_str(self.node_types_json()) {
+        if let Ok(serde_json::Value::Array(entries)) = serde_json::from_str(self.node_types_json())
+        {
             for entry in entries {
                 if let Some(name) = entry.get("type").and_then(|t| t.as_str()) {
                     names.insert(name.to_owned());
@@ -140,12 +179,10 @@ impl Language {
 
     /// Parses `code` with a fresh parser. Use [`Language::parser`] and reuse it in loops.
     pub fn parse(self, code: &str) -> Result<tree_sitter::Tree, LangError> {
-        self.parser()?
-            .parse(code, None)
-            .ok_or(LangError::Parse {
-                language: self.name(),
-                bytes: code.len(),
-            })
+        self.parser()?.parse(code, None).ok_or(LangError::Parse {
+            language: self.name(),
+            bytes: code.len(),
+        })
     }
 }
 
@@ -173,13 +210,20 @@ mod tests {
             (Language::Python, "def f(x):\n    return x + 1\n"),
             (Language::Java, "class A { int f(int x) { return x + 1; } }"),
             (Language::JavaScript, "function f(x) { return x + 1; }"),
-            (Language::Go, "package p\nfunc f(x int) int { return x + 1 }\n"),
+            (
+                Language::Go,
+                "package p\nfunc f(x int) int { return x + 1 }\n",
+            ),
             (Language::Ruby, "def f(x)\n  x + 1\nend\n"),
             (Language::Php, "<?php function f($x) { return $x + 1; }"),
         ];
         for (language, code) in samples {
             let tree = language.parse(code).unwrap();
-            assert!(!tree.root_node().has_error(), "{language}: {}", tree.root_node().to_sexp());
+            assert!(
+                !tree.root_node().has_error(),
+                "{language}: {}",
+                tree.root_node().to_sexp()
+            );
         }
     }
 
@@ -197,8 +241,16 @@ mod tests {
         for language in Language::ALL {
             assert_eq!(Language::from_name(language.name()).unwrap(), language);
         }
-        assert_eq!(Language::from_path(Path::new("a/b.PY")), Some(Language::Python));
+        assert_eq!(
+            Language::from_path(Path::new("a/b.PY")),
+            Some(Language::Python)
+        );
         assert_eq!(Language::from_path(Path::new("a/b.txt")), None);
-        assert!(Language::from_name("cobol").unwrap_err().to_string().contains("cobol"));
+        assert!(
+            Language::from_name("cobol")
+                .unwrap_err()
+                .to_string()
+                .contains("cobol")
+        );
     }
 }
