@@ -1,15 +1,80 @@
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use icodegen_artifacts::{atomic, params};
+use icodegen_infer::{InferConfig, InferOptions};
+use icodegen_lm::device::DeviceChoice;
 
 /// Score every token of a testbed with a causal code language model (tokens.parquet, scores.parquet).
 #[derive(Parser)]
 #[command(name = "icodegen-infer", version)]
-struct Args {}
+struct Args {
+    #[arg(long, default_value = "params.yaml")]
+    params: PathBuf,
+    /// Dotted key of the infer settings in the params file.
+    #[arg(long, default_value = "infer")]
+    key: String,
+    /// Model directory: trained by icodegen-train, or exported with scripts/export_hf.py.
+    #[arg(long)]
+    model: PathBuf,
+    /// Name of the model in the outputs (`model_id` column).
+    #[arg(long)]
+    model_id: String,
+    /// testbed.parquet; each distinct row_id is scored once.
+    #[arg(long)]
+    testbed: PathBuf,
+    /// Where to write tokens.parquet.
+    #[arg(long)]
+    tokens: PathBuf,
+    /// Where to write scores.parquet.
+    #[arg(long)]
+    scores: PathBuf,
+    /// Where to write a JSON summary (throughput, settings); optional.
+    #[arg(long)]
+    metrics: Option<PathBuf>,
+    /// `auto` (CUDA when available), `cpu` or `cuda`.
+    #[arg(long, default_value = "auto")]
+    device: DeviceChoice,
+    /// libtorch threads (overrides the params).
+    #[arg(long)]
+    threads: Option<usize>,
+}
 
 fn main() -> ExitCode {
-    icodegen_artifacts::cli::main("icodegen-infer", env!("ICODEGEN_SOURCE_FINGERPRINT"), || {
-        let _args = Args::parse();
-        Err(icodegen_artifacts::cli::usage("stage `infer` is not implemented yet"))
-    })
+    icodegen_artifacts::cli::main(
+        "icodegen-infer",
+        env!("ICODEGEN_SOURCE_FINGERPRINT"),
+        || {
+            let args = Args::parse();
+            let config: InferConfig = params::load(&args.params, &args.key)?;
+            let options = InferOptions {
+                model_id: args.model_id,
+                device: args.device,
+                threads: args.threads,
+            };
+            let report = icodegen_infer::infer(
+                &config,
+                &options,
+                &args.model,
+                &args.testbed,
+                &args.tokens,
+                &args.scores,
+            )?;
+            if let Some(path) = &args.metrics {
+                atomic::write_json(path, &report)?;
+            }
+            eprintln!(
+                "icodegen-infer: {} scored {} rows ({} skipped), {} tokens on {} ({} threads): {:.0} tokens/s",
+                report.model_id,
+                report.rows - report.skipped_rows,
+                report.skipped_rows,
+                report.scored_tokens,
+                report.device,
+                report.threads,
+                report.tokens_per_second
+            );
+            Ok(())
+        },
+    )
 }

@@ -1,0 +1,80 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong with a tokenizer, a model or a model directory. Every variant
+/// about a file names it.
+#[derive(Debug, thiserror::Error)]
+pub enum LmError {
+    #[error("cannot {action} `{path}`: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("tokenizer `{path}`: {message}")]
+    Tokenizer { path: PathBuf, message: String },
+    #[error("model config `{path}`: {message}")]
+    Config { path: PathBuf, message: String },
+    #[error("model weights `{path}`: {message}")]
+    Weights { path: PathBuf, message: String },
+    #[error(
+        "model directory `{dir}`: the tokenizer has {tokenizer} tokens but the model predicts {model}\nhint: the tokenizer.json does not belong to this model"
+    )]
+    VocabularyMismatch {
+        dir: PathBuf,
+        tokenizer: i64,
+        model: i64,
+    },
+    #[error("{0}")]
+    Device(String),
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+    /// Training ran but failed (the loss diverged).
+    #[error("{0}")]
+    Training(String),
+    /// libtorch failed while computing: a bug or an exhausted resource, not the user's input.
+    #[error("libtorch: {0}")]
+    Torch(String),
+}
+
+impl LmError {
+    /// True when the user can fix it (a missing or corrupt file, a bad setting, an unavailable
+    /// device): stages exit with code 2. libtorch failures and failed writes are exit code 1.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            LmError::Io { action, .. } => !matches!(*action, "write" | "create" | "rename"),
+            LmError::Torch(_) | LmError::Training(_) => false,
+            _ => true,
+        }
+    }
+
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        LmError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// libtorch messages carry a C++ backtrace after the first line; users need the first line.
+pub(crate) fn torch_message(error: &tch::TchError) -> String {
+    let text = error.to_string();
+    let first = text
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("unknown libtorch error");
+    first.trim().to_owned()
+}
+
+impl From<tch::TchError> for LmError {
+    fn from(error: tch::TchError) -> Self {
+        LmError::Torch(torch_message(&error))
+    }
+}
+
+pub type Result<T, E = LmError> = std::result::Result<T, E>;
