@@ -10,11 +10,10 @@ Two uses:
       `cyclomatic_complexity_matches_lizard_on_the_reference_fixture`, so tests never need lizard.
 
   lizard_cyclomatic.py compare --tree DIR --snippets S.parquet --covariates C.parquet
-                               [--language python|java] [--threads N] [--out REPORT.json]
-      Runs lizard on every source file of the language under DIR (timed, N processes), joins
-      its functions with the snippets that `icodegen-ingest` extracted from the same tree (by
-      file and `def` line for Python, by file and last line for Java) and their `cyclomatic`
-      covariate, and reports the agreement and the differences.
+                               [--threads N] [--out REPORT.json]
+      Runs lizard on every .py file under DIR (timed, N processes), joins its functions with the
+      Python snippets that `icodegen-ingest` extracted from the same tree (by file and `def`
+      line) and their `cyclomatic` covariate, and reports the agreement and the differences.
 
 Needs `lizard` (and pyarrow for `compare`), installed by scripts/bench/preprocess.sh into
 .tools/bench-venv.
@@ -58,14 +57,11 @@ def fixture(directory, out):
     print(f"{len(functions)} functions -> {out}")
 
 
-EXTENSIONS = {"python": ".py", "java": ".java"}
-
-
-def source_files(tree, extension):
+def python_files(tree):
     for root, dirs, files in os.walk(tree):
         dirs.sort()
         for name in sorted(files):
-            if name.endswith(extension):
+            if name.endswith(".py"):
                 yield os.path.join(root, name)
 
 
@@ -89,15 +85,12 @@ def def_line(code, start_line):
 def compare(args):
     import pyarrow.parquet as pq
 
-    files = list(source_files(args.tree, EXTENSIONS[args.language]))
+    files = list(python_files(args.tree))
     size = sum(os.path.getsize(path) for path in files)
     started = time.perf_counter()
     with multiprocessing.Pool(args.threads) as pool:
         results = pool.map(analyze_relative, [(args.tree, path) for path in files], chunksize=16)
     seconds = time.perf_counter() - started
-    # Python: lizard's start line is the `def` line. Java: lizard starts at the method name,
-    # after annotations, so the last line is the stable key.
-    line_key = "start_line" if args.language == "python" else "end_line"
     lizard_functions = {}
     failures = 0
     for relative, functions in results:
@@ -105,9 +98,9 @@ def compare(args):
             failures += 1
             continue
         for function in functions:
-            lizard_functions[(relative, function[line_key])] = function
+            lizard_functions[(relative, function["start_line"])] = function
 
-    snippets = pq.read_table(args.snippets, columns=["snippet_id", "language", "path", "name", "start_line", "end_line", "code"]).to_pylist()
+    snippets = pq.read_table(args.snippets, columns=["snippet_id", "language", "path", "name", "start_line", "code"]).to_pylist()
     covariates = {
         row["snippet_id"]: row["cyclomatic"]
         for row in pq.read_table(args.covariates, columns=["snippet_id", "cyclomatic"]).to_pylist()
@@ -115,12 +108,9 @@ def compare(args):
     compared = equal = unmatched = 0
     differences = []
     for snippet in snippets:
-        if snippet["language"] != args.language:
+        if snippet["language"] != "python":
             continue
-        if args.language == "python":
-            line = def_line(snippet["code"], snippet["start_line"])
-        else:
-            line = snippet["end_line"]
+        line = def_line(snippet["code"], snippet["start_line"])
         key = (snippet["path"], line)
         ours = covariates[snippet["snippet_id"]]
         compared += 1
@@ -164,7 +154,6 @@ def main():
     compare_parser.add_argument("--tree", required=True)
     compare_parser.add_argument("--snippets", required=True)
     compare_parser.add_argument("--covariates", required=True)
-    compare_parser.add_argument("--language", choices=sorted(EXTENSIONS), default="python")
     compare_parser.add_argument("--threads", type=int, default=2)
     compare_parser.add_argument("--out")
     args = parser.parse_args()
