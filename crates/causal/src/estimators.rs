@@ -482,10 +482,11 @@ fn strata(
     threshold: usize,
 ) -> Option<Vec<Stratum>> {
     let n = ranks.len() as f64;
-    let mut groups: std::collections::BTreeMap<i64, Stratum> = std::collections::BTreeMap::new();
+    // Keys are round((rank / n) * k) in 0..=k: a dense vector indexed by key replaces pandas' groupby.
+    let mut groups = vec![Stratum::default(); num_strata.ceil() as usize + 2];
     for ((&rank, &t), &y) in ranks.iter().zip(treatment).zip(outcome) {
-        let key = ((rank / n) * num_strata).round_ties_even() as i64;
-        let stratum = groups.entry(key).or_default();
+        let key = ((rank / n) * num_strata).round_ties_even() as usize;
+        let stratum = &mut groups[key];
         if t == 1.0 {
             stratum.treated += 1;
             stratum.treated_sum += y;
@@ -495,7 +496,7 @@ fn strata(
         }
     }
     let kept: Vec<Stratum> = groups
-        .into_values()
+        .into_iter()
         .filter(|stratum| stratum.treated.min(stratum.control) > threshold)
         .collect();
     (!kept.is_empty()).then_some(kept)

@@ -174,12 +174,23 @@ pub(crate) fn fit_logistic(
     let mut weighted = x.clone();
     for iteration in 1..=options.max_iterations {
         let mut residual = DVector::<f64>::zeros(n);
-        for row in 0..n {
-            let mu = sigmoid(eta[row]);
-            residual[row] = treatment[row] - mu;
-            let weight = mu * (1.0 - mu);
-            for column in 0..p {
-                weighted[(row, column)] = x[(row, column)] * weight;
+        let mut weights = vec![0.0; n];
+        for (((slot, weight), &linear), &t) in residual
+            .iter_mut()
+            .zip(&mut weights)
+            .zip(eta.iter())
+            .zip(treatment)
+        {
+            let mu = sigmoid(linear);
+            *slot = t - mu;
+            *weight = mu * (1.0 - mu);
+        }
+        // Column-major storage: scale each column slice by the weights (X W, for Xᵀ W X).
+        for column in 0..p {
+            let source = x.column(column);
+            let mut target = weighted.column_mut(column);
+            for ((out, value), weight) in target.iter_mut().zip(source.iter()).zip(&weights) {
+                *out = value * weight;
             }
         }
         let mut gradient = x.tr_mul(&residual);

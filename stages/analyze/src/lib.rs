@@ -1,4 +1,12 @@
-//! Stage `analyze`: Statistics, causal effects with refutation, and the HTML report.
+//! Stage `analyze`: statistics, causal effects with refutation, and the HTML report.
+//!
+//! - [`causal`]: the stand-alone `icodegen-analyze causal` subcommand (any table, any columns),
+//!   reading its input through [`table`];
+//! - the study analysis (`icodegen-analyze study`) is built on `icodegen-stats` and
+//!   `icodegen-causal` in `study/`.
 //!
 //! The library knows nothing of the runner, its cache, the lock file or Slurm: it reads the
 //! inputs it is given and writes only the output paths it is given.
+
+pub mod causal;
+pub mod table;

@@ -1,15 +1,41 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 /// Statistics, causal effects with refutation, and the HTML report.
 #[derive(Parser)]
 #[command(name = "icodegen-analyze", version)]
-struct Args {}
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+enum Command {
+    /// Estimate the causal effect of one column on another in any Parquet or CSV table,
+    /// with refutation.
+    Causal(icodegen_analyze::causal::CausalArgs),
+    /// The study analysis over the pipeline's artifacts (not implemented yet).
+    Study,
+}
 
 fn main() -> ExitCode {
-    icodegen_artifacts::cli::main("icodegen-analyze", env!("ICODEGEN_SOURCE_FINGERPRINT"), || {
-        let _args = Args::parse();
-        Err(icodegen_artifacts::cli::usage("stage `analyze` is not implemented yet"))
-    })
+    icodegen_artifacts::cli::main(
+        "icodegen-analyze",
+        env!("ICODEGEN_SOURCE_FINGERPRINT"),
+        || {
+            let args = Args::parse();
+            match args.command {
+                Command::Causal(causal) => {
+                    print!("{}", icodegen_analyze::causal::run(&causal)?);
+                    Ok(())
+                }
+                Command::Study => Err(icodegen_artifacts::cli::usage(
+                    "`icodegen-analyze study` is not implemented yet",
+                )),
+            }
+        },
+    )
 }

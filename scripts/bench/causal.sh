@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Benchmark: `icodegen-analyze causal` vs DoWhy on the same table (issue 7).
+#
+# 100k rows, 6 confounders, binary treatment; for linear regression, propensity-score
+# stratification, matching and weighting: the estimate plus placebo (permutation), random
+# common cause and data subset (90 %) refuters at 100 simulations each. Prints both wall times,
+# the ratio and the estimates side by side, and writes the raw results under
+# target-stats/bench-causal/.
+#
+#   scripts/bench/causal.sh [--rows N] [--simulations N] [--methods a,b] [--dowhy-jobs N]
+#
+# DoWhy runs its refuter simulations with joblib (--dowhy-jobs, default -1 = every core);
+# icodegen with rayon on every core. icodegen also computes a 200-resample bootstrap CI for the
+# propensity-score methods, which DoWhy is not asked for (so icodegen does more work).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROWS=100000
+SIMULATIONS=100
+METHODS=linear_regression,ps_stratification,ps_matching,ps_weighting
+DOWHY_JOBS=-1
+SEED=1
+FRACTION=0.9
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rows) ROWS=$2; shift 2 ;;
+        --simulations) SIMULATIONS=$2; shift 2 ;;
+        --methods) METHODS=$2; shift 2 ;;
+        --dowhy-jobs) DOWHY_JOBS=$2; shift 2 ;;
+        *) echo "unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target-stats}
+OUT=$CARGO_TARGET_DIR/bench-causal
+mkdir -p "$OUT"
+PY=.tools/bench-venv/bin/python
+
+bash scripts/reference/setup.sh >&2
+cargo build --release -p icodegen-analyze >&2
+BIN=$CARGO_TARGET_DIR/release/icodegen-analyze
+
+DATA=$OUT/causal_${ROWS}.parquet
+"$PY" - "$DATA" "$ROWS" <<'PYEOF'
+import sys
+import numpy as np
+import pandas as pd
+path, n = sys.argv[1], int(sys.argv[2])
+rng = np.random.default_rng(2024)
+z = rng.normal(size=(n, 6))
+logit = z @ np.array([0.6, -0.4, 0.3, 0.2, -0.3, 0.1]) - 0.2
+t = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(np.int64)
+y = 1.0 * t + z @ np.array([1.0, 0.8, -0.5, 0.3, 0.6, -0.2]) + rng.normal(size=n)
+frame = pd.DataFrame({"t": t, "y": y, **{f"z{i + 1}": z[:, i] for i in range(6)}})
+frame.to_parquet(path, index=False)
+PYEOF
+echo "data: $DATA ($ROWS rows, 6 confounders, true effect 1.0)" >&2
+
+: > "$OUT/icodegen.jsonl"
+IFS=, read -ra METHOD_LIST <<< "$METHODS"
+for method in "${METHOD_LIST[@]}"; do
+    start=$(date +%s%N)
+    "$BIN" causal --data "$DATA" --treatment t --outcome y --confounders z1,z2,z3,z4,z5,z6 \
+        --method "$method" --refuters placebo,random_common_cause,data_subset \
+        --simulations "$SIMULATIONS" --subset-fraction "$FRACTION" --seed "$SEED" --json > "$OUT/icodegen_$method.json"
+    end=$(date +%s%N)
+    "$PY" -c "import json,sys; r=json.load(open(sys.argv[1])); print(json.dumps({'method': sys.argv[2], 'seconds': int(sys.argv[3]) / 1e9, 'ate': r['ate'], 'refuters': {x['name']: {'new_effect': x['new_effect'], 'p_value': x['p_value']} for x in r['refuters']}}))" \
+        "$OUT/icodegen_$method.json" "$method" "$((end - start))" >> "$OUT/icodegen.jsonl"
+    echo "icodegen $method done" >&2
+done
+
+"$PY" scripts/bench/causal_dowhy.py "$DATA" "$SIMULATIONS" "$SEED" "$FRACTION" "$DOWHY_JOBS" "$METHODS" | tee "$OUT/dowhy.jsonl" >&2
+
+"$PY" - "$OUT/icodegen.jsonl" "$OUT/dowhy.jsonl" "$ROWS" "$SIMULATIONS" <<'PYEOF'
+import json, sys
+ours = {r["method"]: r for r in map(json.loads, open(sys.argv[1]))}
+theirs = {r["method"]: r for r in map(json.loads, open(sys.argv[2]))}
+print(f"\n{sys.argv[3]} rows, 6 confounders, 3 refuters x {sys.argv[4]} simulations per method\n")
+print("| method | icodegen s | DoWhy s | speed-up | ATE icodegen | ATE DoWhy | placebo (ours / DoWhy) | random cc (ours / DoWhy) | subset (ours / DoWhy) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+total_ours = total_theirs = 0.0
+for method, mine in ours.items():
+    other = theirs.get(method)
+    if other is None:
+        continue
+    total_ours += mine["seconds"]; total_theirs += other["seconds"]
+    cells = [f"{mine['refuters'][k]['new_effect']:.4f} / {other['refuters'][k]['new_effect']:.4f}"
+             for k in ("placebo", "random_common_cause", "data_subset")]
+    print(f"| {method} | {mine['seconds']:.2f} | {other['seconds']:.1f} | {other['seconds'] / mine['seconds']:.0f}x | "
+          f"{mine['ate']:.6f} | {other['ate']:.6f} | " + " | ".join(cells) + " |")
+print(f"| **total** | {total_ours:.2f} | {total_theirs:.1f} | {total_theirs / total_ours:.0f}x | | | | | |")
+PYEOF
