@@ -52,11 +52,13 @@ pub fn bootstrap_mean(
         };
     }
     let n = values.len();
+    // Indices as u32 (rows have far fewer than 2^32 tokens): one 32-bit draw per index.
+    let bound = u32::try_from(n).expect("fewer than 2^32 values");
     scratch.clear();
     for _ in 0..resamples {
         let mut sum = 0.0;
         for _ in 0..n {
-            sum += values[rng.random_range(0..n)];
+            sum += values[rng.random_range(0..bound) as usize];
         }
         scratch.push(sum / n as f64);
     }
