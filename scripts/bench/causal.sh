@@ -7,17 +7,17 @@
 # the ratio and the estimates side by side, and writes the raw results under
 # target-stats/bench-causal/.
 #
-#   scripts/bench/causal.sh [--rows N] [--simulations N] [--methods a,b] [--dowhy-jobs N]
+#   scripts/bench/causal.sh [--rows N] [--simulations N] [--methods a,b] [--threads N]
 #
-# DoWhy runs its refuter simulations with joblib (--dowhy-jobs, default -1 = every core);
-# icodegen with rayon on every core. icodegen also computes a 200-resample bootstrap CI for the
-# propensity-score methods, which DoWhy is not asked for (so icodegen does more work).
+# Same resources on both sides: --threads (default 1) is DoWhy's joblib n_jobs for the refuter
+# simulations and icodegen's RAYON_NUM_THREADS. icodegen also computes a 200-resample bootstrap
+# CI for the propensity-score methods, which DoWhy is not asked for (icodegen does more work).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROWS=100000
 SIMULATIONS=100
 METHODS=linear_regression,ps_stratification,ps_matching,ps_weighting
-DOWHY_JOBS=-1
+THREADS=1
 SEED=1
 FRACTION=0.9
 while [ $# -gt 0 ]; do
@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
         --rows) ROWS=$2; shift 2 ;;
         --simulations) SIMULATIONS=$2; shift 2 ;;
         --methods) METHODS=$2; shift 2 ;;
-        --dowhy-jobs) DOWHY_JOBS=$2; shift 2 ;;
+        --threads) THREADS=$2; shift 2 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -58,7 +58,7 @@ echo "data: $DATA ($ROWS rows, 6 confounders, true effect 1.0)" >&2
 IFS=, read -ra METHOD_LIST <<< "$METHODS"
 for method in "${METHOD_LIST[@]}"; do
     start=$(date +%s%N)
-    "$BIN" causal --data "$DATA" --treatment t --outcome y --confounders z1,z2,z3,z4,z5,z6 \
+    RAYON_NUM_THREADS=$THREADS "$BIN" causal --data "$DATA" --treatment t --outcome y --confounders z1,z2,z3,z4,z5,z6 \
         --method "$method" --refuters placebo,random_common_cause,data_subset \
         --simulations "$SIMULATIONS" --subset-fraction "$FRACTION" --seed "$SEED" --json > "$OUT/icodegen_$method.json"
     end=$(date +%s%N)
@@ -67,13 +67,13 @@ for method in "${METHOD_LIST[@]}"; do
     echo "icodegen $method done" >&2
 done
 
-"$PY" scripts/bench/causal_dowhy.py "$DATA" "$SIMULATIONS" "$SEED" "$FRACTION" "$DOWHY_JOBS" "$METHODS" | tee "$OUT/dowhy.jsonl" >&2
+"$PY" scripts/bench/causal_dowhy.py "$DATA" "$SIMULATIONS" "$SEED" "$FRACTION" "$THREADS" "$METHODS" | tee "$OUT/dowhy.jsonl" >&2
 
-"$PY" - "$OUT/icodegen.jsonl" "$OUT/dowhy.jsonl" "$ROWS" "$SIMULATIONS" <<'PYEOF'
+"$PY" - "$OUT/icodegen.jsonl" "$OUT/dowhy.jsonl" "$ROWS" "$SIMULATIONS" "$THREADS" <<'PYEOF'
 import json, sys
 ours = {r["method"]: r for r in map(json.loads, open(sys.argv[1]))}
 theirs = {r["method"]: r for r in map(json.loads, open(sys.argv[2]))}
-print(f"\n{sys.argv[3]} rows, 6 confounders, 3 refuters x {sys.argv[4]} simulations per method\n")
+print(f"\n{sys.argv[3]} rows, 6 confounders, 3 refuters x {sys.argv[4]} simulations per method, {sys.argv[5]} thread(s) each\n")
 print("| method | icodegen s | DoWhy s | speed-up | ATE icodegen | ATE DoWhy | placebo (ours / DoWhy) | random cc (ours / DoWhy) | subset (ours / DoWhy) |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 total_ours = total_theirs = 0.0

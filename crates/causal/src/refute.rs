@@ -17,6 +17,11 @@
 //! | bootstrap | n rows resampled with replacement, each confounder plus N(0, (noise · sd)²) noise (DoWhy's defaults: noise 0.1) | the estimate |
 //! | unobserved_common_cause | U ~ N(0, 1) added with strength κ to the outcome (κ · sd(Y) · U) and to the treatment (κ · sd(T) · U; a 0/1 treatment becomes 1{T - ½ + κU > 0}), for each κ of a grid | the estimate |
 
+//!
+//! With `ps_stratification` and automatic strata (DoWhy's `0.5 n / clipping_threshold`), a
+//! subset has fewer rows and therefore fewer strata, so `data_subset` also measures how the
+//! estimate moves with the number of strata; set `num_strata` to separate the two.
+
 use std::fmt;
 use std::str::FromStr;
 
