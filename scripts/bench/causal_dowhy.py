@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """DoWhy side of scripts/bench/causal.sh: each method's estimate plus the placebo (permute),
-random common cause and data subset refuters, timed, printed as one JSON line per method."""
+random common cause and data subset refuters, timed (wall and process CPU seconds; with
+n_jobs=1 every simulation runs in this process), printed as one JSON line per method."""
 import json
 import logging
 import sys
@@ -24,10 +25,17 @@ names = {
     "ps_weighting": "backdoor.propensity_score_weighting",
 }
 for method in methods:
-    start = time.perf_counter()
-    model = CausalModel(data=df, treatment="t", outcome="y", common_causes=confounders)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    data = df.copy()
+    model = CausalModel(data=data, treatment="t", outcome="y", common_causes=confounders)
     estimand = model.identify_effect(proceed_when_unidentifiable=True)
     estimate = model.estimate_effect(estimand, method_name=names[method], target_units="ate")
+    # DoWhy's propensity-score estimators add a `propensity_score` column to the caller's frame
+    # and skip fitting whenever that column exists, so every refuter would silently reuse the
+    # original scores: the random common cause would change nothing and the placebo would be
+    # estimated with the real treatment's scores. Drop it so each refutation re-fits the model,
+    # as icodegen does (and as the refutations are meant to).
+    data.drop(columns=["propensity_score"], inplace=True, errors="ignore")
     refuters = {}
     for refuter, kwargs in (
         ("placebo", {"method_name": "placebo_treatment_refuter", "placebo_type": "permute"}),
@@ -38,5 +46,6 @@ for method in methods:
                                            random_state=seed, n_jobs=jobs, **kwargs)
         refuters[refuter] = {"new_effect": float(refutation.new_effect),
                              "p_value": float(refutation.refutation_result["p_value"])}
-    seconds = time.perf_counter() - start
-    print(json.dumps({"method": method, "seconds": seconds, "ate": float(estimate.value), "refuters": refuters}), flush=True)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    print(json.dumps({"method": method, "seconds": seconds, "cpu_seconds": cpu, "ate": float(estimate.value),
+                      "refuters": refuters}), flush=True)
