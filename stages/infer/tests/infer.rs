@@ -455,6 +455,7 @@ fn trained_model(
         clip_norm: 1.0,
         seed: 3,
         threads: None,
+        max_valid_snippets: None,
         bos_token: "<|endoftext|>".to_owned(),
         pad_token: "<|pad|>".to_owned(),
     };

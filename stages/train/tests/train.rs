@@ -73,6 +73,7 @@ train:
       seed: 7
     lstm:
       model: {architecture: lstm, embedding: 16, hidden: 32, layers: 1}
+      max_valid_snippets: 1
       context_length: 24
       batch_size: 8
       epochs: 2
@@ -170,6 +171,10 @@ fn each_architecture_trains_into_a_complete_model_directory() {
         assert_eq!(config.vocab_size, 320);
         let metrics = metrics(&model);
         assert!(metrics.parameters > 1000);
+        assert_eq!(
+            metrics.valid_sequences,
+            if name == "lstm" { 1 } else { VALID_CODE.len() }
+        );
         assert!(metrics.tokens_per_second > 0.0);
         for epoch in &metrics.epochs {
             assert!(epoch.train_loss.is_finite() && epoch.valid_loss.unwrap().is_finite());

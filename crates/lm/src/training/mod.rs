@@ -62,6 +62,10 @@ pub struct TrainConfig {
     /// libtorch intra-op threads; all cores when unset (the stage's `--threads` overrides).
     #[serde(default)]
     pub threads: Option<usize>,
+    /// Validate on the first this many snippets of the valid split only (all when unset):
+    /// validation runs after every epoch and should stay a small share of the budget.
+    #[serde(default)]
+    pub max_valid_snippets: Option<usize>,
     /// Token prepended to each snippet and appended as its end.
     #[serde(default = "default_bos")]
     pub bos_token: String,
@@ -211,6 +215,9 @@ pub fn train(
             .collect())
     };
     let train_pieces = pieces(&encode(train)?, context);
+    let valid = &valid[..config
+        .max_valid_snippets
+        .map_or(valid.len(), |max| max.min(valid.len()))];
     let valid_pieces = pieces(&encode(valid)?, context);
     if train_pieces.is_empty() {
         return Err(LmError::Invalid("no training code".to_owned()));
