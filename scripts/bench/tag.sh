@@ -55,10 +55,10 @@ ONE=$WORK/rows$ROWS-models1
 FOUR=$WORK/rows$ROWS-models4
 printf 'tag:\n  bootstrap: 500\n  seed: 0\n  taxonomy_dir: %s\n' "$ROOT/data/taxonomies" > "$WORK/params.yaml"
 
-# run_tag DATA THREADS NAME: the full stage, timed; writes NAME.time ("seconds max_rss_kb")
+# run_tag DATA THREADS NAME: the full stage, timed; NAME.time = "wall user sys max_rss_kb"
 run_tag() {
   local data=$1 threads=$2 name=$3
-  /usr/bin/time -f "%e %M" -o "$WORK/$name.time" "$BIN" --params "$WORK/params.yaml" \
+  /usr/bin/time -f "%e %U %S %M" -o "$WORK/$name.time" "$BIN" --params "$WORK/params.yaml" \
     --testbed "$data/testbed.parquet" --tokens "$data/tokens.parquet" \
     --tags "$WORK/$name/tags.parquet" --concepts "$WORK/$name/concepts.parquet" \
     --nodes "$WORK/$name/nodes.parquet" --global "$WORK/$name/global.parquet" \
@@ -72,7 +72,7 @@ log "binding alone (cargo bench --bench align)"
 cargo bench --quiet -p icodegen-tag --bench align -- "$ONE/testbed.parquet" "$ONE/tokens.parquet" \
   "$ROOT/data/taxonomies" > "$WORK/align.json"
 log "Python reference, original binding (slow)"
-/usr/bin/time -f "%e %M" -o "$WORK/reference.time" "$PY" scripts/reference/tag_reference.py \
+/usr/bin/time -f "%e %U %S %M" -o "$WORK/reference.time" "$PY" scripts/reference/tag_reference.py \
   "$ONE/testbed.parquet" "$ONE/tokens.parquet" "$ROOT/data/taxonomies" "$WORK/reference.parquet" \
   --variant original > "$WORK/reference.json"
 log "Python reference, spans computed once per row"
@@ -86,8 +86,8 @@ import pyarrow.parquet as pq
 
 work = sys.argv[1]
 def timed(name):
-    seconds, rss = open(f"{work}/{name}.time").read().split()
-    return float(seconds), int(rss) / 1024
+    wall, user, system, rss = open(f"{work}/{name}.time").read().split()
+    return float(wall), float(user) + float(system), int(rss) / 1024
 tokens = pq.ParquetFile(f"{work}/full-1t/tags.parquet").metadata.num_rows
 tokens4 = pq.ParquetFile(f"{work}/full-4x/tags.parquet").metadata.num_rows
 reference = json.load(open(f"{work}/reference.json"))
@@ -105,24 +105,23 @@ tuned = pq.read_table(f"{work}/reference-precomputed.parquet", columns=keys + la
 tuned_differ = sum(1 for a, b in zip(sorted(ours, key=lambda r: tuple(r[k] for k in keys)),
                                      sorted(tuned, key=lambda r: tuple(r[k] for k in keys))) if a != b)
 
-rows = []
-def row(name, seconds, rss=None):
-    rate = tokens / seconds
-    rows.append((name, seconds, rate, rss))
-s1, m1 = timed("full-1t"); s2, m2 = timed("full-2t"); s4, m4 = timed("full-4x")
-sr, mr = timed("reference")
-print(f"\n{tokens} scored tokens, {reference['rows']} rows (ASCII Python functions of the standard library)\n")
-print("| run | threads | seconds | tokens/s | vs reference (original) | vs reference (spans once per row) | max RSS MiB |")
-print("| --- | --- | --- | --- | --- | --- | --- |")
-def line(name, threads, seconds, rss):
-    rate = tokens / seconds
-    print(f"| {name} | {threads} | {seconds:.3f} | {rate:,.0f} | {sr / seconds:.0f}x | "
-          f"{precomputed['seconds'] / seconds:.1f}x | {rss if rss else '':} |")
-line("icodegen-tag, full stage (B=500)", 1, s1, f"{m1:.0f}")
-line("icodegen-tag, full stage (B=500)", 2, s2, f"{m2:.0f}")
-line("icodegen-tag binding + labels (`--bench align`)", 1, align["seconds"], None)
-line("Python reference, original binding", 1, sr, f"{mr:.0f}")
-line("Python reference, spans once per row", 1, precomputed["seconds"], None)
+s1, c1, m1 = timed("full-1t"); s2, c2, m2 = timed("full-2t"); s4, c4, m4 = timed("full-4x")
+sr, cr, mr = timed("reference")
+with open("/proc/loadavg") as handle:
+    load = handle.read().split()[0]
+print(f"\n{tokens} scored tokens, {reference['rows']} rows (ASCII Python functions of the standard "
+      f"library); load average at the end {load} on {__import__('os').cpu_count()} cores\n")
+print("| run | threads | wall s | CPU s | tokens/s (wall) | vs reference, original binding (wall) "
+      "| vs reference, spans once per row (wall) | max RSS MiB |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+def line(name, threads, seconds, cpu, rss):
+    print(f"| {name} | {threads} | {seconds:.2f} | {cpu} | {tokens / seconds:,.0f} | {sr / seconds:.0f}x | "
+          f"{precomputed['seconds'] / seconds:.1f}x | {rss} |")
+line("icodegen-tag, full stage (B=500)", 1, s1, f"{c1:.2f}", f"{m1:.0f}")
+line("icodegen-tag, full stage (B=500)", 2, s2, f"{c2:.2f}", f"{m2:.0f}")
+line("icodegen-tag binding + labels (`--bench align`)", 1, align["seconds"], "", "")
+line("Python reference, original binding", 1, sr, f"{cr:.2f}", f"{mr:.0f}")
+line("Python reference, spans once per row", 1, precomputed["seconds"], "", "")
 print(f"\nlabels differing from the reference: {len(differ)} of {tokens} "
       f"(spans-once variant: {tuned_differ})")
 print(f"tree-sitter parsing inside `--bench align`: {align['parse_seconds']:.3f} s")
