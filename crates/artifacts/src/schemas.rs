@@ -293,3 +293,275 @@ pub mod concepts_global {
         ci_high: f64,
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Study results (analyze `study`): written under `report/tables/` as Parquet and CSV. One row
+// per reported number with its interval, so the report and a reader's own notebook see the same
+// values. Intervals are null (with a `note`) when there are too few rows for a meaningful one.
+
+/// `report/tables/metrics.parquet`: per (model, metric) over the original test rows.
+pub mod study_metrics {
+    crate::artifact! {
+        kind: "study_metrics", version: 1;
+        model_id: String,
+        /// `cross_entropy` (nats per token) or `accuracy` (top-1 share).
+        metric: String,
+        /// Rows with a value (scored rows of intervention `none`).
+        n: i64,
+        mean: f64,
+        median: f64,
+        std_dev: Option<f64>,
+        /// Bootstrap standard error and interval of the mean; null when n is below `min_rows`.
+        standard_error: Option<f64>,
+        ci_low: Option<f64>,
+        ci_high: Option<f64>,
+        /// `bca` or `percentile`.
+        ci_method: String,
+        resamples: i64,
+        /// The seed of this bootstrap (derived from the study seed and the row's labels).
+        seed: i64,
+        /// Why an interval is missing, or other caveats.
+        note: Option<String>,
+    }
+}
+
+/// `report/tables/concepts.parquet`: AsC-Eval per (model, concept) over the original test rows.
+pub mod study_concepts {
+    crate::artifact! {
+        kind: "study_concepts", version: 1;
+        model_id: String,
+        /// `category` or `node_type`.
+        concept_kind: String,
+        concept: String,
+        /// Rows where the concept occurs (absent concepts are not counted as 0).
+        n_rows: i64,
+        /// Tokens bound to the concept over those rows.
+        n_tokens: i64,
+        /// Mean over rows of the per-row mean probability.
+        mean: f64,
+        median: f64,
+        /// Quartiles, minimum and maximum of the per-row values (the box plots).
+        q1: f64,
+        q3: f64,
+        min: f64,
+        max: f64,
+        standard_error: Option<f64>,
+        ci_low: Option<f64>,
+        ci_high: Option<f64>,
+        ci_method: String,
+        resamples: i64,
+        seed: i64,
+        /// The seed's reading of the mean: `confident` (>= 0.6), `erroneous` (< 0.5) or `uncertain`.
+        reading: String,
+        /// 1 = the model's best concept of this kind by mean (among concepts with an interval).
+        rank: Option<i32>,
+        note: Option<String>,
+    }
+}
+
+/// `report/tables/tokens.parquet`: token-level aggregates of tags.parquet (DataFusion SQL).
+pub mod study_tokens {
+    crate::artifact! {
+        kind: "study_tokens", version: 1;
+        model_id: String,
+        /// `all`, `category` or `node_type` (of the token's leaf).
+        concept_kind: String,
+        concept: String,
+        n_tokens: i64,
+        n_rows: i64,
+        /// Mean and median of exp(logprob) over the tokens (micro average).
+        mean_prob: f64,
+        median_prob: f64,
+        /// Share of tokens with probability >= 0.6, and < 0.5.
+        share_confident: f64,
+        share_erroneous: f64,
+        /// -mean(logprob): the cross-entropy of these tokens, nats.
+        cross_entropy: f64,
+    }
+}
+
+/// `report/tables/interventions.parquet`: control vs treated per (model, intervention, outcome).
+pub mod study_paired {
+    crate::artifact! {
+        kind: "study_paired", version: 1;
+        model_id: String,
+        intervention: String,
+        /// `cross_entropy` or `<concept_kind>:<concept>` (the concept's mean probability).
+        outcome: String,
+        /// Pairs where the outcome exists in both rows.
+        n_pairs: i64,
+        mean_control: Option<f64>,
+        mean_treated: Option<f64>,
+        /// Mean of treated - control over pairs, with a paired bootstrap interval and p-value.
+        mean_difference: Option<f64>,
+        standard_error: Option<f64>,
+        ci_low: Option<f64>,
+        ci_high: Option<f64>,
+        bootstrap_p_value: Option<f64>,
+        /// Wilcoxon signed-rank test of treated - control (scipy's defaults).
+        wilcoxon_statistic: Option<f64>,
+        wilcoxon_p_value: Option<f64>,
+        /// The Wilcoxon p-value adjusted over every row of this table (Holm; Benjamini-Hochberg).
+        p_holm: Option<f64>,
+        p_bh: Option<f64>,
+        /// Cliff's delta of treated vs control values, with its interval.
+        cliffs_delta: Option<f64>,
+        cliffs_delta_ci_low: Option<f64>,
+        cliffs_delta_ci_high: Option<f64>,
+        /// Paired Cohen's d_z of the differences, with its interval.
+        cohens_dz: Option<f64>,
+        cohens_dz_ci_low: Option<f64>,
+        cohens_dz_ci_high: Option<f64>,
+        seed: i64,
+        note: Option<String>,
+    }
+}
+
+/// `report/tables/effects.parquet`: back-door effects per (model, treatment, outcome, method),
+/// beside the unadjusted difference and the plain correlations.
+pub mod study_effects {
+    crate::artifact! {
+        kind: "study_effects", version: 1;
+        model_id: String,
+        /// `intervention` (binary T: 0 control, 1 treated) or `concept` (T = the concept's
+        /// per-row mean probability, ASTrust).
+        treatment_kind: String,
+        treatment: String,
+        /// `cross_entropy` or `<concept_kind>:<concept>`.
+        outcome: String,
+        /// `linear_regression`, `ps_stratification`, `ps_matching`, `ps_weighting` or `aipw`.
+        method: String,
+        n: i64,
+        n_treated: Option<i64>,
+        n_control: Option<i64>,
+        /// The effect per unit of treatment (the ATE); null when the method failed (`error`).
+        effect: Option<f64>,
+        standard_error: Option<f64>,
+        ci_low: Option<f64>,
+        ci_high: Option<f64>,
+        p_value: Option<f64>,
+        /// The effect's p-value adjusted within (treatment_kind, method) over models,
+        /// treatments and outcomes.
+        p_holm: Option<f64>,
+        p_bh: Option<f64>,
+        /// `student_t`, `influence_function` or `bootstrap`.
+        interval_kind: Option<String>,
+        /// The unadjusted effect (OLS of Y on T alone: the difference of means for a binary T),
+        /// with its interval.
+        unadjusted: Option<f64>,
+        unadjusted_ci_low: Option<f64>,
+        unadjusted_ci_high: Option<f64>,
+        /// Correlations of T and Y with p-values, adjusted within the same family.
+        pearson: Option<f64>,
+        pearson_p: Option<f64>,
+        pearson_p_holm: Option<f64>,
+        pearson_p_bh: Option<f64>,
+        spearman: Option<f64>,
+        spearman_p: Option<f64>,
+        spearman_p_holm: Option<f64>,
+        spearman_p_bh: Option<f64>,
+        kendall: Option<f64>,
+        kendall_p: Option<f64>,
+        kendall_p_holm: Option<f64>,
+        kendall_p_bh: Option<f64>,
+        /// The adjustment set used, comma-separated (constant and collinear columns dropped).
+        confounders: String,
+        /// Requested confounders left out, with the reason (`name (constant)`, ...).
+        dropped_confounders: String,
+        seed: i64,
+        /// Why there is no effect (the estimator's message).
+        error: Option<String>,
+        note: Option<String>,
+    }
+}
+
+/// `report/tables/refutations.parquet`: refuters of each primary-method effect.
+pub mod study_refutations {
+    crate::artifact! {
+        kind: "study_refutations", version: 1;
+        model_id: String,
+        treatment_kind: String,
+        treatment: String,
+        outcome: String,
+        method: String,
+        /// `placebo`, `random_common_cause`, `data_subset`, `bootstrap`, `unobserved_common_cause`.
+        refuter: String,
+        original_effect: f64,
+        /// Mean effect over the simulations, and their standard deviation.
+        new_effect: Option<f64>,
+        new_effect_sd: Option<f64>,
+        p_value: Option<f64>,
+        passed: Option<bool>,
+        /// The pass rule in words.
+        rule: Option<String>,
+        simulations: i64,
+        failed_simulations: i64,
+        seed: i64,
+        /// Placebo only: permutation p-value of the effect against the placebo effects.
+        effect_vs_placebo_p_value: Option<f64>,
+        error: Option<String>,
+    }
+}
+
+/// `report/tables/comparisons.parquet`: paired comparisons of two models on the same rows.
+pub mod study_comparisons {
+    crate::artifact! {
+        kind: "study_comparisons", version: 1;
+        model_a: String,
+        model_b: String,
+        /// `cross_entropy`, `accuracy` or `<concept_kind>:<concept>`.
+        measure: String,
+        /// Rows where both models have a value.
+        n_rows: i64,
+        mean_a: Option<f64>,
+        mean_b: Option<f64>,
+        /// Mean of a - b over rows, paired bootstrap interval and p-value.
+        mean_difference: Option<f64>,
+        standard_error: Option<f64>,
+        ci_low: Option<f64>,
+        ci_high: Option<f64>,
+        bootstrap_p_value: Option<f64>,
+        wilcoxon_statistic: Option<f64>,
+        wilcoxon_p_value: Option<f64>,
+        /// Wilcoxon p-value adjusted over every row of this table.
+        p_holm: Option<f64>,
+        p_bh: Option<f64>,
+        cohens_dz: Option<f64>,
+        seed: i64,
+        note: Option<String>,
+    }
+}
+
+/// `report/tables/seed_checks.parquet`: do the seed studies' findings hold here?
+pub mod study_seed_checks {
+    crate::artifact! {
+        kind: "study_seed_checks", version: 1;
+        model_id: String,
+        /// `blocks_vs_identifiers`, `blocks_vs_natural_language` or `bugfix_size_adjustment`.
+        check: String,
+        /// The seed's claim in words.
+        claim: String,
+        /// The two numbers compared (e.g. blocks and identifiers mean probability, or the
+        /// unadjusted and adjusted effect of fixing a bug on cross-entropy), with intervals.
+        first_label: String,
+        first_value: Option<f64>,
+        first_ci_low: Option<f64>,
+        first_ci_high: Option<f64>,
+        second_label: String,
+        second_value: Option<f64>,
+        second_ci_low: Option<f64>,
+        second_ci_high: Option<f64>,
+        /// Rows (or pairs) behind the comparison.
+        n: i64,
+        /// Paired difference first - second with its interval (the concept checks).
+        difference: Option<f64>,
+        difference_ci_low: Option<f64>,
+        difference_ci_high: Option<f64>,
+        p_value: Option<f64>,
+        /// `holds`, `partly holds`, `does not hold`, `inconclusive` or `not testable`.
+        verdict: String,
+        /// The verdict in one sentence, from the numbers.
+        explanation: String,
+        seed: i64,
+    }
+}
