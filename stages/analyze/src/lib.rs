@@ -9,4 +9,5 @@
 //! inputs it is given and writes only the output paths it is given.
 
 pub mod causal;
+pub mod study;
 pub mod table;

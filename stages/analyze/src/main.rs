@@ -17,8 +17,8 @@ enum Command {
     /// Estimate the causal effect of one column on another in any Parquet or CSV table,
     /// with refutation.
     Causal(icodegen_analyze::causal::CausalArgs),
-    /// The study analysis over the pipeline's artifacts (not implemented yet).
-    Study,
+    /// The study analysis over the pipeline's artifacts: results tables and the HTML report.
+    Study(icodegen_analyze::study::StudyArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,9 +32,7 @@ fn main() -> ExitCode {
                     print!("{}", icodegen_analyze::causal::run(&causal)?);
                     Ok(())
                 }
-                Command::Study => Err(icodegen_artifacts::cli::usage(
-                    "`icodegen-analyze study` is not implemented yet",
-                )),
+                Command::Study(study) => icodegen_analyze::study::run(&study),
             }
         },
     )

@@ -448,5 +448,8 @@ fn bad_arguments_are_usage_errors() {
         &causal(&data, &["--confounders", "label"]),
         &["`label`", "not a number"],
     );
-    assert_usage_error(&analyze(&["study"]), &["not implemented yet"]);
+    assert_usage_error(
+        &analyze(&["study"]),
+        &["--testbed", "--models-dir", "--out"],
+    );
 }

@@ -1,0 +1,348 @@
+//! Between models on the same rows (paired comparisons), and the checks of the seed studies'
+//! findings: blocks easier than identifiers and natural language; the effect of fixing a bug
+//! shrinking once size is controlled.
+
+use icodegen_artifacts::schemas::{study_comparisons, study_effects, study_seed_checks};
+
+use super::effects::INTERVENTION;
+use super::inputs::{Model, Testbed};
+use super::numbers::{adjust_family, compare_paired, derive_seed, mean_interval, seed_column};
+use super::paired::{Outcome, outcomes};
+use super::params::StudyParams;
+
+/// Paired comparisons of every two models on cross-entropy, accuracy and the concepts of
+/// `params.concept_kind` both have, over the original rows where both have a value.
+pub fn comparisons(
+    models: &[Model],
+    testbed: &Testbed,
+    params: &StudyParams,
+) -> Vec<study_comparisons::Row> {
+    let mut rows = Vec::new();
+    for (position, a) in models.iter().enumerate() {
+        for b in &models[position + 1..] {
+            let concepts_b = outcomes(b, params);
+            let measures = [Outcome::CrossEntropy, Outcome::Accuracy]
+                .into_iter()
+                .chain(outcomes(a, params).into_iter().filter(|outcome| {
+                    matches!(outcome, Outcome::Concept { .. }) && concepts_b.contains(outcome)
+                }));
+            for measure in measures {
+                let (first, second): (Vec<f64>, Vec<f64>) = testbed
+                    .base
+                    .iter()
+                    .filter_map(|&row| Some((measure.value(a, row)?, measure.value(b, row)?)))
+                    .unzip();
+                if first.is_empty() {
+                    continue;
+                }
+                let label = measure.label();
+                let seed = derive_seed(params.seed, &["compare", &a.model_id, &b.model_id, &label]);
+                let comparison =
+                    compare_paired(&first, &second, &params.bootstrap, seed, params.min_rows);
+                let mut notes: Vec<String> = comparison.difference.note.iter().cloned().collect();
+                notes.extend(comparison.notes.iter().cloned());
+                rows.push(study_comparisons::Row {
+                    model_a: a.model_id.clone(),
+                    model_b: b.model_id.clone(),
+                    measure: label,
+                    n_rows: first.len() as i64,
+                    mean_a: comparison.mean_first,
+                    mean_b: comparison.mean_second,
+                    mean_difference: Some(comparison.difference.mean),
+                    standard_error: comparison.difference.standard_error,
+                    ci_low: comparison.difference.ci.map(|ci| ci.0),
+                    ci_high: comparison.difference.ci.map(|ci| ci.1),
+                    bootstrap_p_value: comparison.difference.p_value,
+                    wilcoxon_statistic: comparison.wilcoxon.map(|test| test.statistic),
+                    wilcoxon_p_value: comparison.wilcoxon.map(|test| test.p_value),
+                    p_holm: None,
+                    p_bh: None,
+                    cohens_dz: comparison.cohens_dz.map(|effect| effect.estimate),
+                    seed: seed_column(seed),
+                    note: (!notes.is_empty()).then(|| notes.join("; ")),
+                });
+            }
+        }
+    }
+    let p_values: Vec<Option<f64>> = rows.iter().map(|row| row.wilcoxon_p_value).collect();
+    let (holm, bh) = adjust_family(&p_values);
+    for ((row, holm), bh) in rows.iter_mut().zip(holm).zip(bh) {
+        row.p_holm = holm;
+        row.p_bh = bh;
+    }
+    rows
+}
+
+/// Per row, the token-weighted mean probability of the node types in `group` (absent = none).
+fn pooled(model: &Model, group: &[String], row: usize) -> Option<f64> {
+    let (mut weighted, mut tokens) = (0.0, 0.0);
+    for node_type in group {
+        if let Some((probability, count)) = model
+            .concept("node_type", node_type)
+            .and_then(|values| values[row])
+        {
+            weighted += probability * f64::from(count);
+            tokens += f64::from(count);
+        }
+    }
+    (tokens > 0.0).then(|| weighted / tokens)
+}
+
+/// The adjustment set in words: the names when few, else how many.
+pub fn adjustment_words(confounders: &str) -> String {
+    let names: Vec<&str> = confounders
+        .split(',')
+        .filter(|name| !name.is_empty())
+        .collect();
+    match names.len() {
+        0 => "no confounder".to_owned(),
+        1..=4 => names
+            .iter()
+            .map(|name| format!("`{name}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        n => format!("{n} confounders"),
+    }
+}
+
+/// `0.62 [0.58, 0.66]`, or `0.62 (no interval)`.
+pub fn with_ci(value: f64, ci: Option<(f64, f64)>) -> String {
+    match ci {
+        Some((low, high)) => format!("{value:.3} [{low:.3}, {high:.3}]"),
+        None => format!("{value:.3} (no interval)"),
+    }
+}
+
+fn concept_check(
+    model: &Model,
+    testbed: &Testbed,
+    params: &StudyParams,
+    check: &str,
+    second_label: &str,
+    second: &[String],
+) -> study_seed_checks::Row {
+    let blocks = &params.seed_checks.blocks;
+    let (first_values, second_values): (Vec<f64>, Vec<f64>) = testbed
+        .base
+        .iter()
+        .filter_map(|&row| Some((pooled(model, blocks, row)?, pooled(model, second, row)?)))
+        .unzip();
+    let seed = derive_seed(params.seed, &["seed_check", &model.model_id, check]);
+    let n = first_values.len();
+    let comparison = compare_paired(
+        &first_values,
+        &second_values,
+        &params.bootstrap,
+        seed,
+        params.min_rows,
+    );
+    let first = mean_interval(
+        &first_values,
+        &params.bootstrap,
+        seed,
+        params.min_rows,
+        "rows",
+    );
+    let second_interval = mean_interval(
+        &second_values,
+        &params.bootstrap,
+        seed ^ 1,
+        params.min_rows,
+        "rows",
+    );
+    let difference = &comparison.difference;
+    let (verdict, explanation) = match difference.ci {
+        _ if n == 0 => (
+            "not testable",
+            format!(
+                "no original row has both block tokens and {second_label} for {}",
+                model.model_id
+            ),
+        ),
+        None => (
+            "not testable",
+            format!(
+                "{}: only {n} rows have both block tokens and {second_label}, too few (< {}) for an interval",
+                model.model_id, params.min_rows
+            ),
+        ),
+        Some((low, high)) => {
+            let numbers = format!(
+                "blocks {} vs {second_label} {}, difference {} over {n} rows",
+                with_ci(first.mean, first.ci),
+                with_ci(second_interval.mean, second_interval.ci),
+                with_ci(difference.mean, difference.ci)
+            );
+            if low > 0.0 {
+                (
+                    "holds",
+                    format!(
+                        "{} predicts block tokens better than {second_label}: {numbers}",
+                        model.model_id
+                    ),
+                )
+            } else if high < 0.0 {
+                (
+                    "does not hold",
+                    format!(
+                        "{} predicts {second_label} better than block tokens: {numbers}",
+                        model.model_id
+                    ),
+                )
+            } else {
+                (
+                    "inconclusive",
+                    format!(
+                        "{}: no clear difference between block tokens and {second_label}: {numbers}",
+                        model.model_id
+                    ),
+                )
+            }
+        }
+    };
+    study_seed_checks::Row {
+        model_id: model.model_id.clone(),
+        check: check.to_owned(),
+        claim: format!("block tokens are predicted better than {second_label}"),
+        first_label: "blocks".to_owned(),
+        first_value: (n > 0).then_some(first.mean),
+        first_ci_low: first.ci.map(|ci| ci.0),
+        first_ci_high: first.ci.map(|ci| ci.1),
+        second_label: second_label.to_owned(),
+        second_value: (n > 0).then_some(second_interval.mean),
+        second_ci_low: second_interval.ci.map(|ci| ci.0),
+        second_ci_high: second_interval.ci.map(|ci| ci.1),
+        n: n as i64,
+        difference: (n > 0).then_some(difference.mean),
+        difference_ci_low: difference.ci.map(|ci| ci.0),
+        difference_ci_high: difference.ci.map(|ci| ci.1),
+        p_value: comparison.wilcoxon.map(|test| test.p_value),
+        verdict: verdict.to_owned(),
+        explanation,
+        seed: seed_column(seed),
+    }
+}
+
+fn bug_check(
+    model: &Model,
+    params: &StudyParams,
+    effects: &[study_effects::Row],
+) -> study_seed_checks::Row {
+    let intervention = &params.seed_checks.bug_intervention;
+    let found = effects.iter().find(|row| {
+        row.model_id == model.model_id
+            && row.treatment_kind == INTERVENTION
+            && row.treatment == *intervention
+            && row.outcome == Outcome::CrossEntropy.label()
+            && row.method == params.primary_method.name()
+    });
+    let mut row = study_seed_checks::Row {
+        model_id: model.model_id.clone(),
+        check: "bugfix_size_adjustment".to_owned(),
+        claim: "bugs correlate with the loss but their effect is near zero once size is controlled"
+            .to_owned(),
+        first_label: "unadjusted".to_owned(),
+        second_label: format!("adjusted ({})", params.primary_method.name()),
+        ..study_seed_checks::Row::default()
+    };
+    let Some(effect) = found else {
+        row.verdict = "not testable".to_owned();
+        row.explanation = format!(
+            "the testbed has no `{intervention}` pairs scored by {}",
+            model.model_id
+        );
+        return row;
+    };
+    row.seed = effect.seed;
+    row.n = effect.n;
+    row.first_value = effect.unadjusted;
+    row.first_ci_low = effect.unadjusted_ci_low;
+    row.first_ci_high = effect.unadjusted_ci_high;
+    row.second_value = effect.effect;
+    row.second_ci_low = effect.ci_low;
+    row.second_ci_high = effect.ci_high;
+    row.p_value = effect.p_value;
+    let (Some(unadjusted), Some(adjusted), Some(low), Some(high)) = (
+        effect.unadjusted,
+        effect.effect,
+        effect.ci_low,
+        effect.ci_high,
+    ) else {
+        row.verdict = "not testable".to_owned();
+        row.explanation = match (&effect.error, &effect.note) {
+            (Some(error), _) => format!(
+                "{}: the adjusted effect could not be estimated ({error})",
+                model.model_id
+            ),
+            (_, Some(note)) => format!("{}: {note}", model.model_id),
+            _ => format!("{}: no interval for the adjusted effect", model.model_id),
+        };
+        return row;
+    };
+    let unadjusted_ci = effect.unadjusted_ci_low.zip(effect.unadjusted_ci_high);
+    let shrinks = adjusted.abs() < unadjusted.abs();
+    let vanishes = low <= 0.0 && 0.0 <= high;
+    let unadjusted_clear = unadjusted_ci.is_some_and(|(l, h)| l > 0.0 || h < 0.0);
+    let numbers = format!(
+        "fixing the bug changes cross-entropy by {} nats unadjusted and by {} adjusted for {} ({} rows)",
+        with_ci(unadjusted, unadjusted_ci),
+        with_ci(adjusted, Some((low, high))),
+        adjustment_words(&effect.confounders),
+        effect.n
+    );
+    let (verdict, reading) = match (shrinks, vanishes) {
+        (true, true) if unadjusted_clear => (
+            "holds",
+            "the clear unadjusted difference shrinks to an effect indistinguishable from 0",
+        ),
+        (true, true) => (
+            "holds",
+            "the effect shrinks and is indistinguishable from 0 (the unadjusted difference was not clear either)",
+        ),
+        (true, false) => (
+            "partly holds",
+            "the effect shrinks but stays distinguishable from 0",
+        ),
+        (false, true) => (
+            "inconclusive",
+            "the effect does not shrink, but neither estimate is distinguishable from 0",
+        ),
+        (false, false) => (
+            "does not hold",
+            "the effect does not shrink and is distinguishable from 0",
+        ),
+    };
+    row.verdict = verdict.to_owned();
+    row.explanation = format!("{}: {numbers}; {reading}", model.model_id);
+    row
+}
+
+/// The seed checks of every model.
+pub fn seed_checks(
+    models: &[Model],
+    testbed: &Testbed,
+    params: &StudyParams,
+    effects: &[study_effects::Row],
+) -> Vec<study_seed_checks::Row> {
+    let mut rows = Vec::new();
+    for model in models {
+        rows.push(concept_check(
+            model,
+            testbed,
+            params,
+            "blocks_vs_identifiers",
+            "identifiers",
+            &params.seed_checks.identifiers,
+        ));
+        rows.push(concept_check(
+            model,
+            testbed,
+            params,
+            "blocks_vs_natural_language",
+            "natural language",
+            &params.seed_checks.natural_language,
+        ));
+        rows.push(bug_check(model, params, effects));
+    }
+    rows
+}

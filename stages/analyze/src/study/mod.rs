@@ -1,0 +1,289 @@
+//! `icodegen-analyze study`: the study analysis over the pipeline's artifacts and its report.
+//!
+//! Inputs: `testbed.parquet` (control/treated rows of every intervention, with covariates),
+//! optionally `covariates.parquet`, and a folder of model folders, `DIR/<model_id>/` each with
+//! `scores.parquet` and `concepts.parquet` (and `tags.parquet`, `nodes.parquet` for token-level
+//! tables and local explanations), so adding a model to a pipeline adds a folder.
+//!
+//! Output: one folder, written atomically: `index.html` (self-contained, inline SVG, no
+//! script), `summary.md`, `study.json` (params, seeds, inputs, warnings) and every results
+//! table under `tables/` as Parquet and CSV (schemas `study_*` in `icodegen_artifacts::schemas`).
+//!
+//! The analysis, in order ([`analyze`]): metrics and AsC-Eval per model with bootstrap
+//! intervals ([`concepts`]); token-level aggregates with DataFusion SQL ([`tokens`]); control vs
+//! treated per intervention ([`paired`]); back-door effects of interventions and of concepts as
+//! continuous treatments, with correlations and refuters ([`effects`]); paired comparisons
+//! between models and the seed studies' checks ([`compare`]); then the report ([`report`]).
+//! Every family of tests is adjusted (Holm and Benjamini-Hochberg) and every random step has
+//! its own recorded seed derived from the study seed and its labels.
+//!
+//! Like every stage library, it knows nothing of the runner: it reads the paths it is given
+//! and writes only the output folder it is given.
+
+pub mod charts;
+pub mod compare;
+pub mod concepts;
+pub mod effects;
+pub mod inputs;
+pub mod numbers;
+pub mod paired;
+pub mod params;
+pub mod report;
+pub mod tokens;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use icodegen_artifacts::Artifact;
+use icodegen_artifacts::atomic::AtomicDir;
+use icodegen_artifacts::cli::usage;
+use icodegen_artifacts::schemas::{
+    covariates, study_comparisons, study_concepts, study_effects, study_metrics, study_paired,
+    study_refutations, study_seed_checks, study_tokens,
+};
+use serde_json::json;
+
+use inputs::{Model, Testbed};
+use params::StudyParams;
+
+/// Arguments of the `study` subcommand.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StudyArgs {
+    /// The params file.
+    #[arg(long, default_value = "params.yaml", value_name = "FILE")]
+    pub params: PathBuf,
+    /// The dotted key of the study's settings in the params file.
+    #[arg(long, default_value = "analyze", value_name = "KEY")]
+    pub key: String,
+    /// testbed.parquet (preprocess).
+    #[arg(long, value_name = "FILE")]
+    pub testbed: PathBuf,
+    /// covariates.parquet (preprocess), described in the report's testbed section.
+    #[arg(long, value_name = "FILE")]
+    pub covariates: Option<PathBuf>,
+    /// A folder with one folder per model: `<model_id>/scores.parquet`, `concepts.parquet`,
+    /// and optionally `tags.parquet` and `nodes.parquet`.
+    #[arg(long, value_name = "DIR")]
+    pub models_dir: PathBuf,
+    /// The report folder to write (replaced atomically).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// Every results table of a study.
+#[derive(Debug, Default)]
+pub struct Results {
+    pub metrics: Vec<study_metrics::Row>,
+    pub concepts: Vec<study_concepts::Row>,
+    pub tokens: Vec<study_tokens::Row>,
+    pub paired: Vec<study_paired::Row>,
+    pub effects: Vec<study_effects::Row>,
+    pub refutations: Vec<study_refutations::Row>,
+    pub comparisons: Vec<study_comparisons::Row>,
+    pub seed_checks: Vec<study_seed_checks::Row>,
+}
+
+/// Everything the report shows besides the tables.
+pub struct Study {
+    pub params: StudyParams,
+    pub testbed: Testbed,
+    pub models: Vec<Model>,
+    pub covariates: Option<Vec<covariates::Row>>,
+    pub results: Results,
+    /// Rendered local explanations: (model, which, html fragment or the reason there is none).
+    pub explanations: Vec<report::ExplanationBlock>,
+    pub warnings: Vec<String>,
+}
+
+/// Runs the subcommand.
+pub fn run(args: &StudyArgs) -> Result<()> {
+    let params: StudyParams = icodegen_artifacts::params::load(&args.params, &args.key)?;
+    params.validate().map_err(|message| {
+        usage(format!(
+            "{} (key `{}`): {message}",
+            args.params.display(),
+            args.key
+        ))
+    })?;
+    for (what, path) in [
+        ("--testbed", &args.testbed),
+        ("--models-dir", &args.models_dir),
+    ] {
+        if !path.exists() {
+            return Err(usage(format!("{what} `{}` does not exist", path.display())));
+        }
+    }
+    let study = analyze(
+        &args.testbed,
+        args.covariates.as_deref(),
+        &args.models_dir,
+        params,
+    )?;
+    write_report(&study, &args.out)
+}
+
+/// Reads the inputs and computes every results table and explanation.
+pub fn analyze(
+    testbed_path: &Path,
+    covariates_path: Option<&Path>,
+    models_dir: &Path,
+    params: StudyParams,
+) -> Result<Study> {
+    let testbed = inputs::read_testbed(testbed_path)?;
+    let covariates = covariates_path.map(inputs::read_covariates).transpose()?;
+    let mut models = Vec::new();
+    for dir in inputs::model_dirs(models_dir)? {
+        let model = inputs::read_model(&dir, &testbed)?;
+        if let Some(other) = models
+            .iter()
+            .find(|other: &&Model| other.model_id == model.model_id)
+        {
+            return Err(usage(format!(
+                "model `{}` appears in both `{}` and `{}`",
+                model.model_id,
+                other.dir.display(),
+                dir.display()
+            )));
+        }
+        models.push(model);
+    }
+    let mut warnings = Vec::new();
+    if !testbed.base_from_original {
+        warnings.push(format!(
+            "the testbed has no `{}` rows; metrics and concepts are computed over every row",
+            inputs::ORIGINAL
+        ));
+    }
+    for (intervention, count) in &testbed.incomplete_pairs {
+        warnings.push(format!(
+            "intervention `{intervention}`: {count} pairs without exactly one control and one treated row were left out"
+        ));
+    }
+    for model in &models {
+        if model.tags.is_none() {
+            warnings.push(format!(
+                "model `{}` has no tags.parquet: no token-level table and no local explanations",
+                model.model_id
+            ));
+        }
+    }
+    let mut results = Results::default();
+    for model in &models {
+        results
+            .metrics
+            .extend(concepts::metrics(model, &testbed, &params));
+        results
+            .concepts
+            .extend(concepts::concepts(model, &testbed, &params));
+    }
+    results.paired = paired::paired_tests(&models, &testbed, &params);
+    let effects = effects::effects(&models, &testbed, &params);
+    results.effects = effects.effects;
+    results.refutations = effects.refutations;
+    results.comparisons = compare::comparisons(&models, &testbed, &params);
+    results.seed_checks = compare::seed_checks(&models, &testbed, &params, &results.effects);
+    let tables =
+        tokens::TokenTables::open(testbed_path, &models, &params, testbed.base_from_original)?;
+    for (index, model) in models.iter().enumerate() {
+        results
+            .tokens
+            .extend(tables.aggregates(index, model, &params)?);
+    }
+    let explanations = report::explanations(&tables, &models, &testbed, &params)?;
+    Ok(Study {
+        params,
+        testbed,
+        models,
+        covariates,
+        results,
+        explanations,
+        warnings,
+    })
+}
+
+/// Writes a results table as `tables/<name>.parquet` and `tables/<name>.csv`.
+fn write_table<A: Artifact>(dir: &Path, name: &str, rows: &[A], seed: &str) -> Result<()> {
+    let parquet = dir.join(format!("{name}.parquet"));
+    let mut writer = icodegen_artifacts::ArtifactWriter::<A>::create_with_metadata(
+        &parquet,
+        "analyze",
+        &[("icodegen.study_seed", seed)],
+    )?;
+    writer.extend(rows.iter().cloned())?;
+    writer.finish()?;
+    let batch = A::to_batch(rows);
+    let mut bytes = Vec::new();
+    {
+        let mut csv = arrow::csv::WriterBuilder::new()
+            .with_header(true)
+            .build(&mut bytes);
+        csv.write(&batch)
+            .with_context(|| format!("writing {name}.csv"))?;
+    }
+    fs_err::write(dir.join(format!("{name}.csv")), bytes)?;
+    Ok(())
+}
+
+/// The table names, in the order the report lists them.
+pub const TABLES: [&str; 8] = [
+    "metrics",
+    "concepts",
+    "tokens",
+    "interventions",
+    "effects",
+    "refutations",
+    "comparisons",
+    "seed_checks",
+];
+
+/// Writes the whole report folder atomically.
+pub fn write_report(study: &Study, out: &Path) -> Result<()> {
+    let folder = AtomicDir::create(out)?;
+    let tables = folder.path().join("tables");
+    fs_err::create_dir_all(&tables)?;
+    let seed = study.params.seed.to_string();
+    let results = &study.results;
+    write_table(&tables, TABLES[0], &results.metrics, &seed)?;
+    write_table(&tables, TABLES[1], &results.concepts, &seed)?;
+    write_table(&tables, TABLES[2], &results.tokens, &seed)?;
+    write_table(&tables, TABLES[3], &results.paired, &seed)?;
+    write_table(&tables, TABLES[4], &results.effects, &seed)?;
+    write_table(&tables, TABLES[5], &results.refutations, &seed)?;
+    write_table(&tables, TABLES[6], &results.comparisons, &seed)?;
+    write_table(&tables, TABLES[7], &results.seed_checks, &seed)?;
+    let summary = report::Summary::from_study(study);
+    fs_err::write(
+        folder.path().join("index.html"),
+        report::html(study, &summary)?,
+    )?;
+    fs_err::write(
+        folder.path().join("summary.md"),
+        report::markdown(study, &summary),
+    )?;
+    let manifest = json!({
+        "tool_version": icodegen_artifacts::io::TOOL_VERSION,
+        "seed": study.params.seed,
+        "params": study.params,
+        "models": study.models.iter().map(|model| json!({
+            "model_id": model.model_id,
+            "dir": model.dir.display().to_string(),
+            "scored_rows": model.scores.iter().filter(|score| score.is_some()).count(),
+            "skipped_rows": model.skipped,
+            "tags": model.tags.is_some(),
+            "nodes": model.nodes.is_some(),
+        })).collect::<Vec<_>>(),
+        "testbed": {
+            "rows": study.testbed.n_testbed_rows,
+            "distinct_code_rows": study.testbed.rows.len(),
+            "original_rows": study.testbed.base.len(),
+            "languages": study.testbed.languages,
+            "pairs": study.testbed.interventions.iter().map(|(name, pairs)| (name.clone(), pairs.len())).collect::<std::collections::BTreeMap<_, _>>(),
+            "incomplete_pairs": study.testbed.incomplete_pairs,
+        },
+        "tables": TABLES,
+        "warnings": study.warnings,
+    });
+    icodegen_artifacts::atomic::write_json(folder.path().join("study.json"), &manifest)?;
+    folder.commit()?;
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! The token tables (`tags.parquet`, `nodes.parquet`: one row per scored token or AST node, the
+//! largest artifacts of a study) are never loaded whole: DataFusion SQL (through `icodegen-sql`)
+//! aggregates them per concept, and fetches only the rows that local explanations need.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use arrow::array::ArrayRef;
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use icodegen_artifacts::Artifact;
+use icodegen_artifacts::schemas::{nodes, study_tokens, tags, testbed};
+use icodegen_sql::Sql;
+
+use super::inputs::{Model, ORIGINAL};
+use super::params::StudyParams;
+
+/// A SQL string literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Casts the columns of a query result to an artifact schema (DataFusion reads strings as
+/// `Utf8View` and sums as `Int64`), by name.
+fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|field| {
+            let column = batch
+                .column_by_name(field.name())
+                .with_context(|| format!("the query result has no column `{}`", field.name()))?;
+            arrow::compute::cast(column, field.data_type()).with_context(|| {
+                format!("casting column `{}` to {}", field.name(), field.data_type())
+            })
+        })
+        .collect::<Result<Vec<ArrayRef>>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+/// Runs `query` and reads the result as rows of artifact `A`.
+fn query_rows<A: Artifact>(sql: &Sql, query: &str) -> Result<Vec<A>> {
+    let batches = sql
+        .query(query)
+        .with_context(|| format!("running\n{query}"))?;
+    let schema = A::schema();
+    let mut rows = Vec::new();
+    for batch in &batches {
+        let batch = conform(batch, &schema)?;
+        rows.extend(
+            A::from_batch(&batch).map_err(|problem| anyhow::anyhow!("{problem:?} in\n{query}"))?,
+        );
+    }
+    Ok(rows)
+}
+
+/// The SQL session with the testbed and each model's token tables registered.
+pub struct TokenTables {
+    sql: Sql,
+    base_filter: String,
+}
+
+fn tags_table(model_index: usize) -> String {
+    format!("tags_{model_index}")
+}
+
+fn nodes_table(model_index: usize) -> String {
+    format!("nodes_{model_index}")
+}
+
+impl TokenTables {
+    /// Registers `testbed` and the tags/nodes files that exist.
+    pub fn open(
+        testbed_path: &Path,
+        models: &[Model],
+        params: &StudyParams,
+        base_from_original: bool,
+    ) -> Result<Self> {
+        let sql = Sql::new(params.threads)?;
+        sql.register_parquet("testbed", testbed_path)?;
+        for (index, model) in models.iter().enumerate() {
+            if let Some(path) = &model.tags {
+                sql.register_parquet(&tags_table(index), path)?;
+            }
+            if let Some(path) = &model.nodes {
+                sql.register_parquet(&nodes_table(index), path)?;
+            }
+        }
+        let base_filter = if base_from_original {
+            format!(
+                "SELECT DISTINCT {row} FROM testbed WHERE {intervention} = {original}",
+                row = testbed::col::row_id,
+                intervention = testbed::col::intervention,
+                original = literal(ORIGINAL)
+            )
+        } else {
+            format!("SELECT DISTINCT {} FROM testbed", testbed::col::row_id)
+        };
+        Ok(Self { sql, base_filter })
+    }
+
+    /// Token-level aggregates of one model over the original rows: all tokens, per category
+    /// and per leaf node type.
+    pub fn aggregates(
+        &self,
+        model_index: usize,
+        model: &Model,
+        params: &StudyParams,
+    ) -> Result<Vec<study_tokens::Row>> {
+        if model.tags.is_none() {
+            return Ok(Vec::new());
+        }
+        use study_tokens::col;
+        let table = tags_table(model_index);
+        let probability = format!("exp(CAST({} AS DOUBLE))", tags::col::logprob);
+        let select = |kind: &str, concept: &str, filter: &str, group: &str| {
+            format!(
+                "SELECT {model} AS {model_id}, {kind} AS {concept_kind}, {concept} AS {concept_col}, \
+                 COUNT(*) AS {n_tokens}, COUNT(DISTINCT t.{row_id}) AS {n_rows}, \
+                 AVG({p}) AS {mean_prob}, MEDIAN({p}) AS {median_prob}, \
+                 AVG(CASE WHEN {p} >= {confident} THEN 1.0 ELSE 0.0 END) AS {share_confident}, \
+                 AVG(CASE WHEN {p} < {poor} THEN 1.0 ELSE 0.0 END) AS {share_erroneous}, \
+                 -AVG(CAST({logprob} AS DOUBLE)) AS {cross_entropy} \
+                 FROM {table} t JOIN ({base}) b ON t.{row_id} = b.{row_id} {filter} {group}",
+                model = literal(&model.model_id),
+                model_id = col::model_id,
+                kind = literal(kind),
+                concept_kind = col::concept_kind,
+                concept_col = col::concept,
+                n_tokens = col::n_tokens,
+                row_id = tags::col::row_id,
+                n_rows = col::n_rows,
+                p = probability,
+                mean_prob = col::mean_prob,
+                median_prob = col::median_prob,
+                confident = params.confident,
+                poor = params.poor,
+                share_confident = col::share_confident,
+                share_erroneous = col::share_erroneous,
+                logprob = tags::col::logprob,
+                cross_entropy = col::cross_entropy,
+                base = self.base_filter,
+            )
+        };
+        let query = [
+            select("all", "'all'", "", ""),
+            select(
+                "category",
+                &format!("t.{}", tags::col::category),
+                &format!("WHERE t.{} IS NOT NULL", tags::col::category),
+                &format!("GROUP BY t.{}", tags::col::category),
+            ),
+            select(
+                "node_type",
+                &format!("t.{}", tags::col::node_type),
+                &format!("WHERE t.{} IS NOT NULL", tags::col::node_type),
+                &format!("GROUP BY t.{}", tags::col::node_type),
+            ),
+        ]
+        .join("\nUNION ALL\n");
+        let query = format!(
+            "SELECT * FROM ({query}) WHERE {n} > 0 ORDER BY {kind}, {mean} DESC, {concept}",
+            n = col::n_tokens,
+            kind = col::concept_kind,
+            mean = col::mean_prob,
+            concept = col::concept
+        );
+        query_rows(&self.sql, &query).with_context(|| {
+            format!(
+                "aggregating `{}`",
+                model.tags.as_ref().expect("checked").display()
+            )
+        })
+    }
+
+    /// The tags and nodes of one (model, row), for a local explanation; `None` when the model
+    /// folder has no tags or nodes.
+    pub fn explanation_rows(
+        &self,
+        model_index: usize,
+        model: &Model,
+        row_id: &str,
+    ) -> Result<Option<(Vec<tags::Row>, Vec<nodes::Row>)>> {
+        if model.tags.is_none() || model.nodes.is_none() {
+            return Ok(None);
+        }
+        let filter = |table: String, row_column: &str, model_column: &str, order: &str| {
+            format!(
+                "SELECT * FROM {table} WHERE {row_column} = {} AND {model_column} = {} ORDER BY {order}",
+                literal(row_id),
+                literal(&model.model_id)
+            )
+        };
+        let tags_rows = query_rows::<tags::Row>(
+            &self.sql,
+            &filter(
+                tags_table(model_index),
+                tags::col::row_id,
+                tags::col::model_id,
+                tags::col::position,
+            ),
+        )?;
+        let nodes_rows = query_rows::<nodes::Row>(
+            &self.sql,
+            &filter(
+                nodes_table(model_index),
+                nodes::col::row_id,
+                nodes::col::model_id,
+                nodes::col::node_id,
+            ),
+        )?;
+        Ok(Some((tags_rows, nodes_rows)))
+    }
+}

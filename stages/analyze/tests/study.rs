@@ -1,0 +1,981 @@
+//! `icodegen-analyze study` driven as a pipeline would: a tiny testbed (Python snippets, two
+//! interventions) and two model folders are written to a temp dir with the artifact writers,
+//! the built binary runs on them, and the results tables and the report are checked.
+//!
+//! The fixture injects known effects: for model `gru`, removing a comment raises the
+//! cross-entropy by 0.4 nats beyond what the token count explains; for both models the loss
+//! depends on the token count only otherwise, so the synthetic bugs (which add statements)
+//! correlate with the loss but have no effect once size is adjusted for. Concept `iterative`
+//! occurs only in snippets with a loop.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use icodegen_artifacts::schemas::{
+    concepts, nodes, scores, study_comparisons, study_concepts, study_effects, study_metrics,
+    study_paired, study_refutations, study_seed_checks, study_tokens, tags, testbed,
+};
+use icodegen_artifacts::{content_id, read_all, write_all};
+
+const SNIPPETS: usize = 30;
+
+struct Random(u64);
+
+impl Random {
+    /// Uniform in [0, 1).
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 11) as f64) / ((1u64 << 53) as f64)
+    }
+}
+
+/// The code of snippet `i`: with or without its comment, with `extra` no-op statements and
+/// with the `+` flipped (the synthetic bug).
+fn code(i: usize, comment: bool, buggy: bool) -> String {
+    let mut text = format!("def f{i}(x, y):\n");
+    if comment {
+        text.push_str("    # add the offset, then multiply\n");
+    }
+    let operator = if buggy { "-" } else { "+" };
+    text.push_str(&format!("    total = x {operator} {i}\n"));
+    for _ in 0..(i % 5) {
+        text.push_str(&format!("    total = total * {}\n", i + 1));
+    }
+    if buggy {
+        for _ in 0..(i % 4) {
+            text.push_str("    total = total + 0\n");
+        }
+    }
+    if !i.is_multiple_of(3) {
+        text.push_str("    for k in range(y):\n        total = total * k\n");
+    }
+    text.push_str("    return total\n");
+    text
+}
+
+/// A crude token: its byte span and its leaf node type.
+struct Token {
+    start: usize,
+    end: usize,
+    node_type: &'static str,
+}
+
+fn tokens(code: &str) -> Vec<Token> {
+    let bytes = code.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'#' {
+            // One token per word of the comment.
+            let end = code[i..].find('\n').map_or(code.len(), |n| i + n);
+            while i < end {
+                let start = i;
+                while i < end && !bytes[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                out.push(Token {
+                    start,
+                    end: i,
+                    node_type: "comment",
+                });
+                while i < end && bytes[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+            }
+        } else if c.is_ascii_alphanumeric() || c == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            let word = &code[start..i];
+            let node_type = match word {
+                "def" => "def",
+                "for" => "for",
+                "in" => "in",
+                "return" => "return",
+                _ if word.chars().all(|c| c.is_ascii_digit()) => "integer",
+                _ => "identifier",
+            };
+            out.push(Token {
+                start,
+                end: i,
+                node_type,
+            });
+        } else if c.is_ascii_whitespace() {
+            i += 1;
+        } else {
+            let node_type = match c {
+                b'(' => "(",
+                b')' => ")",
+                b':' => ":",
+                b',' => ",",
+                b'=' => "=",
+                b'+' => "+",
+                b'-' => "-",
+                _ => "*",
+            };
+            out.push(Token {
+                start: i,
+                end: i + 1,
+                node_type,
+            });
+            i += 1;
+        }
+    }
+    out
+}
+
+fn category(node_type: &str) -> Option<&'static str> {
+    match node_type {
+        "(" | ")" | ":" => Some("scope"),
+        "identifier" | "comment" => Some("natural_language"),
+        "+" | "-" | "*" => Some("operator"),
+        _ => None,
+    }
+}
+
+/// The probability a model gives tokens of this node type in this row.
+fn probability(model: &str, node_type: &str, noise: f64) -> f64 {
+    let base = match node_type {
+        "(" | ")" | ":" => 0.9,
+        "identifier" => 0.35,
+        "comment" => 0.2,
+        "+" | "-" | "*" => 0.55,
+        _ => 0.7,
+    };
+    let shift = if model == "gpt" { 0.03 } else { 0.0 };
+    (base + shift + 0.08 * (noise - 0.5)).clamp(0.01, 0.99)
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+fn testbed_row(
+    code: &str,
+    intervention: &str,
+    pair: usize,
+    treatment: i8,
+    mutation: Option<&str>,
+) -> testbed::Row {
+    let tokens = tokens(code);
+    let has_loop = code.contains("for ");
+    let mut row = testbed::Row {
+        row_id: content_id("python", code),
+        pair_id: format!("{intervention}-{pair}"),
+        intervention: intervention.to_owned(),
+        treatment,
+        snippet_id: content_id("python", &self::code(pair, true, false)),
+        language: "python".to_owned(),
+        code: code.to_owned(),
+        mutation: mutation.map(str::to_owned),
+        n_bytes: code.len() as i64,
+        ..testbed::Row::default()
+    };
+    let mut covariates = row.covariates();
+    covariates.loc = code
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .count() as i32;
+    covariates.n_ast_nodes = 2 * tokens.len() as i32 + 3;
+    covariates.ast_depth = if has_loop { 6 } else { 4 };
+    covariates.n_loops = i32::from(has_loop);
+    covariates.cyclomatic = 1 + i32::from(has_loop);
+    covariates.n_whitespace = code.chars().filter(|c| c.is_whitespace()).count() as i32;
+    covariates.n_identifiers = tokens
+        .iter()
+        .filter(|t| t.node_type == "identifier")
+        .count() as i32;
+    covariates.n_numbers = tokens.iter().filter(|t| t.node_type == "integer").count() as i32;
+    row.set_covariates(&covariates);
+    row
+}
+
+/// Writes the testbed and the model folders; `models` picks which of `gru` and `gpt` exist and
+/// `snippets` how many snippets there are.
+fn fixture(models: &[&str], snippets: usize) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = Vec::new();
+    for i in 0..snippets {
+        let original = code(i, true, false);
+        rows.push(testbed_row(&original, "none", i, 0, None));
+        rows.push(testbed_row(
+            &code(i, false, false),
+            "comments",
+            i,
+            0,
+            Some("strip_comments"),
+        ));
+        rows.push(testbed_row(&original, "comments", i, 1, None));
+        rows.push(testbed_row(
+            &code(i, true, true),
+            "bugfix",
+            i,
+            0,
+            Some("swap_arithmetic"),
+        ));
+        rows.push(testbed_row(&original, "bugfix", i, 1, None));
+    }
+    write_all(dir.path().join("testbed.parquet"), "preprocess", &rows).unwrap();
+    // Distinct code texts.
+    let mut seen = std::collections::BTreeMap::new();
+    for row in &rows {
+        seen.entry(row.row_id.clone())
+            .or_insert_with(|| row.code.clone());
+    }
+    for model in models {
+        let folder = dir.path().join("models").join(model);
+        std::fs::create_dir_all(&folder).unwrap();
+        let mut random = Random(if *model == "gru" { 7 } else { 11 });
+        let (mut score_rows, mut concept_rows, mut tag_rows, mut node_rows) =
+            (vec![], vec![], vec![], vec![]);
+        for (row_id, code) in &seen {
+            let tokens = tokens(code);
+            let n_tokens = tokens.len() as i32 + if *model == "gpt" { 2 } else { 0 };
+            let stripped = !code.contains('#');
+            let (base, slope) = if *model == "gru" {
+                (0.8, 0.03)
+            } else {
+                (1.0, 0.02)
+            };
+            let comment_effect = if *model == "gru" && stripped {
+                0.4
+            } else {
+                0.0
+            };
+            let cross_entropy =
+                base + slope * f64::from(n_tokens) + comment_effect + 0.1 * (random.next() - 0.5);
+            score_rows.push(scores::Row {
+                model_id: model.to_string(),
+                row_id: row_id.clone(),
+                n_tokens,
+                n_scored: tokens.len() as i32 - 1,
+                cross_entropy: Some(cross_entropy),
+                perplexity: Some(cross_entropy.exp()),
+                accuracy: Some((0.9 - cross_entropy / 5.0).clamp(0.0, 1.0)),
+                skip_reason: None,
+            });
+            let noise = random.next();
+            let probabilities: Vec<f64> = tokens
+                .iter()
+                .map(|t| probability(model, t.node_type, noise))
+                .collect();
+            // Per node type and per category, the mean probability of their tokens.
+            let mut groups: std::collections::BTreeMap<(&str, &str), Vec<f64>> = Default::default();
+            for (token, p) in tokens.iter().zip(&probabilities) {
+                groups
+                    .entry(("node_type", token.node_type))
+                    .or_default()
+                    .push(*p);
+                if let Some(category) = category(token.node_type) {
+                    groups.entry(("category", category)).or_default().push(*p);
+                }
+            }
+            if code.contains("for ") {
+                let p = 0.9 + 0.05 * (random.next() - 0.5);
+                groups.insert(("category", "iterative"), vec![p; 6]);
+            }
+            for ((kind, concept), values) in groups {
+                let mean = values.iter().sum::<f64>() / values.len() as f64;
+                concept_rows.push(concepts::Row {
+                    model_id: model.to_string(),
+                    row_id: row_id.clone(),
+                    concept_kind: kind.to_owned(),
+                    concept: concept.to_owned(),
+                    n_tokens: values.len() as i32,
+                    mean_prob: mean,
+                    median_prob: mean,
+                    boot_median: mean,
+                    boot_se: 0.01,
+                });
+            }
+            if *model == "gru" {
+                node_rows.push(node(
+                    model,
+                    row_id,
+                    0,
+                    None,
+                    "module",
+                    0,
+                    code.len(),
+                    0,
+                    &probabilities,
+                ));
+                node_rows.push(node(
+                    model,
+                    row_id,
+                    1,
+                    Some(0),
+                    "function_definition",
+                    0,
+                    code.len(),
+                    1,
+                    &probabilities,
+                ));
+                for (position, (token, p)) in tokens.iter().zip(&probabilities).enumerate() {
+                    node_rows.push(node(
+                        model,
+                        row_id,
+                        position as i32 + 2,
+                        Some(1),
+                        token.node_type,
+                        token.start,
+                        token.end,
+                        2,
+                        &[*p],
+                    ));
+                    if position == 0 {
+                        continue; // the first token is never scored
+                    }
+                    tag_rows.push(tags::Row {
+                        model_id: model.to_string(),
+                        row_id: row_id.clone(),
+                        position: position as i32,
+                        token_id: position as i32,
+                        token: code[token.start..token.end].to_owned(),
+                        byte_start: Some(token.start as i32),
+                        byte_end: Some(token.end as i32),
+                        logprob: p.ln() as f32,
+                        node_type: Some(token.node_type.to_owned()),
+                        parent_type: Some("function_definition".to_owned()),
+                        category: category(token.node_type).map(str::to_owned),
+                        depth: Some(2),
+                    });
+                }
+            }
+        }
+        write_all(folder.join("scores.parquet"), "infer", &score_rows).unwrap();
+        write_all(folder.join("concepts.parquet"), "tag", &concept_rows).unwrap();
+        if *model == "gru" {
+            write_all(folder.join("tags.parquet"), "tag", &tag_rows).unwrap();
+            write_all(folder.join("nodes.parquet"), "tag", &node_rows).unwrap();
+        }
+    }
+    Fixture { dir }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn node(
+    model: &str,
+    row_id: &str,
+    node_id: i32,
+    parent_id: Option<i32>,
+    node_type: &str,
+    start: usize,
+    end: usize,
+    depth: i32,
+    probabilities: &[f64],
+) -> nodes::Row {
+    nodes::Row {
+        model_id: model.to_owned(),
+        row_id: row_id.to_owned(),
+        node_id,
+        parent_id,
+        node_type: node_type.to_owned(),
+        byte_start: start as i32,
+        byte_end: end as i32,
+        depth,
+        n_tokens: probabilities.len() as i32,
+        mean_prob: Some(probabilities.iter().sum::<f64>() / probabilities.len() as f64),
+    }
+}
+
+const PARAMS: &str = "\
+analyze:
+  seed: 42
+  bootstrap:
+    resamples: 400
+  simulations: 40
+  ci_resamples: 40
+";
+
+fn run(fixture: &Fixture, params: &str, out: &str, models_dir: &str) -> Output {
+    let params_path = fixture.path("params.yaml");
+    std::fs::write(&params_path, params).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_icodegen-analyze"))
+        .arg("study")
+        .arg("--params")
+        .arg(&params_path)
+        .arg("--testbed")
+        .arg(fixture.path("testbed.parquet"))
+        .arg("--models-dir")
+        .arg(fixture.path(models_dir))
+        .arg("--out")
+        .arg(fixture.path(out))
+        .env("ICODEGEN_PROGRESS", "0")
+        .output()
+        .unwrap()
+}
+
+fn succeed(output: &Output) {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn table<A: icodegen_artifacts::Artifact>(report: &Path, name: &str) -> Vec<A> {
+    assert!(
+        report.join(format!("tables/{name}.csv")).is_file(),
+        "tables/{name}.csv is missing"
+    );
+    read_all(report.join(format!("tables/{name}.parquet"))).unwrap()
+}
+
+fn effect<'a>(
+    rows: &'a [study_effects::Row],
+    model: &str,
+    treatment: &str,
+    outcome: &str,
+    method: &str,
+) -> &'a study_effects::Row {
+    rows.iter()
+        .find(|row| {
+            row.model_id == model
+                && row.treatment == treatment
+                && row.outcome == outcome
+                && row.method == method
+        })
+        .unwrap_or_else(|| panic!("no effect row for {model} {treatment} -> {outcome} by {method}"))
+}
+
+#[test]
+fn a_study_recovers_the_injected_effects_with_the_right_signs() {
+    let fixture = fixture(&["gru", "gpt"], SNIPPETS);
+    succeed(&run(&fixture, PARAMS, "report", "models"));
+    let report = fixture.path("report");
+    let effects: Vec<study_effects::Row> = table(&report, "effects");
+
+    // Removing the comment (control) raises gru's loss by 0.4: treated - control = -0.4.
+    let comments = effect(
+        &effects,
+        "gru",
+        "comments",
+        "cross_entropy",
+        "linear_regression",
+    );
+    let ate = comments.effect.unwrap();
+    assert!((ate + 0.4).abs() < 0.05, "gru comments ATE {ate}");
+    assert!(comments.ci_high.unwrap() < 0.0, "{comments:?}");
+    assert!(
+        comments.confounders.starts_with("n_tokens"),
+        "{}",
+        comments.confounders
+    );
+    // Constant covariates are left out and say why.
+    assert!(
+        comments
+            .dropped_confounders
+            .contains("n_lambdas (constant)"),
+        "{}",
+        comments.dropped_confounders
+    );
+    // The unadjusted difference mixes in the token count (the comment adds tokens).
+    assert!(comments.unadjusted.unwrap() > ate + 0.05, "{comments:?}");
+    // gpt has no comment effect.
+    let gpt = effect(
+        &effects,
+        "gpt",
+        "comments",
+        "cross_entropy",
+        "linear_regression",
+    );
+    assert!(gpt.effect.unwrap().abs() < 0.05, "{gpt:?}");
+    // Weighting and AIPW agree on gru's sign.
+    for method in ["ps_weighting", "aipw"] {
+        let row = effect(&effects, "gru", "comments", "cross_entropy", method);
+        assert!(row.effect.unwrap() < -0.2, "{method}: {row:?}");
+    }
+
+    // Bugs add statements: unadjusted, fixing a bug lowers the loss; adjusted, no effect.
+    for model in ["gru", "gpt"] {
+        let bug = effect(
+            &effects,
+            model,
+            "bugfix",
+            "cross_entropy",
+            "linear_regression",
+        );
+        assert!(bug.unadjusted_ci_high.unwrap() < 0.0, "{bug:?}");
+        assert!(bug.effect.unwrap().abs() < 0.03, "{bug:?}");
+        assert!(bug.effect.unwrap().abs() < bug.unadjusted.unwrap().abs() / 3.0);
+        assert!(
+            bug.pearson.unwrap() < 0.0,
+            "the plain correlation stays beside the effect"
+        );
+    }
+    let checks: Vec<study_seed_checks::Row> = table(&report, "seed_checks");
+    for model in ["gru", "gpt"] {
+        let find = |check: &str| {
+            checks
+                .iter()
+                .find(|row| row.model_id == model && row.check == check)
+                .unwrap()
+        };
+        assert_eq!(
+            find("bugfix_size_adjustment").verdict,
+            "holds",
+            "{:?}",
+            find("bugfix_size_adjustment")
+        );
+        assert_eq!(find("blocks_vs_identifiers").verdict, "holds");
+        assert_eq!(find("blocks_vs_natural_language").verdict, "holds");
+        assert!(find("blocks_vs_identifiers").difference_ci_low.unwrap() > 0.4);
+    }
+
+    // Paired tests: gru's treated (commented) rows have the lower loss; adjusted over the table.
+    let paired: Vec<study_paired::Row> = table(&report, "interventions");
+    let row = paired
+        .iter()
+        .find(|row| {
+            row.model_id == "gru"
+                && row.intervention == "comments"
+                && row.outcome == "cross_entropy"
+        })
+        .unwrap();
+    assert_eq!(row.n_pairs, SNIPPETS as i64);
+    assert!(
+        row.ci_high.unwrap() < 0.0 && row.wilcoxon_p_value.unwrap() < 0.001,
+        "{row:?}"
+    );
+    assert!(
+        row.p_holm.unwrap() >= row.wilcoxon_p_value.unwrap()
+            && row.p_bh.unwrap() >= row.wilcoxon_p_value.unwrap()
+    );
+    assert!(row.cliffs_delta.unwrap() < 0.0);
+
+    // Refuters ran on the primary method's effects on cross-entropy, seeded.
+    let refutations: Vec<study_refutations::Row> = table(&report, "refutations");
+    let placebo = refutations
+        .iter()
+        .find(|row| {
+            row.model_id == "gru" && row.treatment == "comments" && row.refuter == "placebo"
+        })
+        .unwrap();
+    assert_eq!(placebo.passed, Some(true), "{placebo:?}");
+    assert!(placebo.new_effect.unwrap().abs() < 0.2);
+    assert!(
+        refutations
+            .iter()
+            .all(|row| row.method == "linear_regression" && row.outcome == "cross_entropy")
+    );
+    assert!(refutations.iter().all(|row| row.seed > 0));
+
+    // Concepts as continuous treatments exist for each category of each model.
+    assert!(effects.iter().any(|row| row.treatment_kind == "concept"
+        && row.treatment == "category:scope"
+        && row.model_id == "gpt"));
+}
+
+#[test]
+fn absent_concepts_are_skipped_not_counted_as_zero() {
+    let fixture = fixture(&["gru"], SNIPPETS);
+    succeed(&run(&fixture, PARAMS, "report", "models"));
+    let concepts: Vec<study_concepts::Row> = table(&fixture.path("report"), "concepts");
+    let iterative = concepts
+        .iter()
+        .find(|row| {
+            row.model_id == "gru" && row.concept_kind == "category" && row.concept == "iterative"
+        })
+        .unwrap();
+    // Loops occur in snippets i % 3 != 0: 20 of 30.
+    assert_eq!(iterative.n_rows, 20);
+    assert!(
+        iterative.mean > 0.85 && iterative.min > 0.85,
+        "{iterative:?}"
+    );
+    assert_eq!(iterative.reading, "confident");
+    let natural = concepts
+        .iter()
+        .find(|row| row.concept == "natural_language")
+        .unwrap();
+    assert_eq!(natural.reading, "erroneous");
+    assert!(iterative.rank.unwrap() < natural.rank.unwrap());
+    // The original rows all have a comment, so `comment` occurs in every one of them.
+    let comment = concepts
+        .iter()
+        .find(|row| row.concept_kind == "node_type" && row.concept == "comment")
+        .unwrap();
+    assert_eq!(comment.n_rows, SNIPPETS as i64);
+    let metrics: Vec<study_metrics::Row> = table(&fixture.path("report"), "metrics");
+    assert_eq!(metrics.len(), 2);
+    assert!(
+        metrics
+            .iter()
+            .all(|row| row.n == SNIPPETS as i64 && row.ci_low.is_some())
+    );
+}
+
+#[test]
+fn token_tables_are_aggregated_with_sql_over_the_original_rows() {
+    let fixture = fixture(&["gru", "gpt"], SNIPPETS);
+    succeed(&run(&fixture, PARAMS, "report", "models"));
+    let tokens: Vec<study_tokens::Row> = table(&fixture.path("report"), "tokens");
+    // Only gru has tags.parquet.
+    assert!(tokens.iter().all(|row| row.model_id == "gru"));
+    let all = tokens.iter().find(|row| row.concept_kind == "all").unwrap();
+    assert_eq!(all.n_rows, SNIPPETS as i64, "only the original rows count");
+    let scope = tokens
+        .iter()
+        .find(|row| row.concept_kind == "category" && row.concept == "scope")
+        .unwrap();
+    assert!(
+        (scope.mean_prob - 0.9).abs() < 0.05 && scope.share_confident == 1.0,
+        "{scope:?}"
+    );
+    let identifier = tokens
+        .iter()
+        .find(|row| row.concept_kind == "node_type" && row.concept == "identifier")
+        .unwrap();
+    assert_eq!(identifier.share_erroneous, 1.0);
+    assert!((identifier.cross_entropy + identifier.mean_prob.ln()).abs() < 0.05);
+}
+
+#[test]
+fn models_are_compared_on_the_same_rows_with_adjusted_p_values() {
+    let fixture = fixture(&["gru", "gpt"], SNIPPETS);
+    succeed(&run(&fixture, PARAMS, "report", "models"));
+    let comparisons: Vec<study_comparisons::Row> = table(&fixture.path("report"), "comparisons");
+    let loss = comparisons
+        .iter()
+        .find(|row| row.measure == "cross_entropy")
+        .unwrap();
+    // Directory order: gpt before gru. gpt's loss is 1.0 + 0.02 (n + 2) vs gru's 0.8 + 0.03 n.
+    assert_eq!(
+        (loss.model_a.as_str(), loss.model_b.as_str()),
+        ("gpt", "gru")
+    );
+    assert_eq!(loss.n_rows, SNIPPETS as i64);
+    assert!(loss.wilcoxon_p_value.is_some() && loss.p_holm.is_some() && loss.p_bh.is_some());
+    let scope = comparisons
+        .iter()
+        .find(|row| row.measure == "category:scope")
+        .unwrap();
+    assert!(
+        scope.mean_difference.unwrap() > 0.0,
+        "gpt's probabilities are shifted up: {scope:?}"
+    );
+}
+
+#[test]
+fn adding_a_model_leaves_the_other_models_numbers_unchanged() {
+    let fixture = fixture(&["gru", "gpt"], SNIPPETS);
+    // The same gru folder alone in another models dir.
+    let alone = fixture.path("alone");
+    std::fs::create_dir_all(alone.join("gru")).unwrap();
+    for file in [
+        "scores.parquet",
+        "concepts.parquet",
+        "tags.parquet",
+        "nodes.parquet",
+    ] {
+        std::fs::copy(
+            fixture.path("models/gru").join(file),
+            alone.join("gru").join(file),
+        )
+        .unwrap();
+    }
+    succeed(&run(&fixture, PARAMS, "both", "models"));
+    succeed(&run(&fixture, PARAMS, "one", "alone"));
+    let gru = |report: &str| -> Vec<study_concepts::Row> {
+        table::<study_concepts::Row>(&fixture.path(report), "concepts")
+            .into_iter()
+            .filter(|row| row.model_id == "gru")
+            .collect()
+    };
+    assert_eq!(gru("both"), gru("one"));
+    let effects = |report: &str| -> Vec<(String, Option<f64>, Option<f64>)> {
+        table::<study_effects::Row>(&fixture.path(report), "effects")
+            .into_iter()
+            .filter(|row| row.model_id == "gru")
+            .map(|row| (row.treatment, row.effect, row.ci_low))
+            .collect()
+    };
+    assert_eq!(effects("both"), effects("one"));
+}
+
+#[test]
+fn the_report_is_self_contained_with_every_chart_and_a_summary_from_the_numbers() {
+    let fixture = fixture(&["gru", "gpt"], SNIPPETS);
+    succeed(&run(&fixture, PARAMS, "report", "models"));
+    let report = fixture.path("report");
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    // Concept charts (2 models) + node-type charts (2) + category boxes + intervention boxes
+    // (2) + two forest plots + the local explanations' own SVGs.
+    let charts = html.matches("<svg class=\"chart\"").count();
+    assert_eq!(charts, 9, "charts drawn with plotters");
+    assert!(
+        html.matches("<svg").count() > charts,
+        "local explanations add their own SVG"
+    );
+    assert!(
+        html.contains("class=\"icx\""),
+        "a local explanation from crates/explain"
+    );
+    assert!(!html.contains("<script"), "no script");
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http") && !html.contains("url(http"),
+        "no network"
+    );
+    for section in [
+        "summary",
+        "models",
+        "concepts",
+        "interventions",
+        "effects",
+        "refutations",
+        "seed",
+        "explanations",
+    ] {
+        assert!(
+            html.contains(&format!("<section id=\"{section}\"")),
+            "section {section}"
+        );
+    }
+    assert!(
+        html.contains("≥ 0.6 confident") && html.contains("erroneous &lt; 0.5"),
+        "reference lines"
+    );
+    assert!(html.contains("badge pass"), "refuter table with pass/fail");
+    // The summary states numbers with intervals, and the verdicts.
+    let summary = std::fs::read_to_string(report.join("summary.md")).unwrap();
+    assert!(summary.contains("**gru**: cross-entropy"), "{summary}");
+    assert!(summary.contains("Best predicted categories: "), "{summary}");
+    assert!(summary.contains("worst: natural_language"), "{summary}");
+    assert!(
+        summary.contains("`comments`") && summary.contains("adjusted for"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("*holds*: gru: fixing the bug changes cross-entropy"),
+        "{summary}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("study.json")).unwrap()).unwrap();
+    assert_eq!(manifest["seed"], 42);
+    assert_eq!(manifest["testbed"]["pairs"]["comments"], SNIPPETS);
+    assert_eq!(manifest["models"].as_array().unwrap().len(), 2);
+    // Atomic output: no temporary folder left beside the report.
+    let leftovers: Vec<_> = std::fs::read_dir(fixture.dir.path())
+        .unwrap()
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn too_few_rows_are_reported_as_such_instead_of_as_intervals() {
+    let fixture = fixture(&["gru"], 4);
+    succeed(&run(
+        &fixture,
+        "analyze:\n  bootstrap:\n    resamples: 200\n  simulations: 20\n",
+        "report",
+        "models",
+    ));
+    let report = fixture.path("report");
+    let metrics: Vec<study_metrics::Row> = table(&report, "metrics");
+    assert!(
+        metrics
+            .iter()
+            .all(|row| row.ci_low.is_none() && row.ci_high.is_none())
+    );
+    assert!(
+        metrics[0]
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("too few rows (n = 4 < 10)"),
+        "{:?}",
+        metrics[0]
+    );
+    let effects: Vec<study_effects::Row> = table(&report, "effects");
+    assert!(effects.iter().all(|row| row.ci_low.is_none()));
+    let refutations: Vec<study_refutations::Row> = table(&report, "refutations");
+    assert!(
+        refutations.is_empty(),
+        "no refutation of an effect without an interval"
+    );
+    let checks: Vec<study_seed_checks::Row> = table(&report, "seed_checks");
+    assert!(
+        checks.iter().all(|row| row.verdict == "not testable"),
+        "{checks:?}"
+    );
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert!(
+        html.contains("no interval"),
+        "the report says why numbers have no interval"
+    );
+    assert!(
+        html.contains("n = 8: too few"),
+        "the forest plot marks small effects"
+    );
+}
+
+fn failure(output: &Output) -> String {
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn bad_inputs_are_usage_errors_that_name_the_file_and_leave_no_report() {
+    let fixture = fixture(&["gru"], 4);
+    // A params typo.
+    let message = failure(&run(
+        &fixture,
+        "analyze:\n  simulation: 3\n",
+        "report",
+        "models",
+    ));
+    assert!(message.contains("did you mean `simulations`?"), "{message}");
+    // An unknown confounder.
+    let message = failure(&run(
+        &fixture,
+        "analyze:\n  confounders: [n_token]\n",
+        "report",
+        "models",
+    ));
+    assert!(message.contains("did you mean `n_tokens`?"), "{message}");
+    // No model folder.
+    std::fs::create_dir_all(fixture.path("empty")).unwrap();
+    let message = failure(&run(&fixture, PARAMS, "report", "empty"));
+    assert!(message.contains("holds no model folder"), "{message}");
+    // Scores of a row that is not in the testbed.
+    let scores_path = fixture.path("models/gru/scores.parquet");
+    let mut rows: Vec<scores::Row> = read_all(&scores_path).unwrap();
+    rows[1].row_id = "0000".to_owned();
+    write_all(&scores_path, "infer", &rows).unwrap();
+    let message = failure(&run(&fixture, PARAMS, "report", "models"));
+    assert!(
+        message.contains("scores.parquet` row 1: row_id `0000` is not in the testbed"),
+        "{message}"
+    );
+    assert!(!fixture.path("report").exists(), "no half-written report");
+}
+
+#[test]
+fn chromium_renders_the_report_with_its_charts() {
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .map(Path::new)
+        .find(|path| path.exists());
+    let Some(chromium) = chromium else {
+        eprintln!("skipped: Chromium is not installed (Debian package `chromium`)");
+        return;
+    };
+    let fixture = fixture(&["gru", "gpt"], SNIPPETS);
+    succeed(&run(&fixture, PARAMS, "report", "models"));
+    let profile = tempfile::tempdir().unwrap();
+    let output = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!(
+            "file://{}",
+            fixture.path("report/index.html").display()
+        ))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        dom.matches("<svg class=\"chart\"").count(),
+        9,
+        "the browser's DOM holds every chart"
+    );
+    assert!(dom.contains("Local explanation") || dom.contains("class=\"icx\""));
+    assert!(dom.contains("<h2>Summary</h2>"));
+    // ICODEGEN_STUDY_KEEP=DIR keeps the report and a full-page screenshot, to look at.
+    if let Some(keep) = std::env::var_os("ICODEGEN_STUDY_KEEP") {
+        let keep = PathBuf::from(keep);
+        std::fs::create_dir_all(&keep).unwrap();
+        for file in ["index.html", "summary.md"] {
+            std::fs::copy(fixture.path("report").join(file), keep.join(file)).unwrap();
+        }
+        let status = Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                "--window-size=1400,14000",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(format!(
+                "--screenshot={}",
+                keep.join("report.png").display()
+            ))
+            .arg(format!(
+                "file://{}",
+                fixture.path("report/index.html").display()
+            ))
+            .output()
+            .unwrap();
+        assert!(status.status.success());
+    }
+}
+
+#[test]
+fn docs_describe_every_column_of_the_study_tables() {
+    use icodegen_artifacts::Artifact;
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/artifacts.md"
+    ))
+    .unwrap();
+    let kinds: &[(&str, &[&str])] = &[
+        (study_metrics::KIND, study_metrics::Row::COLUMNS),
+        (study_concepts::KIND, study_concepts::Row::COLUMNS),
+        (study_tokens::KIND, study_tokens::Row::COLUMNS),
+        (study_paired::KIND, study_paired::Row::COLUMNS),
+        (study_effects::KIND, study_effects::Row::COLUMNS),
+        (study_refutations::KIND, study_refutations::Row::COLUMNS),
+        (study_comparisons::KIND, study_comparisons::Row::COLUMNS),
+        (study_seed_checks::KIND, study_seed_checks::Row::COLUMNS),
+    ];
+    for (kind, columns) in kinds {
+        let heading = format!("## `{kind}`");
+        let start = docs
+            .find(&heading)
+            .unwrap_or_else(|| panic!("docs/artifacts.md lacks {heading}"));
+        let section = &docs[start + heading.len()..];
+        let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+        for column in *columns {
+            assert!(
+                section.contains(&format!("| `{column}` |")),
+                "docs/artifacts.md section {kind} lacks `{column}`"
+            );
+        }
+    }
+}
