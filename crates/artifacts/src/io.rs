@@ -27,6 +27,9 @@ pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Rows buffered before a record batch is written.
 const BATCH_ROWS: usize = 8192;
+/// Rows per Parquet row group. The writer holds one row group in memory, so this bounds a
+/// stage's memory independently of the artifact's size (the parquet default is 1M rows).
+const ROW_GROUP_ROWS: usize = 64 * 1024;
 
 /// What an artifact's file metadata says about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +85,7 @@ impl<A: Artifact> ArtifactWriter<A> {
                 ZstdLevel::try_new(3).expect("valid level"),
             ))
             .set_key_value_metadata(Some(key_values))
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             .build();
         let writer =
             ArrowWriter::try_new(handle, A::schema(), Some(properties)).map_err(|source| {
