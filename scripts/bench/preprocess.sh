@@ -43,7 +43,9 @@ if [ ! -f "$CORPUS/.extracted" ]; then
   "$VENV/bin/python" - "$CORPUS" <<'PY'
 import os, sys, tarfile, zipfile
 corpus = sys.argv[1]
-archives = sorted(os.listdir(os.path.join(corpus, "sdists")))
+# "half": every other archive by size, so it holds about half of the bytes.
+archives = sorted(os.listdir(os.path.join(corpus, "sdists")),
+                  key=lambda name: os.path.getsize(os.path.join(corpus, "sdists", name)))
 for index, name in enumerate(archives):
     path = os.path.join(corpus, "sdists", name)
     for target in ["tree"] + (["half"] if index % 2 == 0 else []):
@@ -61,7 +63,7 @@ fi
 # 3. Release build of the two stages.
 log "building (release) in $CARGO_TARGET_DIR"
 cargo build --release --quiet -p icodegen-ingest -p icodegen-preprocess
-BIN="$CARGO_TARGET_DIR/release"
+BIN="$(cd "$CARGO_TARGET_DIR/release" && pwd)"
 
 mkdir -p "$WORK"
 python_bytes() {
@@ -89,64 +91,69 @@ full:
   interventions: [comments, bugfix, rename, reformat, deadcode, syntax]
 EOF
 
-# Runs a command under GNU time; prints "seconds peak_rss_kb".
+# Runs a command under GNU time; prints "wall_seconds peak_rss_kb cpu_seconds".
 timed() {
   local stats
   stats=$(mktemp)
-  RAYON_NUM_THREADS=$THREADS ICODEGEN_PROGRESS=0 /usr/bin/time -f '%e %M' -o "$stats" "$@" >/dev/null 2>"$stats.err" || {
+  RAYON_NUM_THREADS=$THREADS ICODEGEN_PROGRESS=0 /usr/bin/time -f '%e %M %U %S' -o "$stats" "$@" >/dev/null 2>"$stats.err" || {
     cat "$stats.err" >&2
     exit 1
   }
-  cat "$stats"
+  awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$stats"
   rm -f "$stats" "$stats.err"
 }
 
 run_stages() { # $1 = corpus part (tree|half)
-  local part=$1
-  read -r ingest_s ingest_kb < <(cd "$WORK" && timed "../../$BIN/icodegen-ingest" --key "ingest-$part" --out "$part-snippets.parquet" --report "$part-ingest.json")
-  read -r cov_s cov_kb < <(cd "$WORK" && timed "../../$BIN/icodegen-preprocess" --key covariates --snippets "$part-snippets.parquet" --covariates "$part-covariates.parquet" --testbed "$part-testbed.parquet" --report "$part-preprocess.json")
-  echo "$ingest_s $ingest_kb $cov_s $cov_kb"
+  local part=$1 ingest cov
+  ingest=$(cd "$WORK" && timed "$BIN/icodegen-ingest" --key "ingest-$part" --out "$part-snippets.parquet" --report "$part-ingest.json")
+  cov=$(cd "$WORK" && timed "$BIN/icodegen-preprocess" --key covariates --snippets "$part-snippets.parquet" --covariates "$part-covariates.parquet" --testbed "$part-testbed.parquet" --report "$part-preprocess.json")
+  echo "$ingest $cov"
 }
 
 log "ingest + covariates on half of the corpus"
-read -r half_ingest_s half_ingest_kb half_cov_s half_cov_kb < <(run_stages half)
+half=$(run_stages half)
 log "ingest + covariates on the whole corpus"
-read -r ingest_s ingest_kb cov_s cov_kb < <(run_stages tree)
+whole=$(run_stages tree)
 log "preprocess with every intervention (testbed = test split)"
-read -r full_s full_kb < <(cd "$WORK" && timed "../../$BIN/icodegen-preprocess" --key full --snippets tree-snippets.parquet --covariates full-covariates.parquet --testbed full-testbed.parquet --report full-preprocess.json)
+full=$(cd "$WORK" && timed "$BIN/icodegen-preprocess" --key full --snippets tree-snippets.parquet --covariates full-covariates.parquet --testbed full-testbed.parquet --report full-preprocess.json)
 
 log "lizard on the same files ($THREADS processes) and the agreement check"
 "$VENV/bin/python" scripts/reference/lizard_cyclomatic.py compare --tree "$CORPUS/tree" \
   --snippets "$WORK/tree-snippets.parquet" --covariates "$WORK/tree-covariates.parquet" \
   --threads "$THREADS" --out "$WORK/lizard.json" >/dev/null
 
-"$VENV/bin/python" - "$WORK" "$(python_bytes "$CORPUS/tree")" "$(python_bytes "$CORPUS/half")" \
-  "$ingest_s" "$ingest_kb" "$cov_s" "$cov_kb" "$half_ingest_s" "$half_ingest_kb" "$half_cov_s" "$half_cov_kb" \
-  "$full_s" "$full_kb" "$THREADS" <<'PY'
+"$VENV/bin/python" - "$WORK" "$(python_bytes "$CORPUS/tree")" "$(python_bytes "$CORPUS/half")" "$THREADS" \
+  $whole $half $full <<'PY'
 import json, sys
 work = sys.argv[1]
-tree_bytes, half_bytes = int(sys.argv[2]), int(sys.argv[3])
-ingest_s, ingest_kb, cov_s, cov_kb, half_ingest_s, half_ingest_kb, half_cov_s, half_cov_kb, full_s, full_kb = map(float, sys.argv[4:14])
-threads = sys.argv[14]
+tree_bytes, half_bytes, threads = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+(ingest_s, ingest_kb, ingest_cpu, cov_s, cov_kb, cov_cpu,
+ half_ingest_s, half_ingest_kb, half_ingest_cpu, half_cov_s, half_cov_kb, half_cov_cpu,
+ full_s, full_kb, full_cpu) = map(float, sys.argv[5:20])
 lizard = json.load(open(f"{work}/lizard.json"))
 ingest = json.load(open(f"{work}/tree-ingest.json"))
 full = json.load(open(f"{work}/full-preprocess.json"))
 mb = tree_bytes / 1e6
-ours_s = ingest_s + cov_s
+ours_s, ours_cpu = ingest_s + cov_s, ingest_cpu + cov_cpu
+lizard_s, lizard_cpu = lizard["lizard_seconds"], lizard["lizard_cpu_seconds"]
 print(f"\nCorpus: {lizard['files']} .py files, {mb:.1f} MB; {ingest['rows']['read']} functions found, "
-      f"{ingest['rows']['kept']} kept; {threads} threads/processes\n")
-print("| step | seconds | MB/s | peak RSS (MB) |")
-print("| --- | ---: | ---: | ---: |")
-print(f"| icodegen-ingest (tree-sitter extraction, filters, dedup) | {ingest_s:.1f} | {mb / ingest_s:.1f} | {ingest_kb / 1024:.0f} |")
-print(f"| icodegen-preprocess (covariates of every snippet) | {cov_s:.1f} | {mb / cov_s:.1f} | {cov_kb / 1024:.0f} |")
-print(f"| **ingest + covariates** | **{ours_s:.1f}** | **{mb / ours_s:.1f}** | {max(ingest_kb, cov_kb) / 1024:.0f} |")
-print(f"| lizard {lizard['lizard_version']} (cyclomatic complexity only) | {lizard['lizard_seconds']:.1f} | {lizard['lizard_mb_per_s']:.2f} | |")
-print(f"| **ratio (lizard time / ours)** | **{lizard['lizard_seconds'] / ours_s:.1f}x** | | |")
-print(f"| preprocess with all 6 interventions ({full['testbed']['snippets']} test snippets, {full['testbed']['rows']} rows) | {full_s:.1f} | | {full_kb / 1024:.0f} |")
-print(f"\nMemory: half the corpus ({half_bytes / 1e6:.1f} MB) peaks at {half_ingest_kb / 1024:.0f} MB (ingest) / {half_cov_kb / 1024:.0f} MB (covariates); "
-      f"the whole corpus at {ingest_kb / 1024:.0f} MB / {cov_kb / 1024:.0f} MB.")
-agreement = lizard["agreement"]
+      f"{ingest['rows']['kept']} kept; {threads} threads (ours) / processes (lizard)\n")
+print("| step | wall s | CPU s | MB/s (wall) | MB per CPU-second | peak RSS (MB) |")
+print("| --- | ---: | ---: | ---: | ---: | ---: |")
+def row(name, wall, cpu, kb):
+    rss = f"{kb / 1024:.0f}" if kb else ""
+    print(f"| {name} | {wall:.1f} | {cpu:.1f} | {mb / wall:.2f} | {mb / cpu:.2f} | {rss} |")
+row("icodegen-ingest (extraction, filters, dedup, split)", ingest_s, ingest_cpu, ingest_kb)
+row("icodegen-preprocess (covariates of every snippet)", cov_s, cov_cpu, cov_kb)
+row("**ingest + covariates**", ours_s, ours_cpu, max(ingest_kb, cov_kb))
+row(f"lizard {lizard['lizard_version']} (cyclomatic complexity only)", lizard_s, lizard_cpu, 0)
+print(f"| **lizard / ours** | **{lizard_s / ours_s:.2f}x** | **{lizard_cpu / ours_cpu:.2f}x** | | | |")
+print(f"\nPreprocess with all 6 interventions ({full['testbed']['snippets']} test snippets -> "
+      f"{full['testbed']['rows']} testbed rows): {full_s:.1f} s wall, {full_cpu:.1f} CPU s, {full_kb / 1024:.0f} MB peak.")
+print(f"Memory: {half_bytes / 1e6:.1f} MB of the corpus peaks at {half_ingest_kb / 1024:.0f} MB (ingest) / "
+      f"{half_cov_kb / 1024:.0f} MB (covariates); all {mb:.1f} MB at {ingest_kb / 1024:.0f} MB / {cov_kb / 1024:.0f} MB.")
 print(f"\nCyclomatic agreement with lizard: {lizard['equal']} of {lizard['snippets_compared']} functions "
-      f"({100 * agreement:.2f}%); {lizard['unmatched']} not found by lizard at the same `def` line; "
-      f"details in {work}/lizard.json")
+      f"({100 * lizard['agreement']:.2f}%); {lizard['unmatched']} functions lizard does not report at all; "
+      f"{100 * lizard['agreement_where_lizard_finds_the_function']:.2f}% of those it reports. "
+      f"Details: {work}/lizard.json")
 PY

@@ -10,10 +10,11 @@ Two uses:
       `cyclomatic_complexity_matches_lizard_on_the_reference_fixture`, so tests never need lizard.
 
   lizard_cyclomatic.py compare --tree DIR --snippets S.parquet --covariates C.parquet
-                               [--threads N] [--out REPORT.json]
-      Runs lizard on every .py file under DIR (timed, N processes), joins its functions with the
-      Python snippets that `icodegen-ingest` extracted from the same tree (by file and `def`
-      line) and their `cyclomatic` covariate, and reports the agreement and the differences.
+                               [--language python|java] [--threads N] [--out REPORT.json]
+      Runs lizard on every source file of the language under DIR (timed, N processes), joins
+      its functions with the snippets that `icodegen-ingest` extracted from the same tree (by
+      file and `def` line for Python, by file and last line for Java) and their `cyclomatic`
+      covariate, and reports the agreement and the differences.
 
 Needs `lizard` (and pyarrow for `compare`), installed by scripts/bench/preprocess.sh into
 .tools/bench-venv.
@@ -22,6 +23,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import resource
 import sys
 import time
 
@@ -57,11 +59,14 @@ def fixture(directory, out):
     print(f"{len(functions)} functions -> {out}")
 
 
-def python_files(tree):
+EXTENSIONS = {"python": ".py", "java": ".java"}
+
+
+def source_files(tree, extension):
     for root, dirs, files in os.walk(tree):
         dirs.sort()
         for name in sorted(files):
-            if name.endswith(".py"):
+            if name.endswith(extension):
                 yield os.path.join(root, name)
 
 
@@ -85,12 +90,20 @@ def def_line(code, start_line):
 def compare(args):
     import pyarrow.parquet as pq
 
-    files = list(python_files(args.tree))
+    files = list(source_files(args.tree, EXTENSIONS[args.language]))
     size = sum(os.path.getsize(path) for path in files)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    with multiprocessing.Pool(args.threads) as pool:
-        results = pool.map(analyze_relative, [(args.tree, path) for path in files], chunksize=16)
+    pool = multiprocessing.Pool(args.threads)
+    results = pool.map(analyze_relative, [(args.tree, path) for path in files], chunksize=16)
+    pool.close()
+    pool.join()
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # Python: lizard's start line is the `def` line. Java: lizard starts at the method name,
+    # after annotations, so the last line is the stable key.
+    line_key = "start_line" if args.language == "python" else "end_line"
     lizard_functions = {}
     failures = 0
     for relative, functions in results:
@@ -98,9 +111,9 @@ def compare(args):
             failures += 1
             continue
         for function in functions:
-            lizard_functions[(relative, function["start_line"])] = function
+            lizard_functions[(relative, function[line_key])] = function
 
-    snippets = pq.read_table(args.snippets, columns=["snippet_id", "language", "path", "name", "start_line", "code"]).to_pylist()
+    snippets = pq.read_table(args.snippets, columns=["snippet_id", "language", "path", "name", "start_line", "end_line", "code"]).to_pylist()
     covariates = {
         row["snippet_id"]: row["cyclomatic"]
         for row in pq.read_table(args.covariates, columns=["snippet_id", "cyclomatic"]).to_pylist()
@@ -108,9 +121,12 @@ def compare(args):
     compared = equal = unmatched = 0
     differences = []
     for snippet in snippets:
-        if snippet["language"] != "python":
+        if snippet["language"] != args.language:
             continue
-        line = def_line(snippet["code"], snippet["start_line"])
+        if args.language == "python":
+            line = def_line(snippet["code"], snippet["start_line"])
+        else:
+            line = snippet["end_line"]
         key = (snippet["path"], line)
         ours = covariates[snippet["snippet_id"]]
         compared += 1
@@ -129,12 +145,14 @@ def compare(args):
         "bytes": size,
         "lizard_seconds": seconds,
         "lizard_mb_per_s": size / 1e6 / seconds,
+        "lizard_cpu_seconds": cpu_seconds,
         "lizard_threads": args.threads,
         "lizard_failed_files": failures,
         "snippets_compared": compared,
         "equal": equal,
         "unmatched": unmatched,
         "agreement": equal / compared if compared else None,
+        "agreement_where_lizard_finds_the_function": equal / (compared - unmatched) if compared > unmatched else None,
         "differences": differences,
     }
     if args.out:
@@ -154,6 +172,7 @@ def main():
     compare_parser.add_argument("--tree", required=True)
     compare_parser.add_argument("--snippets", required=True)
     compare_parser.add_argument("--covariates", required=True)
+    compare_parser.add_argument("--language", choices=sorted(EXTENSIONS), default="python")
     compare_parser.add_argument("--threads", type=int, default=2)
     compare_parser.add_argument("--out")
     args = parser.parse_args()

@@ -37,6 +37,34 @@ pub fn walk<'tree>(root: Node<'tree>, mut visit: impl FnMut(Node<'tree>, usize) 
     }
 }
 
+/// Like [`walk`], and hands the visitor the node's ancestors (root first, the parent last), so
+/// it never needs [`Node::parent`], which tree-sitter answers by descending from the root.
+pub fn walk_with_path<'tree>(
+    root: Node<'tree>,
+    mut visit: impl FnMut(Node<'tree>, &[Node<'tree>]) -> Visit,
+) {
+    let mut cursor: TreeCursor<'tree> = root.walk();
+    let mut path: Vec<Node<'tree>> = Vec::with_capacity(64);
+    loop {
+        let node = cursor.node();
+        let descend = visit(node, &path) == Visit::Descend;
+        if descend && cursor.goto_first_child() {
+            path.push(node);
+            continue;
+        }
+        loop {
+            if path.is_empty() {
+                return;
+            }
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            cursor.goto_parent();
+            path.pop();
+        }
+    }
+}
+
 /// Every node under `root` (inclusive) in pre-order, with its depth (`root` = 0).
 pub fn preorder(root: Node<'_>) -> Vec<(Node<'_>, usize)> {
     let mut nodes = Vec::with_capacity(root.descendant_count());
@@ -152,6 +180,27 @@ mod tests {
         });
         assert!(kinds.contains(&"return_statement"));
         assert!(!kinds.contains(&"call"));
+    }
+
+    #[test]
+    fn walk_with_path_hands_out_the_ancestors() {
+        let code = "def f(x):\n    return g(x)\n";
+        let tree = Language::Python.parse(code).unwrap();
+        let mut checked = 0;
+        walk_with_path(tree.root_node(), |node, path| {
+            assert_eq!(
+                path.last().map(|parent| parent.id()),
+                node.parent().map(|parent| parent.id())
+            );
+            let mut ancestor = node.parent();
+            for expected in path.iter().rev() {
+                assert_eq!(ancestor.map(|a| a.id()), Some(expected.id()));
+                ancestor = ancestor.and_then(|a| a.parent());
+            }
+            checked += 1;
+            Visit::Descend
+        });
+        assert_eq!(checked, tree.root_node().descendant_count());
     }
 
     #[test]

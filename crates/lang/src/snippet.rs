@@ -189,6 +189,13 @@ impl Snippet {
         }
     }
 
+    /// Like [`Snippet::walk`], with each node's ancestors within the code (outermost first).
+    pub fn walk_with_path<'a>(&'a self, mut visit: impl FnMut(Node<'a>, &[Node<'a>]) -> Visit) {
+        for root in self.roots() {
+            ast::walk_with_path(root, &mut visit);
+        }
+    }
+
     /// The node's byte range relative to the code.
     pub fn range(&self, node: Node<'_>) -> Range<usize> {
         let range = node.byte_range();

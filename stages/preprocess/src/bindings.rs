@@ -3,6 +3,7 @@
 //! means the same in both.
 
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 use icodegen_lang::ast::{self, Visit};
 use icodegen_lang::{Language, Snippet};
@@ -225,6 +226,61 @@ fn rules(language: Language) -> &'static Rules {
     }
 }
 
+const TARGET: u8 = 1;
+const PARAMETER_TARGET: u8 = 1 << 1;
+const PARAMETER_LIST: u8 = 1 << 2;
+const PINNING: u8 = 1 << 3;
+const NAME: u8 = 1 << 4;
+const OPAQUE: u8 = 1 << 5;
+const NEVER_UNDER: u8 = 1 << 6;
+const NOT_VARIABLE_PARENT: u8 = 1 << 7;
+
+/// Rule flags by kind id of the language's snippet grammar, so the hot loop compares numbers,
+/// not kind names.
+fn flags(language: Language) -> &'static [u8] {
+    static TABLES: [OnceLock<Vec<u8>>; 6] = [const { OnceLock::new() }; 6];
+    let index = Language::ALL
+        .iter()
+        .position(|known| *known == language)
+        .expect("known language");
+    TABLES[index].get_or_init(|| {
+        let rules = rules(language);
+        let grammar = language.snippet_grammar();
+        (0..grammar.node_kind_count())
+            .map(|id| {
+                let id = id as u16;
+                let Some(name) = grammar.node_kind_for_id(id) else {
+                    return 0;
+                };
+                if !grammar.node_kind_is_named(id) {
+                    return 0;
+                }
+                let has = |list: &[(&str, &str)]| list.iter().any(|(kind, _)| *kind == name);
+                let mut flag = 0;
+                for (set, bit) in [
+                    (has(rules.targets), TARGET),
+                    (has(rules.parameter_targets), PARAMETER_TARGET),
+                    (rules.parameter_lists.contains(&name), PARAMETER_LIST),
+                    (rules.pinning.contains(&name), PINNING),
+                    (rules.name_kind == name, NAME),
+                    (rules.opaque.contains(&name), OPAQUE),
+                    (rules.never_under.contains(&name), NEVER_UNDER),
+                    (has(rules.not_variables), NOT_VARIABLE_PARENT),
+                ] {
+                    if set {
+                        flag |= bit;
+                    }
+                }
+                flag
+            })
+            .collect()
+    })
+}
+
+fn flag_of(table: &[u8], node: Node) -> u8 {
+    table.get(usize::from(node.kind_id())).copied().unwrap_or(0)
+}
+
 /// The names a snippet binds.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Bindings {
@@ -235,92 +291,143 @@ pub struct Bindings {
     pub pinned: BTreeSet<String>,
 }
 
-fn is_name(rules: &Rules, node: Node) -> bool {
-    node.kind() == rules.name_kind
-        && node.is_named()
-        && rules
-            .only_under
-            .is_none_or(|parent| node.parent().is_some_and(|p| p.kind() == parent))
+/// Collects bindings node by node, so a caller can fold it into its own walk.
+pub struct Collector<'a> {
+    rules: &'static Rules,
+    table: &'static [u8],
+    source: &'a str,
+    found: Bindings,
 }
 
-/// Names in a binding pattern (not inside attribute or subscript targets).
-fn pattern_names(rules: &Rules, pattern: Node, source: &str, into: &mut BTreeSet<String>) {
-    ast::walk(pattern, |node, _| {
-        if rules.opaque.contains(&node.kind()) {
-            return Visit::Skip;
+impl<'a> Collector<'a> {
+    pub fn new(snippet: &'a Snippet) -> Self {
+        Collector {
+            rules: rules(snippet.language),
+            table: flags(snippet.language),
+            source: snippet.parsed_text(),
+            found: Bindings::default(),
         }
-        if is_name(rules, node) {
-            into.insert(ast::text(node, source).to_owned());
-        }
-        Visit::Descend
-    });
-}
+    }
 
-/// The bindings of a parsed snippet.
-pub fn bindings(snippet: &Snippet) -> Bindings {
-    let rules = rules(snippet.language);
-    let source = snippet.parsed_text();
-    let mut found = Bindings::default();
-    snippet.walk(|node, _| {
+    fn is_name(&self, node: Node, parent: Option<Node>) -> bool {
+        flag_of(self.table, node) & NAME != 0
+            && self
+                .rules
+                .only_under
+                .is_none_or(|kind| parent.is_some_and(|parent| parent.kind() == kind))
+    }
+
+    /// Names in a binding pattern (not inside attribute or subscript targets).
+    fn pattern_names(&self, pattern: Node, parent: Node) -> Vec<String> {
+        let mut names = Vec::new();
+        ast::walk_with_path(pattern, |node, path| {
+            if flag_of(self.table, node) & OPAQUE != 0 {
+                return Visit::Skip;
+            }
+            if self.is_name(node, Some(path.last().copied().unwrap_or(parent))) {
+                names.push(ast::text(node, self.source).to_owned());
+            }
+            Visit::Descend
+        });
+        names
+    }
+
+    /// Looks at one node of the walk.
+    pub fn visit(&mut self, node: Node) {
+        let flag = flag_of(self.table, node);
+        if flag & (TARGET | PARAMETER_TARGET | PARAMETER_LIST | PINNING) == 0 {
+            return;
+        }
         let kind = node.kind();
-        for (target_kind, field) in rules.targets {
-            if kind == *target_kind
-                && let Some(pattern) = node.child_by_field_name(field)
-            {
-                pattern_names(rules, pattern, source, &mut found.variables);
+        if flag & TARGET != 0 {
+            for (target_kind, field) in self.rules.targets {
+                if kind == *target_kind
+                    && let Some(pattern) = node.child_by_field_name(field)
+                {
+                    let names = self.pattern_names(pattern, node);
+                    self.found.variables.extend(names);
+                }
             }
         }
-        for (target_kind, field) in rules.parameter_targets {
-            if kind == *target_kind
-                && let Some(pattern) = node.child_by_field_name(field)
-            {
-                pattern_names(rules, pattern, source, &mut found.parameters);
+        if flag & PARAMETER_TARGET != 0 {
+            for (target_kind, field) in self.rules.parameter_targets {
+                if kind == *target_kind
+                    && let Some(pattern) = node.child_by_field_name(field)
+                {
+                    let names = self.pattern_names(pattern, node);
+                    self.found.parameters.extend(names);
+                }
             }
         }
-        if rules.parameter_lists.contains(&kind) {
+        if flag & PARAMETER_LIST != 0 {
             let mut cursor = node.walk();
             for child in node.named_children(&mut cursor) {
-                if is_name(rules, child) {
-                    found.parameters.insert(ast::text(child, source).to_owned());
-                } else if rules.wrappers.contains(&child.kind()) {
+                if self.is_name(child, Some(node)) {
+                    self.found
+                        .parameters
+                        .insert(ast::text(child, self.source).to_owned());
+                } else if self.rules.wrappers.contains(&child.kind()) {
                     let mut inner = child.walk();
                     for grandchild in child.named_children(&mut inner) {
-                        if is_name(rules, grandchild) {
-                            found
+                        if self.is_name(grandchild, Some(child)) {
+                            self.found
                                 .parameters
-                                .insert(ast::text(grandchild, source).to_owned());
+                                .insert(ast::text(grandchild, self.source).to_owned());
                         }
                     }
                 }
             }
         }
-        if rules.pinning.contains(&kind) {
-            pattern_names(rules, node, source, &mut found.pinned);
+        if flag & PINNING != 0 {
+            let names = self.pattern_names(node, node);
+            self.found.pinned.extend(names);
         }
-        Visit::Descend
-    });
-    for name in &found.parameters {
-        found.variables.remove(name);
     }
-    found
+
+    pub fn finish(mut self) -> Bindings {
+        let parameters = std::mem::take(&mut self.found.parameters);
+        self.found
+            .variables
+            .retain(|name| !parameters.contains(name));
+        self.found.parameters = parameters;
+        self.found
+    }
 }
 
-/// True when the name leaf `node` is an occurrence of a variable (not an attribute, a
-/// keyword argument's name, a method name ...).
-pub fn is_variable_occurrence(language: Language, node: Node) -> bool {
+/// The bindings of a parsed snippet.
+pub fn bindings(snippet: &Snippet) -> Bindings {
+    let mut collector = Collector::new(snippet);
+    snippet.walk(|node, _| {
+        collector.visit(node);
+        Visit::Descend
+    });
+    collector.finish()
+}
+
+/// True when the name leaf `node` (whose ancestors are `path`, parent last) is an occurrence of
+/// a variable (not an attribute, a keyword argument's name, a method name ...).
+pub fn is_variable_occurrence(language: Language, node: Node, path: &[Node]) -> bool {
     let rules = rules(language);
-    if !is_name(rules, node) {
+    let table = flags(language);
+    let parent = path.last().copied();
+    let name_here = flag_of(table, node) & NAME != 0
+        && rules
+            .only_under
+            .is_none_or(|kind| parent.is_some_and(|parent| parent.kind() == kind));
+    if !name_here {
         return false;
     }
-    let Some(parent) = node.parent() else {
+    let Some(parent) = parent else {
         return true;
     };
-    let mut ancestor = Some(parent);
-    while let Some(current) = ancestor {
-        if rules.never_under.contains(&current.kind()) {
-            return false;
-        }
-        ancestor = current.parent();
+    if path
+        .iter()
+        .any(|ancestor| flag_of(table, *ancestor) & NEVER_UNDER != 0)
+    {
+        return false;
+    }
+    if flag_of(table, parent) & NOT_VARIABLE_PARENT == 0 {
+        return true;
     }
     for (parent_kind, field) in rules.not_variables {
         if parent.kind() != *parent_kind {
@@ -343,8 +450,8 @@ pub fn is_variable_occurrence(language: Language, node: Node) -> bool {
 /// code, name).
 pub fn occurrences(snippet: &Snippet) -> Vec<(std::ops::Range<usize>, String)> {
     let mut found = Vec::new();
-    snippet.walk(|node, _| {
-        if node.child_count() == 0 && is_variable_occurrence(snippet.language, node) {
+    snippet.walk_with_path(|node, path| {
+        if node.child_count() == 0 && is_variable_occurrence(snippet.language, node, path) {
             found.push((snippet.range(node), snippet.text(node).to_owned()));
         }
         Visit::Descend

@@ -25,68 +25,122 @@ fn nested_function_classes(language: Language) -> Class {
     }
 }
 
-/// Lizard counts `?` only as the ternary operator, not in `List<?>` or PHP's `?int`.
-fn is_non_ternary_question_mark(node: Node) -> bool {
-    node.kind() == "?"
-        && !node.parent().is_some_and(|parent| {
-            matches!(
-                parent.kind(),
-                "ternary_expression" | "conditional_expression" | "conditional"
-            )
-        })
-}
-
 fn saturate(value: usize) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+/// Counts lizard's decision points during a walk: those of the snippet's outermost function
+/// outside functions nested in it, and (for code without a function) all of them.
+struct Decisions {
+    /// Kind id of `?` in the snippet grammar (0, the end symbol, when it has none).
+    question_mark: u16,
+    nested: Class,
+    /// Byte range of the outermost function, once found.
+    main: Option<std::ops::Range<usize>>,
+    /// Functions (of the `nested` classes) on the path, by depth.
+    functions_on_path: Vec<u32>,
+    in_main: usize,
+    everywhere: usize,
+}
+
+impl Decisions {
+    fn new(language: Language) -> Self {
+        Decisions {
+            question_mark: language.snippet_grammar().id_for_node_kind("?", false),
+            nested: nested_function_classes(language),
+            main: None,
+            functions_on_path: Vec::with_capacity(64),
+            in_main: 0,
+            everywhere: 0,
+        }
+    }
+
+    fn visit(&mut self, node: Node, class: Class, parent: Option<Node>, depth: usize) {
+        self.functions_on_path.truncate(depth);
+        let above = self.functions_on_path.last().copied().unwrap_or(0);
+        self.functions_on_path
+            .push(above + u32::from(class.intersects(self.nested)));
+        if self.main.is_none() && class.intersects(Class::FUNCTION) && node.is_named() {
+            self.main = Some(node.byte_range());
+        }
+        if node.is_named() || !class.intersects(Class::DECISION) {
+            return;
+        }
+        // Lizard counts `?` only as the ternary operator, not in `List<?>` or PHP's `?int`.
+        if self.question_mark != 0 && node.kind_id() == self.question_mark {
+            let ternary = parent.is_some_and(|parent| {
+                matches!(
+                    parent.kind(),
+                    "ternary_expression" | "conditional_expression" | "conditional"
+                )
+            });
+            if !ternary {
+                return;
+            }
+        }
+        self.everywhere += 1;
+        let inside_main = self
+            .main
+            .as_ref()
+            .is_some_and(|main| main.contains(&node.start_byte()));
+        if inside_main && above == 1 {
+            self.in_main += 1;
+        }
+    }
+
+    fn cyclomatic(&self) -> usize {
+        1 + if self.main.is_some() {
+            self.in_main
+        } else {
+            self.everywhere
+        }
+    }
 }
 
 /// Lizard-compatible cyclomatic complexity of the snippet.
 pub fn cyclomatic(snippet: &Snippet) -> usize {
     let syntax = snippet.language.syntax();
-    let mut main: Option<Node> = None;
-    snippet.walk(|node, _| {
-        if main.is_some() {
-            return Visit::Skip;
-        }
-        if syntax.is(node, Class::FUNCTION) {
-            main = Some(node);
-            return Visit::Skip;
-        }
+    let mut decisions = Decisions::new(snippet.language);
+    snippet.walk_with_path(|node, path| {
+        decisions.visit(
+            node,
+            syntax.class_of(node),
+            path.last().copied(),
+            path.len(),
+        );
         Visit::Descend
     });
-    let nested = nested_function_classes(snippet.language);
-    let mut decisions = 0usize;
-    let mut count = |node: Node| {
-        if !node.is_named()
-            && syntax.is(node, Class::DECISION)
-            && !is_non_ternary_question_mark(node)
-        {
-            decisions += 1;
-        }
-    };
-    match main {
-        Some(function) => icodegen_lang::ast::walk(function, |node, depth| {
-            if depth > 0 && syntax.is(node, nested) {
-                return Visit::Skip;
-            }
-            count(node);
-            Visit::Descend
-        }),
-        None => snippet.walk(|node, _| {
-            count(node);
-            Visit::Descend
-        }),
-    }
-    1 + decisions
+    decisions.cyclomatic()
 }
 
-/// Every covariate of the snippet.
+/// Lines with a non-blank character outside comments.
+fn lines_of_code(code: &str, comments: &[std::ops::Range<usize>]) -> usize {
+    let mut count = 0;
+    let mut offset = 0;
+    let mut comment = 0;
+    for line in code.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let has_code = line.char_indices().any(|(index, character)| {
+            if character.is_whitespace() {
+                return false;
+            }
+            let at = start + index;
+            while comment < comments.len() && comments[comment].end <= at {
+                comment += 1;
+            }
+            !(comment < comments.len() && comments[comment].start <= at)
+        });
+        count += usize::from(has_code);
+    }
+    count
+}
+
+/// Every covariate of the snippet, from one walk over its tree.
 pub fn covariates(snippet: &Snippet) -> Covariates {
     let syntax = snippet.language.syntax();
     let code = snippet.code();
-    let first_row = icodegen_lang::ast::point_at(snippet.parsed_text(), snippet.offset()).row;
-    let line_count = code.lines().count().max(1);
-    let mut code_lines = vec![false; line_count + 1];
+    let offset = usize::from(snippet.is_wrapped());
 
     let mut ast_depth = 0usize;
     let mut nodes = 0usize;
@@ -95,13 +149,18 @@ pub fn covariates(snippet: &Snippet) -> Covariates {
     let mut words: HashSet<&str> = HashSet::new();
     let mut counts = Counts::default();
     let mut has_function = false;
-    // blocks[d] = number of block nodes on the path to the current node at depth d.
+    let mut comments: Vec<std::ops::Range<usize>> = Vec::new();
+    // blocks_on_path[d] = block nodes on the path to the current node at depth d.
     let mut blocks_on_path: Vec<usize> = Vec::with_capacity(64);
     let mut max_blocks = 0usize;
+    let mut decisions = Decisions::new(snippet.language);
+    let mut bindings = bindings::Collector::new(snippet);
 
-    snippet.walk(|node, depth| {
+    snippet.walk_with_path(|node, path| {
+        let depth = path.len();
+        let parent = path.last().copied();
         nodes += 1;
-        ast_depth = ast_depth.max(depth + 1);
+        ast_depth = ast_depth.max(depth + offset + 1);
         if node.is_error() || node.is_missing() {
             errors += 1;
         }
@@ -111,6 +170,7 @@ pub fn covariates(snippet: &Snippet) -> Covariates {
         let here = above + usize::from(class.intersects(Class::BLOCK));
         blocks_on_path.push(here);
         max_blocks = max_blocks.max(here);
+        decisions.visit(node, class, parent, depth);
 
         if node.is_named() {
             if class.intersects(Class::FUNCTION) {
@@ -120,53 +180,43 @@ pub fn covariates(snippet: &Snippet) -> Covariates {
                 identifiers += 1;
                 words.insert(snippet.text(node));
             }
-            counts.named(node, class);
-        } else {
-            let text = snippet.text(node);
-            if !text.is_empty()
-                && text
-                    .bytes()
-                    .all(|byte| byte.is_ascii_alphabetic() || byte == b'_')
-            {
-                words.insert(text);
+            if class.intersects(Class::COMMENT) {
+                comments.push(snippet.range(node));
             }
-            let in_binary = node
-                .parent()
-                .is_some_and(|parent| syntax.is(parent, Class::BINARY));
-            if in_binary && class.intersects(Class::COMPARISON) {
+            counts.named(node, class, parent);
+            bindings.visit(node);
+        } else {
+            let in_binary = || parent.is_some_and(|parent| syntax.is(parent, Class::BINARY));
+            if class.intersects(Class::COMPARISON) && in_binary() {
                 counts.comparisons += 1;
             }
-            if in_binary && class.intersects(Class::MATH) {
+            if class.intersects(Class::MATH) && in_binary() {
                 counts.math += 1;
             }
             if class.intersects(Class::MODIFIER_TOKEN) {
                 counts.modifiers += 1;
             }
-        }
-        if node.child_count() == 0
-            && !class.intersects(Class::COMMENT)
-            && node.end_byte() > node.start_byte()
-        {
-            let start = node.start_position().row.saturating_sub(first_row);
-            let end_point = node.end_position();
-            let mut end = end_point.row.saturating_sub(first_row);
-            if end_point.column == 0 && end > start {
-                end -= 1;
-            }
-            for has_code in &mut code_lines[start.min(line_count)..=end.min(line_count)] {
-                *has_code = true;
+            if node.child_count() == 0 {
+                let text = snippet.text(node);
+                if !text.is_empty()
+                    && text
+                        .bytes()
+                        .all(|byte| byte.is_ascii_alphabetic() || byte == b'_')
+                {
+                    words.insert(text);
+                }
             }
         }
         Visit::Descend
     });
 
-    let bindings = bindings::bindings(snippet);
+    let bindings = bindings.finish();
     Covariates {
         ast_depth: saturate(ast_depth),
         n_ast_nodes: saturate(nodes),
         n_error_nodes: saturate(errors),
-        cyclomatic: saturate(cyclomatic(snippet)),
-        loc: saturate(code_lines.iter().filter(|has_code| **has_code).count()),
+        cyclomatic: saturate(decisions.cyclomatic()),
+        loc: saturate(lines_of_code(code, &comments)),
         n_whitespace: saturate(code.chars().filter(|c| c.is_whitespace()).count()),
         n_identifiers: saturate(identifiers),
         n_unique_words: saturate(words.len()),
@@ -202,7 +252,7 @@ struct Counts {
 }
 
 impl Counts {
-    fn named(&mut self, node: Node, class: Class) {
+    fn named(&mut self, node: Node, class: Class, parent: Option<Node>) {
         if class.is_empty() {
             return;
         }
@@ -219,7 +269,7 @@ impl Counts {
         }
         if class.intersects(Class::PARENTHESIZED) {
             // `if (x)` in C-like languages: the parentheses belong to the statement.
-            let is_condition = node.parent().is_some_and(|parent| {
+            let is_condition = parent.is_some_and(|parent| {
                 let statement = parent.kind().ends_with("_statement")
                     || parent.kind().starts_with("switch")
                     || parent.kind() == "else_if_clause";

@@ -16,7 +16,7 @@ pub(super) fn apply(
 ) -> Outcome {
     let syntax = snippet.language.syntax();
     let mut candidates = Vec::new();
-    walk_code(snippet, |node| {
+    walk_code(snippet, |node, _| {
         if node.is_named() || !syntax.is(node, Class::CLOSER) || node.is_missing() {
             return;
         }

@@ -113,12 +113,9 @@ pub(super) fn apply(
     let code = snippet.code();
     let enabled = |operator: Operator| settings.operators.contains(&operator);
     let mut candidates = Vec::new();
-    walk_code(snippet, |node| {
+    walk_code(snippet, |node, parent| {
         let class = syntax.class_of(node);
-        let in_binary = || {
-            node.parent()
-                .is_some_and(|parent| syntax.is(parent, Class::BINARY))
-        };
+        let in_binary = || parent.is_some_and(|parent| syntax.is(parent, Class::BINARY));
         if !node.is_named() {
             let text = snippet.text(node);
             if enabled(Operator::FlipComparison)

@@ -277,11 +277,14 @@ pub(crate) fn fresh_name(
     }
 }
 
-/// Visits nodes outside string literals (their insides are text, not code).
-pub(crate) fn walk_code<'a>(snippet: &'a Snippet, mut visit: impl FnMut(tree_sitter::Node<'a>)) {
+/// Visits nodes outside string literals (their insides are text, not code), with their parent.
+pub(crate) fn walk_code<'a>(
+    snippet: &'a Snippet,
+    mut visit: impl FnMut(tree_sitter::Node<'a>, Option<tree_sitter::Node<'a>>),
+) {
     let syntax = snippet.language.syntax();
-    snippet.walk(|node, _| {
-        visit(node);
+    snippet.walk_with_path(|node, path| {
+        visit(node, path.last().copied());
         if syntax.is(node, Class::STRING) {
             Visit::Skip
         } else {

@@ -60,7 +60,7 @@ fn indentation_edits(snippet: &Snippet) -> Vec<Edit> {
 fn bracket_edits(snippet: &Snippet) -> Vec<Edit> {
     let code = snippet.code();
     let mut edits = Vec::new();
-    walk_code(snippet, |node| {
+    walk_code(snippet, |node, _| {
         if node.is_named() || node.child_count() != 0 {
             return;
         }
