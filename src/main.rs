@@ -1,3 +1,303 @@
-fn main() {
-    println!("icodegen: not implemented yet");
+//! `icodegen`: the pipeline runner. Argument parsing and output only; the work is done by
+//! `icodegen-pipeline` (and `icodegen-sql` for `query`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use icodegen_pipeline::commands::{self, ReproOptions, RunStageOptions};
+use icodegen_pipeline::{Options, PipelineError, Session, dag};
+
+/// Runs pipeline.yaml as a DAG, re-running only stale stages, with a content-addressed cache.
+#[derive(Parser)]
+#[command(
+    name = "icodegen",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Global {
+    /// The pipeline file [default: pipeline.yaml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pipeline: Option<PathBuf>,
+    /// The cache folder [default: cache/ beside the pipeline file]
+    #[arg(long, global = true, value_name = "DIR")]
+    cache: Option<PathBuf>,
+    /// Print only errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Print more (`-v`: fresh stages and timings, `-vv`: stage keys)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run stale stages in topological order (independent ones in parallel with -j)
+    Repro {
+        /// Stages (`train@gru`), foreach/matrix groups (`train`) or out paths; default: all
+        targets: Vec<String>,
+        /// Run the stages even if fresh (no run-cache either)
+        #[arg(short, long)]
+        force: bool,
+        /// Print what would run, run nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Run the targets and what depends on them, not what they depend on
+        #[arg(long, conflicts_with = "single")]
+        downstream: bool,
+        /// Run only the targets
+        #[arg(short, long)]
+        single: bool,
+        /// Stages to run at once
+        #[arg(short, long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: u16,
+        /// After a failure, finish every stage that does not depend on it
+        #[arg(short, long)]
+        keep_going: bool,
+    },
+    /// Show whether each stage is fresh, stale or never-run
+    Status {
+        /// Only these stages (and what they depend on)
+        targets: Vec<String>,
+        /// List every reason a stage is stale
+        #[arg(long)]
+        explain: bool,
+        /// Print {"stages": {NAME: {"state": ..., "reasons": [...]}}}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the stage graph
+    Dag {
+        /// Only these stages and what they depend on
+        targets: Vec<String>,
+        #[arg(long, value_enum, default_value_t = DagFormat::Ascii)]
+        format: DagFormat,
+    },
+    /// Restore the outs recorded in pipeline.lock from the cache
+    Checkout {
+        /// Stages or groups; default: all
+        targets: Vec<String>,
+    },
+    /// Remove cache objects that neither pipeline.lock nor the run-cache refers to
+    Gc {
+        /// Print what would be removed
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Query the Parquet artifacts of the current lock with SQL
+    Query {
+        /// The SQL query (tables: `icodegen query --tables`)
+        #[arg(required_unless_present = "tables")]
+        sql: Option<String>,
+        /// List the tables and their files
+        #[arg(long)]
+        tables: bool,
+        #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
+        format: QueryFormat,
+        /// Write the result here instead of stdout (required for parquet)
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Bring one stage up to date (what each cluster job runs)
+    RunStage {
+        name: String,
+        /// Fail unless the stage's inputs still hash to this plan key
+        #[arg(long, value_name = "KEY")]
+        expect: Option<String>,
+        /// Run even if fresh
+        #[arg(short, long)]
+        force: bool,
+        /// Print the stage's plan key and exit
+        #[arg(long)]
+        print_key: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DagFormat {
+    Ascii,
+    Dot,
+    Mermaid,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum QueryFormat {
+    Table,
+    Csv,
+    Json,
+    Parquet,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let verbosity = if cli.global.quiet {
+        -1
+    } else {
+        cli.global.verbose.min(2) as i8
+    };
+    let options = Options {
+        pipeline: cli.global.pipeline,
+        cache: cli.global.cache,
+        verbosity,
+    };
+    match run(cli.command, &options) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            let console = icodegen_pipeline::console::Console::new(verbosity);
+            console.error(&error);
+            let shown = error.to_string();
+            for cause in error.chain().skip(1).map(ToString::to_string) {
+                if !shown.contains(&cause) {
+                    eprintln!("  caused by: {cause}");
+                }
+            }
+            let code = error
+                .chain()
+                .find_map(|cause| cause.downcast_ref::<PipelineError>())
+                .map_or(icodegen_pipeline::EXIT_FAILURE, PipelineError::exit_code);
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(command: Command, options: &Options) -> anyhow::Result<u8> {
+    let session = Session::open(options)?;
+    match command {
+        Command::Repro {
+            targets,
+            force,
+            dry_run,
+            downstream,
+            single,
+            jobs,
+            keep_going,
+        } => {
+            let options = ReproOptions {
+                targets,
+                force,
+                dry_run,
+                downstream,
+                single,
+                jobs: jobs as usize,
+                keep_going,
+            };
+            commands::repro(&session, &options)?;
+        }
+        Command::Status {
+            targets,
+            explain,
+            json,
+        } => {
+            print!("{}", commands::status(&session, &targets, explain, json)?);
+        }
+        Command::Dag { targets, format } => {
+            let format = match format {
+                DagFormat::Ascii => dag::Format::Ascii,
+                DagFormat::Dot => dag::Format::Dot,
+                DagFormat::Mermaid => dag::Format::Mermaid,
+            };
+            print!("{}", commands::dag(&session, &targets, format)?);
+        }
+        Command::Checkout { targets } => commands::checkout(&session, &targets)?,
+        Command::Gc { dry_run } => commands::gc(&session, dry_run)?,
+        Command::Query {
+            sql,
+            tables,
+            format,
+            output,
+        } => query(&session, sql.as_deref(), tables, format, output)?,
+        Command::RunStage {
+            name,
+            expect,
+            force,
+            print_key,
+        } => {
+            let options = RunStageOptions {
+                name,
+                expect,
+                force,
+                print_key,
+            };
+            return Ok(commands::run_stage(&session, &options)?);
+        }
+    }
+    Ok(0)
+}
+
+fn query(
+    session: &Session,
+    sql: Option<&str>,
+    list: bool,
+    format: QueryFormat,
+    output: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let lock = session.read_lock()?;
+    let tables = icodegen_pipeline::tables::artifact_tables(session, &lock)?;
+    if list {
+        if tables.is_empty() {
+            println!("(no Parquet artifacts in pipeline.lock yet: run `icodegen repro`)");
+        }
+        let width = tables
+            .iter()
+            .map(|table| table.name.len())
+            .max()
+            .unwrap_or(0);
+        for table in &tables {
+            println!("{:<width$}  {}", table.name, table.source);
+        }
+        return Ok(());
+    }
+    let sql_text = sql.unwrap_or_default();
+    if format == QueryFormat::Parquet && output.is_none() {
+        return Err(anyhow::Error::new(PipelineError::Spec {
+            file: "--output".into(),
+            location: None,
+            key: String::new(),
+            message: "`--format parquet` needs `--output FILE`".to_owned(),
+        }));
+    }
+    let engine = icodegen_sql::Sql::new(0).context("cannot start the SQL engine")?;
+    for table in &tables {
+        engine
+            .register_parquet_files(&table.name, &table.files)
+            .with_context(|| format!("cannot register table `{}`", table.name))?;
+    }
+    let batches = engine.query(sql_text).map_err(|error| {
+        let mut message = error.to_string();
+        if message.contains("not found") && !tables.is_empty() {
+            let names: Vec<&str> = tables.iter().map(|table| table.name.as_str()).collect();
+            message.push_str(&format!("\nhint: the tables are {}", names.join(", ")));
+        }
+        anyhow::Error::new(PipelineError::Spec {
+            file: "query".into(),
+            location: None,
+            key: String::new(),
+            message,
+        })
+    })?;
+    let format = match format {
+        QueryFormat::Table => icodegen_sql::Format::Table,
+        QueryFormat::Csv => icodegen_sql::Format::Csv,
+        QueryFormat::Json => icodegen_sql::Format::Json,
+        QueryFormat::Parquet => icodegen_sql::Format::Parquet,
+    };
+    match output {
+        Some(path) => icodegen_sql::write(&batches, format, &path)?,
+        None => {
+            use std::io::Write;
+            let bytes = icodegen_sql::encode(&batches, format, std::path::Path::new("stdout"))?;
+            std::io::stdout().write_all(&bytes)?;
+        }
+    }
+    Ok(())
 }

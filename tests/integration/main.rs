@@ -1,1 +1,11 @@
-//! Integration tests: drive the built binaries on tiny pipelines.
+//! Integration tests of the `icodegen` runner: each drives the built binary on a tiny pipeline of
+//! shell commands in a temporary folder, as a user would. Test names say what must hold.
+
+mod bad_input;
+mod cache;
+mod code;
+mod failures;
+mod harness;
+mod query;
+mod repro;
+mod status;

@@ -73,6 +73,31 @@ impl Sql {
             })
     }
 
+    /// Registers several Parquet files with the same columns as one table (their union).
+    pub fn register_parquet_files(&self, table: &str, paths: &[PathBuf]) -> Result<()> {
+        if let [path] = paths {
+            return self.register_parquet(table, path);
+        }
+        let locations: Vec<String> = paths
+            .iter()
+            .map(|path| path.to_string_lossy().into_owned())
+            .collect();
+        self.runtime
+            .block_on(async {
+                let frame = self
+                    .context
+                    .read_parquet(locations, ParquetReadOptions::default())
+                    .await?;
+                self.context.register_table(table, frame.into_view())?;
+                Ok(())
+            })
+            .map_err(|source| SqlError::Register {
+                table: table.to_owned(),
+                path: paths.first().cloned().unwrap_or_default(),
+                source,
+            })
+    }
+
     /// Names of the registered tables, sorted.
     pub fn tables(&self) -> Vec<String> {
         let mut names: Vec<String> = self

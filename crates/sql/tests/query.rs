@@ -51,3 +51,25 @@ fn a_bad_query_is_an_error_not_a_panic() {
         .to_string();
     assert!(error.contains("missing_table"), "{error}");
 }
+
+#[test]
+fn several_files_of_one_kind_register_as_one_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("gru.parquet");
+    let second = dir.path().join("gpt.parquet");
+    icodegen_artifacts::write_all(
+        &first,
+        "infer",
+        &[score("gru", "a", 1.0), score("gru", "b", 3.0)],
+    )
+    .unwrap();
+    icodegen_artifacts::write_all(&second, "infer", &[score("gpt", "a", 0.5)]).unwrap();
+    let sql = Sql::new(1).unwrap();
+    sql.register_parquet_files("scores", &[first, second])
+        .unwrap();
+    let batches = sql
+        .query("SELECT count(*) AS n, count(DISTINCT model_id) AS models FROM scores")
+        .unwrap();
+    let csv = String::from_utf8(encode(&batches, Format::Csv, dir.path()).unwrap()).unwrap();
+    assert_eq!(csv, "n,models\n3,2\n");
+}

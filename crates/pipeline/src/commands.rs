@@ -1,0 +1,430 @@
+//! The runner's commands, one function each; the `icodegen` binary parses arguments and calls
+//! these. Results meant for scripts (`status`, `dag`) are returned as text for stdout; progress
+//! and warnings go through the session's console to stderr.
+
+use std::collections::BTreeSet;
+
+use crate::console::Style;
+use crate::dag;
+use crate::error::{PipelineError, Result};
+use crate::executor::{Executor, Local, Request};
+use crate::key;
+use crate::plan::{self, Reach};
+use crate::process::{self, Output};
+use crate::runner_lock::{Mode, RunnerLock};
+use crate::session::Session;
+use crate::spec::Field;
+use crate::stage_run::{self, Outcome};
+use crate::status::{self, State};
+use crate::store::{RestoreError, short};
+
+/// `icodegen repro` options.
+#[derive(Debug, Clone, Default)]
+pub struct ReproOptions {
+    pub targets: Vec<String>,
+    pub force: bool,
+    pub dry_run: bool,
+    pub downstream: bool,
+    pub single: bool,
+    pub jobs: usize,
+    pub keep_going: bool,
+}
+
+fn plan_for(session: &Session, targets: &[String], reach: Reach) -> Result<Vec<usize>> {
+    let targets = plan::resolve_targets(&session.pipeline, targets)?;
+    Ok(plan::select(&session.graph, &targets, reach))
+}
+
+/// Refuses a plan with a dep that no stage produces and that does not exist.
+pub fn check_sources(session: &Session, plan: &[usize]) -> Result<()> {
+    for &index in plan {
+        let stage = &session.pipeline.stages[index];
+        for (dep_index, dep) in stage.deps.iter().enumerate() {
+            if session.graph.producers[index][dep_index].is_empty() && !session.abs(dep).exists() {
+                return Err(session.pipeline.error(
+                    index,
+                    Field::Dep(dep_index),
+                    format!(
+                        "dep `{dep}` of stage `{}` does not exist, and no stage produces it",
+                        stage.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn names(session: &Session, stages: &[usize]) -> String {
+    stages
+        .iter()
+        .map(|&stage| format!("`{}`", session.pipeline.stages[stage].name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn repro(session: &Session, options: &ReproOptions) -> Result<()> {
+    let reach = if options.single {
+        Reach::Single
+    } else if options.downstream {
+        Reach::Downstream
+    } else {
+        Reach::Upstream
+    };
+    let plan = plan_for(session, &options.targets, reach)?;
+    check_sources(session, &plan)?;
+    let console = &session.console;
+    if options.dry_run {
+        let lock = session.read_lock()?;
+        let statuses = status::status(session, &lock, false)?;
+        session.save();
+        let planned: BTreeSet<usize> = plan.iter().copied().collect();
+        let mut any = false;
+        for status in statuses
+            .iter()
+            .filter(|status| planned.contains(&status.stage))
+        {
+            let name = &session.pipeline.stages[status.stage].name;
+            if options.force {
+                println!("would run `{name}` (forced)");
+                any = true;
+            } else if status.state != State::Fresh {
+                let reason = status
+                    .reasons
+                    .first()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                println!("would run `{name}` ({reason})");
+                any = true;
+            }
+        }
+        if !any {
+            println!("nothing to run: {} stage(s) are fresh", plan.len());
+        }
+        return Ok(());
+    }
+    let _lock = RunnerLock::acquire(
+        &session.store.runner_lock_path(),
+        Mode::Exclusive,
+        "icodegen repro",
+    )?;
+    process::install_interrupt_handler();
+    let request = Request {
+        plan: plan.clone(),
+        force: options.force,
+        keep_going: options.keep_going,
+        jobs: options.jobs.max(1),
+    };
+    let report = Local.execute(session, &request);
+    session.save();
+    let report = report?;
+    let ran = report.count(|outcome| matches!(outcome, Outcome::Ran { .. }));
+    let restored = report.count(|outcome| matches!(outcome, Outcome::Restored));
+    let fresh = report.count(|outcome| matches!(outcome, Outcome::Fresh));
+    let failed = report.failed();
+    if report.interrupted {
+        return Err(PipelineError::Interrupted);
+    }
+    if failed.is_empty() {
+        if ran + restored == 0 {
+            console.info(format!("Nothing to do: {fresh} stage(s) are fresh."));
+        } else {
+            console.info(format!(
+                "{} {ran} ran, {restored} restored from the run-cache, {fresh} fresh, in {:.1}s.",
+                console.err("Done:", Style::Green),
+                report.seconds
+            ));
+        }
+        return Ok(());
+    }
+    let failed_stages: Vec<usize> = failed.iter().map(|(stage, _)| *stage).collect();
+    let mut message = format!(
+        "{} stage(s) failed: {} (the lock keeps their previous records)",
+        failed.len(),
+        names(session, &failed_stages)
+    );
+    if !report.skipped.is_empty() {
+        message.push_str(&format!(
+            "\nskipped, because a stage they depend on failed: {}",
+            names(session, &report.skipped)
+        ));
+    }
+    if !report.not_started.is_empty() {
+        message.push_str(&format!(
+            "\nnot started: {}\nhint: `--keep-going` runs what does not depend on a failed stage",
+            names(session, &report.not_started)
+        ));
+    }
+    Err(PipelineError::RunFailed(message))
+}
+
+/// `icodegen status`: returns the text for stdout.
+pub fn status(session: &Session, targets: &[String], explain: bool, json: bool) -> Result<String> {
+    let shown: BTreeSet<usize> = plan_for(session, targets, Reach::Upstream)?
+        .into_iter()
+        .collect();
+    let lock = session.read_lock()?;
+    let statuses = status::status(session, &lock, explain)?;
+    session.save();
+    let statuses: Vec<_> = statuses
+        .into_iter()
+        .filter(|status| shown.contains(&status.stage))
+        .collect();
+    Ok(if json {
+        status::render_json(session, &statuses)
+    } else {
+        status::render_table(session, &statuses, explain)
+    })
+}
+
+/// `icodegen dag`.
+pub fn dag(session: &Session, targets: &[String], format: dag::Format) -> Result<String> {
+    let names: Vec<String> = session
+        .pipeline
+        .stages
+        .iter()
+        .map(|stage| stage.name.clone())
+        .collect();
+    if targets.is_empty() {
+        return Ok(dag::render(&names, &session.graph, None, format));
+    }
+    let shown: BTreeSet<usize> = plan_for(session, targets, Reach::Upstream)?
+        .into_iter()
+        .collect();
+    Ok(dag::render(&names, &session.graph, Some(&shown), format))
+}
+
+/// `icodegen checkout`: restores the outs recorded in the lock from the cache.
+pub fn checkout(session: &Session, targets: &[String]) -> Result<()> {
+    let _lock = RunnerLock::acquire(
+        &session.store.runner_lock_path(),
+        Mode::Exclusive,
+        "icodegen checkout",
+    )?;
+    let plan = plan_for(session, targets, Reach::Single)?;
+    let lock = session.read_lock()?;
+    let console = &session.console;
+    let (mut restored, mut intact, mut problems) = (0, 0, Vec::new());
+    for index in plan {
+        let stage = &session.pipeline.stages[index];
+        let Some(record) = lock.stages.get(&stage.name) else {
+            console.verbose(format!(
+                "`{}` has never run: nothing to check out",
+                stage.name
+            ));
+            continue;
+        };
+        for out in record.all_outs() {
+            if session
+                .hash(&out.path)?
+                .is_some_and(|hashed| out.matches(&hashed))
+            {
+                intact += 1;
+                continue;
+            }
+            match session.store.restore(out, &session.abs(&out.path)) {
+                Ok(()) => {
+                    restored += 1;
+                    console.verbose(format!("restored `{}`", out.path));
+                }
+                Err(RestoreError::Other(error)) => return Err(error),
+                Err(problem) => problems.push(format!(
+                    "cannot restore `{}` of stage `{}`: {}\nhint: run `icodegen repro {}`",
+                    out.path,
+                    stage.name,
+                    problem.describe(),
+                    stage.name
+                )),
+            }
+        }
+    }
+    session.save();
+    console.info(format!(
+        "{restored} out(s) restored, {intact} already in place."
+    ));
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(PipelineError::Cache {
+            path: session.store.dir.clone(),
+            message: problems.join("\n"),
+        })
+    }
+}
+
+/// `icodegen gc`: removes objects that neither the lock nor the run-cache refers to.
+pub fn gc(session: &Session, dry_run: bool) -> Result<()> {
+    let _lock = RunnerLock::acquire(
+        &session.store.runner_lock_path(),
+        Mode::Exclusive,
+        "icodegen gc",
+    )?;
+    let lock = session.read_lock()?;
+    let mut records: Vec<crate::lock::FileRecord> = lock
+        .stages
+        .values()
+        .flat_map(|record| record.all_outs().cloned())
+        .collect();
+    for entry in session.store.run_entries()? {
+        records.extend(entry.all_outs().cloned());
+    }
+    let mut keep = BTreeSet::new();
+    for record in &records {
+        keep.insert(record.hash.clone());
+        if record.files.is_some()
+            && let Ok(manifest) = session.store.manifest(&record.hash)
+        {
+            keep.extend(manifest.into_iter().map(|entry| entry.hash));
+        }
+    }
+    let report = session.store.gc(&keep, dry_run)?;
+    let verb = if dry_run { "Would remove" } else { "Removed" };
+    session.console.info(format!(
+        "{verb} {} object(s), {:.1} MB; {} kept.",
+        report.objects,
+        report.bytes as f64 / 1e6,
+        report.kept
+    ));
+    Ok(())
+}
+
+/// What `icodegen run-stage` needs.
+#[derive(Debug, Clone, Default)]
+pub struct RunStageOptions {
+    pub name: String,
+    pub expect: Option<String>,
+    pub force: bool,
+    /// Print the plan key and exit.
+    pub print_key: bool,
+}
+
+/// The plan key of stage `index` (see `key.rs`).
+pub fn plan_key(session: &Session, index: usize) -> Result<String> {
+    let stage = &session.pipeline.stages[index];
+    let deps = session.hash_all(&stage.deps)?;
+    let produced: Vec<bool> = session.graph.producers[index]
+        .iter()
+        .map(|p| !p.is_empty())
+        .collect();
+    let code = session.code(index);
+    Ok(key::plan_key(
+        stage,
+        code.as_ref(),
+        &key::param_values(stage),
+        &deps,
+        &produced,
+    ))
+}
+
+/// `icodegen run-stage NAME [--expect KEY]`: brings one stage up to date, as a cluster job
+/// does. Returns the exit code (the command's own on failure).
+pub fn run_stage(session: &Session, options: &RunStageOptions) -> Result<u8> {
+    let Some(index) = session.pipeline.index_of(&options.name) else {
+        return Err(PipelineError::UnknownTarget {
+            target: options.name.clone(),
+            file: session.pipeline.file.clone(),
+            suggestion: icodegen_artifacts::params::closest(
+                &options.name,
+                session
+                    .pipeline
+                    .stages
+                    .iter()
+                    .map(|stage| stage.name.as_str()),
+            )
+            .map(str::to_owned),
+        });
+    };
+    let stage = &session.pipeline.stages[index];
+    if options.print_key {
+        println!("{}", plan_key(session, index)?);
+        session.save();
+        return Ok(0);
+    }
+    let _lock = RunnerLock::acquire(
+        &session.store.runner_lock_path(),
+        Mode::Shared,
+        &format!("icodegen run-stage {}", stage.name),
+    )?;
+    process::install_interrupt_handler();
+    check_sources(session, &[index])?;
+    if let Some(expected) = &options.expect {
+        let found = plan_key(session, index)?;
+        if &found != expected {
+            session.save();
+            return Err(PipelineError::StageFailed {
+                stage: stage.name.clone(),
+                message: format!(
+                    "its inputs changed since it was planned (expected key {}, found {}): pipeline.yaml, params, code or input data were edited after submission\nhint: run the planner again",
+                    short(expected),
+                    short(&found)
+                ),
+            });
+        }
+    }
+    let lock = session.read_lock()?;
+    // Deps made by other stages must be exactly what those stages recorded.
+    for (dep_index, producers) in session.graph.producers[index].iter().enumerate() {
+        let dep = &stage.deps[dep_index];
+        for &producer in producers {
+            let upstream = &session.pipeline.stages[producer];
+            let Some(record) = lock.stages.get(&upstream.name) else {
+                return Err(PipelineError::StageFailed {
+                    stage: stage.name.clone(),
+                    message: format!(
+                        "dep `{dep}` comes from stage `{}`, which has not run",
+                        upstream.name
+                    ),
+                });
+            };
+            for out in upstream.outs.iter().filter(|out| overlaps(&out.path, dep)) {
+                let current = session.hash(&out.path)?;
+                let recorded = record.out(&out.path);
+                if !matches!((recorded, &current), (Some(recorded), Some(current)) if recorded.matches(current))
+                {
+                    return Err(PipelineError::StageFailed {
+                        stage: stage.name.clone(),
+                        message: format!(
+                            "`{}` (from stage `{}`) does not match what that stage recorded in the lock",
+                            out.path, upstream.name
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    let outcome = stage_run::run_stage(
+        session,
+        index,
+        lock.stages.get(&stage.name),
+        options.force,
+        Output::Inherit,
+    );
+    session.save();
+    let console = &session.console;
+    match outcome? {
+        Outcome::Fresh => {
+            console.info(format!("`{}` is fresh", stage.name));
+            Ok(0)
+        }
+        Outcome::Restored => {
+            console.info(format!("Restored `{}` from the run-cache", stage.name));
+            Ok(0)
+        }
+        Outcome::Ran { seconds } => {
+            console.verbose(format!("Finished `{}` in {seconds:.2}s", stage.name));
+            Ok(0)
+        }
+        Outcome::Failed { message, code } => {
+            console.error(format!("stage `{}` failed: {message}", stage.name));
+            Ok(code
+                .and_then(|code| u8::try_from(code).ok())
+                .filter(|&code| code != 0)
+                .unwrap_or(1))
+        }
+    }
+}
+
+/// Whether two workspace paths are the same or one holds the other.
+fn overlaps(a: &str, b: &str) -> bool {
+    a == b || a.starts_with(&format!("{b}/")) || b.starts_with(&format!("{a}/"))
+}

@@ -1,0 +1,142 @@
+//! Running a stage's command: `sh -c CMD` in the pipeline's folder, with the runner's own folder
+//! first on `PATH` (so `icodegen-X` finds the stage binaries built beside the runner).
+//!
+//! Each command runs in its own process group, so that on Ctrl-C or SIGTERM the runner can stop
+//! exactly its stages (and their children), wait for them, record nothing for them, and exit;
+//! if the runner itself is killed, the kernel sends the shell SIGTERM (`PR_SET_PDEATHSIG`).
+
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::io::{BufRead, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, Once};
+
+use crate::error::{IoContext, Result};
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static SIGNALS: AtomicUsize = AtomicUsize::new(0);
+static GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+static INSTALL: Once = Once::new();
+
+/// Catches SIGINT/SIGTERM/SIGHUP: the first asks running stages to stop (SIGTERM to their
+/// process groups), a second one kills them.
+pub fn install_interrupt_handler() {
+    INSTALL.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            INTERRUPTED.store(true, Ordering::SeqCst);
+            let signal = if SIGNALS.fetch_add(1, Ordering::SeqCst) == 0 {
+                libc::SIGTERM
+            } else {
+                libc::SIGKILL
+            };
+            for &group in GROUPS.lock().expect("groups lock").iter() {
+                // SAFETY: kill(2) on a process group we started.
+                unsafe {
+                    libc::kill(-group, signal);
+                }
+            }
+        });
+    });
+}
+
+/// Whether the runner was asked to stop.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// How a stage's output reaches the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// Straight through (one stage at a time: progress bars work).
+    Inherit,
+    /// Each line prefixed with `[stage] ` (stages running side by side).
+    Prefixed,
+}
+
+/// A description of how a command ended, e.g. "exited with status 3" or "was killed by signal 9".
+pub fn describe(status: &ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(signal)) => format!("was killed by signal {signal}"),
+        _ => "ended abnormally".to_owned(),
+    }
+}
+
+/// Runs `cmd` for stage `stage` and waits for it.
+pub fn run(
+    cmd: &str,
+    cwd: &Path,
+    path_env: &OsStr,
+    stage: &str,
+    output: Output,
+) -> Result<ExitStatus> {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(cmd)
+        .current_dir(cwd)
+        .env("PATH", path_env)
+        .env("ICODEGEN_STAGE", stage)
+        .stdin(Stdio::null())
+        .process_group(0);
+    // SAFETY: prctl is async-signal-safe; it only sets a flag of the child.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+    if output == Output::Prefixed {
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    }
+    let mut guard = GROUPS.lock().expect("groups lock");
+    let mut child = command.spawn().at("start `sh` for stage", stage)?;
+    let group = child.id() as i32;
+    guard.insert(group);
+    drop(guard);
+    if interrupted() {
+        // SAFETY: kill(2) on the process group just started.
+        unsafe {
+            libc::kill(-group, libc::SIGTERM);
+        }
+    }
+    let copiers: Vec<_> = [
+        child
+            .stdout
+            .take()
+            .map(|pipe| Box::new(pipe) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|pipe| Box::new(pipe) as Box<dyn std::io::Read + Send>),
+    ]
+    .into_iter()
+    .enumerate()
+    .filter_map(|(index, pipe)| pipe.map(|pipe| (index, pipe)))
+    .map(|(index, pipe)| {
+        let prefix = format!("[{stage}] ");
+        std::thread::spawn(move || {
+            let reader = std::io::BufReader::new(pipe);
+            for line in reader.split(b'\n').map_while(std::result::Result::ok) {
+                let mut text = prefix.clone().into_bytes();
+                text.extend_from_slice(&line);
+                text.push(b'\n');
+                let _ = if index == 0 {
+                    std::io::stdout().lock().write_all(&text)
+                } else {
+                    std::io::stderr().lock().write_all(&text)
+                };
+            }
+        })
+    })
+    .collect();
+    let status = child.wait().at("wait for stage", stage);
+    for copier in copiers {
+        let _ = copier.join();
+    }
+    GROUPS.lock().expect("groups lock").remove(&group);
+    status
+}
