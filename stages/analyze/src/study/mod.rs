@@ -46,8 +46,47 @@ use serde_json::json;
 use inputs::{Model, Testbed};
 use params::StudyParams;
 
+/// What `icodegen-analyze study --help` prints after the options: the exact inputs, the
+/// models folder layout and the output folder.
+pub const HELP: &str = "\
+Inputs:
+  --testbed FILE      testbed.parquet from `icodegen-preprocess --testbed`: every row of every
+                      intervention (`intervention = none`: the original test snippets, once each),
+                      with pair_id, treatment (0 = control, 1 = treated) and the covariates.
+  --covariates FILE   optional covariates.parquet from `icodegen-preprocess --covariates`; it
+                      only feeds the report's description of the testbed.
+  --models-dir DIR    one folder per model; every non-hidden sub-folder holding scores.parquet is a
+                      model (in name order; the model_id column of its files names the model):
+                        DIR/<model_id>/scores.parquet    required (icodegen-infer --scores)
+                        DIR/<model_id>/concepts.parquet  required (icodegen-tag --concepts)
+                        DIR/<model_id>/tags.parquet      optional (icodegen-tag --tags): the
+                                                         token-level table and explanations
+                        DIR/<model_id>/nodes.parquet     optional (icodegen-tag --nodes): the
+                                                         local explanations
+                      Other files there (tokens.parquet, concepts_global.parquet) are not read.
+                      Every row_id must be a row of --testbed.
+  --params FILE       the `analyze:` key (--key); every setting is optional (seed, bootstrap,
+                      min_rows, confounders, methods, refuters, simulations, ...; see
+                      stages/analyze/src/study/README.md).
+
+Output (--out DIR, e.g. report/): written in a temporary folder beside DIR and renamed into place,
+so DIR is either the previous complete report or the new one, never half-written:
+  DIR/index.html                 self-contained report (inline SVG charts, no script, no network)
+  DIR/summary.md                 plain-language findings, every number with its interval
+  DIR/study.json                 params, seeds, models, testbed counts, warnings
+  DIR/tables/<name>.parquet|csv  metrics, concepts, tokens, interventions, effects, refutations,
+                                 comparisons, seed_checks (columns: docs/artifacts.md, study_*)
+
+Bad inputs (missing files, unknown params or confounders, rows not in the testbed) exit with
+status 2 and name the file and row; no report is written then.
+
+Example:
+  icodegen-analyze study --params params.yaml --testbed data/testbed.parquet \\
+      --covariates data/covariates.parquet --models-dir data/models --out report";
+
 /// Arguments of the `study` subcommand.
 #[derive(Debug, Clone, clap::Args)]
+#[command(after_help = HELP)]
 pub struct StudyArgs {
     /// The params file.
     #[arg(long, default_value = "params.yaml", value_name = "FILE")]
@@ -283,7 +322,10 @@ pub fn write_report(study: &Study, out: &Path) -> Result<()> {
         "tables": TABLES,
         "warnings": study.warnings,
     });
-    icodegen_artifacts::atomic::write_json(folder.path().join("study.json"), &manifest)?;
+    let mut manifest = serde_json::to_string_pretty(&manifest)?;
+    manifest.push('\n');
+    // Plain writes inside the folder: the folder as a whole appears atomically.
+    fs_err::write(folder.path().join("study.json"), manifest)?;
     folder.commit()?;
     Ok(())
 }

@@ -363,6 +363,41 @@ impl Summary {
                     params.concept_kind, params.min_rows
                 );
             }
+            let other_kind = if params.concept_kind == "category" {
+                "node_type"
+            } else {
+                "category"
+            };
+            let mut others: Vec<&study_concepts::Row> = results
+                .concepts
+                .iter()
+                .filter(|row| {
+                    row.model_id == model.model_id
+                        && row.concept_kind == other_kind
+                        && row.rank.is_some()
+                })
+                .collect();
+            others.sort_by_key(|row| row.rank);
+            if others.len() >= 4 {
+                let take = 3.min(others.len() / 2);
+                let names = |rows: &mut dyn Iterator<Item = &&study_concepts::Row>| {
+                    rows.take(take)
+                        .map(|row| concept_phrase(row))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let _ = write!(
+                    line,
+                    " Among {}: best {}; worst {}.",
+                    if other_kind == "node_type" {
+                        "node types"
+                    } else {
+                        "categories"
+                    },
+                    names(&mut others.iter()),
+                    names(&mut others.iter().rev())
+                );
+            }
             concept_lines.push(line);
         }
         sections.push((

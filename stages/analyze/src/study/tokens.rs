@@ -121,7 +121,9 @@ impl TokenTables {
                  AVG(CASE WHEN {p} >= {confident} THEN 1.0 ELSE 0.0 END) AS {share_confident}, \
                  AVG(CASE WHEN {p} < {poor} THEN 1.0 ELSE 0.0 END) AS {share_erroneous}, \
                  -AVG(CAST({logprob} AS DOUBLE)) AS {cross_entropy} \
-                 FROM {table} t JOIN ({base}) b ON t.{row_id} = b.{row_id} {filter} {group}",
+                 FROM {table} t JOIN ({base}) b ON t.{row_id} = b.{row_id} \
+                 WHERE t.{model_column} = {model} {filter} {group}",
+                model_column = tags::col::model_id,
                 model = literal(&model.model_id),
                 model_id = col::model_id,
                 kind = literal(kind),
@@ -147,13 +149,13 @@ impl TokenTables {
             select(
                 "category",
                 &format!("t.{}", tags::col::category),
-                &format!("WHERE t.{} IS NOT NULL", tags::col::category),
+                &format!("AND t.{} IS NOT NULL", tags::col::category),
                 &format!("GROUP BY t.{}", tags::col::category),
             ),
             select(
                 "node_type",
                 &format!("t.{}", tags::col::node_type),
-                &format!("WHERE t.{} IS NOT NULL", tags::col::node_type),
+                &format!("AND t.{} IS NOT NULL", tags::col::node_type),
                 &format!("GROUP BY t.{}", tags::col::node_type),
             ),
         ]
