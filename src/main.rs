@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use icodegen_pipeline::commands::{self, ReproOptions, RunStageOptions};
+use icodegen_pipeline::slurm::SubmitOptions;
+use icodegen_pipeline::spec::Resources;
 use icodegen_pipeline::{Options, PipelineError, Session, dag};
 
 /// Runs pipeline.yaml as a DAG, re-running only stale stages, with a content-addressed cache.
@@ -64,6 +66,12 @@ enum Command {
         /// After a failure, finish every stage that does not depend on it
         #[arg(short, long)]
         keep_going: bool,
+        /// Where stages run: here, or as Slurm jobs (submit the stale stages, chained, and exit;
+        /// with slurm, `--force` also submits while jobs of this pipeline are queued)
+        #[arg(long, value_enum, default_value_t = ExecutorKind::Local)]
+        executor: ExecutorKind,
+        #[command(flatten)]
+        slurm: SlurmArgs,
     },
     /// Show whether each stage is fresh, stale or never-run
     Status {
@@ -75,6 +83,19 @@ enum Command {
         /// Print {"stages": {NAME: {"state": ..., "reasons": [...]}}}
         #[arg(long)]
         json: bool,
+    },
+    /// List the latest Slurm job of each stage: id, state, log
+    Jobs {
+        /// Only these stages or groups
+        targets: Vec<String>,
+        /// Print {"jobs": {NAME: {"id": ..., "state": ..., "log": ...}}}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel the queued or running Slurm jobs of this pipeline (scancel)
+    Cancel {
+        /// Only these stages or groups; default: all
+        targets: Vec<String>,
     },
     /// Print the stage graph
     Dag {
@@ -121,6 +142,55 @@ enum Command {
         #[arg(long)]
         print_key: bool,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExecutorKind {
+    Local,
+    Slurm,
+}
+
+/// Defaults for stages without their own `resources` (which win), over `slurm:` in params.yaml.
+#[derive(Args)]
+#[command(next_help_heading = "Slurm defaults (with --executor slurm)")]
+struct SlurmArgs {
+    /// --cpus-per-task
+    #[arg(long, value_name = "N")]
+    cpus: Option<u32>,
+    /// --mem (e.g. 8G)
+    #[arg(long, value_name = "SIZE")]
+    mem: Option<String>,
+    /// --gres=gpu:N
+    #[arg(long, value_name = "N")]
+    gpus: Option<u32>,
+    /// --time (e.g. 2:00:00)
+    #[arg(long, value_name = "TIME")]
+    time: Option<String>,
+    /// --partition
+    #[arg(long, value_name = "NAME")]
+    partition: Option<String>,
+    /// --account
+    #[arg(long, value_name = "NAME")]
+    account: Option<String>,
+    /// Another sbatch option for every job (repeatable), e.g. --sbatch-arg=--qos=long
+    #[arg(long, value_name = "OPTION", allow_hyphen_values = true)]
+    sbatch_arg: Vec<String>,
+    /// Submit foreach/matrix siblings as separate jobs, not as one job array
+    #[arg(long)]
+    no_array: bool,
+}
+
+impl SlurmArgs {
+    fn any(&self) -> bool {
+        self.cpus.is_some()
+            || self.mem.is_some()
+            || self.gpus.is_some()
+            || self.time.is_some()
+            || self.partition.is_some()
+            || self.account.is_some()
+            || !self.sbatch_arg.is_empty()
+            || self.no_array
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -181,7 +251,30 @@ fn run(command: Command, options: &Options) -> anyhow::Result<u8> {
             single,
             jobs,
             keep_going,
+            executor,
+            slurm,
         } => {
+            if executor == ExecutorKind::Local && slurm.any() {
+                return Err(anyhow::Error::new(PipelineError::Spec {
+                    file: "command line".into(),
+                    location: None,
+                    key: String::new(),
+                    message: "the Slurm options (--cpus, --mem, --gpus, --time, --partition, --account, --sbatch-arg, --no-array) only apply with `--executor slurm`".to_owned(),
+                }));
+            }
+            let slurm = (executor == ExecutorKind::Slurm).then(|| SubmitOptions {
+                defaults: Resources {
+                    cpus: slurm.cpus,
+                    mem: slurm.mem,
+                    gpus: slurm.gpus,
+                    time: slurm.time,
+                    partition: slurm.partition,
+                    account: slurm.account,
+                    extra: slurm.sbatch_arg,
+                },
+                arrays: !slurm.no_array,
+                ..SubmitOptions::default()
+            });
             let options = ReproOptions {
                 targets,
                 force,
@@ -190,9 +283,12 @@ fn run(command: Command, options: &Options) -> anyhow::Result<u8> {
                 single,
                 jobs: jobs as usize,
                 keep_going,
+                slurm,
             };
             commands::repro(&session, &options)?;
         }
+        Command::Jobs { targets, json } => print!("{}", commands::jobs(&session, &targets, json)?),
+        Command::Cancel { targets } => commands::cancel(&session, &targets)?,
         Command::Status {
             targets,
             explain,

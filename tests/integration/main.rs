@@ -8,4 +8,5 @@ mod failures;
 mod harness;
 mod query;
 mod repro;
+mod slurm;
 mod status;

@@ -253,6 +253,8 @@ fn every_command_has_help() {
         "gc",
         "query",
         "run-stage",
+        "jobs",
+        "cancel",
     ] {
         let run = project.run(&[command, "--help"]).ok();
         assert!(

@@ -13,6 +13,7 @@ use crate::plan::{self, Reach};
 use crate::process::{self, Output};
 use crate::runner_lock::{Mode, RunnerLock};
 use crate::session::Session;
+use crate::slurm;
 use crate::spec::Field;
 use crate::stage_run::{self, Outcome};
 use crate::status::{self, State};
@@ -28,6 +29,8 @@ pub struct ReproOptions {
     pub single: bool,
     pub jobs: usize,
     pub keep_going: bool,
+    /// `--executor slurm`: submit instead of running here.
+    pub slurm: Option<slurm::SubmitOptions>,
 }
 
 fn plan_for(session: &Session, targets: &[String], reach: Reach) -> Result<Vec<usize>> {
@@ -73,6 +76,9 @@ pub fn repro(session: &Session, options: &ReproOptions) -> Result<()> {
     };
     let plan = plan_for(session, &options.targets, reach)?;
     check_sources(session, &plan)?;
+    if let Some(slurm) = &options.slurm {
+        return repro_slurm(session, &plan, options, slurm);
+    }
     let console = &session.console;
     if options.dry_run {
         let lock = session.read_lock()?;
@@ -158,6 +164,239 @@ pub fn repro(session: &Session, options: &ReproOptions) -> Result<()> {
     Err(PipelineError::RunFailed(message))
 }
 
+/// `repro --executor slurm`: submits the stale stages of `plan` as chained jobs and returns.
+fn repro_slurm(
+    session: &Session,
+    plan: &[usize],
+    options: &ReproOptions,
+    slurm_options: &slurm::SubmitOptions,
+) -> Result<()> {
+    let console = &session.console;
+    // Shared: beside running jobs (they hold it shared too), never beside a local `repro`.
+    let _lock = RunnerLock::acquire(
+        &session.store.runner_lock_path(),
+        Mode::Shared,
+        "icodegen repro --executor slurm",
+    )?;
+    let mut active: std::collections::BTreeMap<usize, Vec<String>> = Default::default();
+    let mut queued = Vec::new();
+    if !slurm::read_jobs(session)?.jobs.is_empty() {
+        for (stage, record, state) in slurm::job_states(session, None, true)? {
+            if state.is_active() {
+                queued.push(format!(
+                    "`{}` (job {}, {})",
+                    session.pipeline.stages[stage].name,
+                    record.job,
+                    state.describe()
+                ));
+                active.entry(stage).or_default().push(record.job);
+            }
+        }
+    }
+    if !queued.is_empty() && !options.force && !options.dry_run {
+        return Err(PipelineError::JobsQueued(format!(
+            "{} job(s) of this pipeline are still queued or running: {} (recorded in `{}`)\nhint: wait for them (`icodegen status`), cancel them (`icodegen cancel`), or submit anyway with `--force` (new jobs of the same stages wait for the old ones; fresh stages run again too)",
+            queued.len(),
+            queued.join(", "),
+            slurm::jobs_path(session).display()
+        )));
+    }
+    let lock = session.read_lock()?;
+    let statuses = status::status(session, &lock, false)?;
+    let planned: BTreeSet<usize> = plan.iter().copied().collect();
+    let stale: BTreeSet<usize> = statuses
+        .iter()
+        .filter(|status| options.force || status.state != State::Fresh)
+        .map(|status| status.stage)
+        .collect();
+    let submit: Vec<usize> = plan
+        .iter()
+        .copied()
+        .filter(|stage| planned.contains(stage) && stale.contains(stage))
+        .collect();
+    if submit.is_empty() {
+        session.save();
+        let message = format!("Nothing to submit: {} stage(s) are fresh.", plan.len());
+        if options.dry_run {
+            println!("{message}");
+        } else {
+            console.info(message);
+        }
+        return Ok(());
+    }
+    let mut keys = std::collections::BTreeMap::new();
+    for &stage in &submit {
+        keys.insert(stage, plan_key(session, stage)?);
+    }
+    session.save();
+    let submit_options = slurm::SubmitOptions {
+        force: options.force,
+        dry_run: options.dry_run,
+        ..slurm_options.clone()
+    };
+    let submission = slurm::submit(session, &submit, &keys, &active, &submit_options)?;
+    if options.dry_run {
+        for command in &submission.commands {
+            println!("{command}");
+        }
+        return Ok(());
+    }
+    let listed: Vec<String> = submission
+        .jobs
+        .iter()
+        .map(|(stage, job, _)| format!("`{}` (job {job})", session.pipeline.stages[*stage].name))
+        .collect();
+    console.info(format!(
+        "{} {} stage(s) to Slurm: {}\nlogs in `{}`; follow with `icodegen status` or `icodegen jobs`, stop with `icodegen cancel`",
+        console.err("Submitted", Style::Green),
+        submission.jobs.len(),
+        listed.join(", "),
+        slurm::dir(session).join("logs").display()
+    ));
+    Ok(())
+}
+
+/// The job of each stage in `shown` worth showing in `status`: queued or running, or ended
+/// without success while the stage is still not fresh. A missing Slurm is a warning here.
+fn status_jobs(
+    session: &Session,
+    shown: &BTreeSet<usize>,
+    statuses: &[status::StageStatus],
+) -> std::collections::BTreeMap<usize, status::StageJob> {
+    let mut jobs = std::collections::BTreeMap::new();
+    match slurm::read_jobs(session) {
+        Ok(file) if file.jobs.is_empty() => return jobs,
+        Ok(_) => {}
+        Err(error) => {
+            session.console.warn(error);
+            return jobs;
+        }
+    }
+    let listed = match slurm::job_states(session, Some(shown), false) {
+        Ok(listed) => listed,
+        Err(error) => {
+            session
+                .console
+                .warn(format!("cannot read the states of submitted jobs: {error}"));
+            return jobs;
+        }
+    };
+    let fresh: BTreeSet<usize> = statuses
+        .iter()
+        .filter(|status| status.state == State::Fresh)
+        .map(|status| status.stage)
+        .collect();
+    for (stage, record, state) in listed {
+        let worth = state.is_active()
+            || (!state.is_completed() && state.state != "ended" && !fresh.contains(&stage));
+        if worth {
+            jobs.insert(stage, status::StageJob { record, state });
+        }
+    }
+    jobs
+}
+
+/// `icodegen jobs`: the latest Slurm job of each stage, with its state and log.
+pub fn jobs(session: &Session, targets: &[String], json: bool) -> Result<String> {
+    let chosen: Option<BTreeSet<usize>> = if targets.is_empty() {
+        None
+    } else {
+        Some(
+            plan_for(session, targets, Reach::Single)?
+                .into_iter()
+                .collect(),
+        )
+    };
+    let listed = slurm::job_states(session, chosen.as_ref(), false)?;
+    if json {
+        let mut stages = serde_json::Map::new();
+        for (stage, record, state) in &listed {
+            stages.insert(
+                session.pipeline.stages[*stage].name.clone(),
+                status::job_json(record, state),
+            );
+        }
+        let mut text =
+            serde_json::to_string_pretty(&serde_json::json!({ "jobs": stages })).expect("JSON");
+        text.push('\n');
+        return Ok(text);
+    }
+    if listed.is_empty() {
+        return Ok("(no Slurm jobs submitted for these stages)\n".to_owned());
+    }
+    let rows: Vec<[String; 4]> = listed
+        .iter()
+        .map(|(stage, record, state)| {
+            [
+                session.pipeline.stages[*stage].name.clone(),
+                record.job.clone(),
+                state.describe(),
+                record.log.clone(),
+            ]
+        })
+        .collect();
+    let header = ["STAGE", "JOB", "STATE", "LOG"].map(str::to_owned);
+    let widths: Vec<usize> = (0..4)
+        .map(|column| {
+            rows.iter()
+                .chain(std::iter::once(&header))
+                .map(|row| row[column].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut text = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let line = format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+/// `icodegen cancel`: cancels the queued or running jobs of the targets (default: all).
+pub fn cancel(session: &Session, targets: &[String]) -> Result<()> {
+    let chosen: Option<BTreeSet<usize>> = if targets.is_empty() {
+        None
+    } else {
+        Some(
+            plan_for(session, targets, Reach::Single)?
+                .into_iter()
+                .collect(),
+        )
+    };
+    let cancelled = slurm::cancel(session, chosen.as_ref())?;
+    let console = &session.console;
+    if cancelled.is_empty() {
+        console.info("No queued or running jobs to cancel.");
+    } else {
+        let listed: Vec<String> = cancelled
+            .iter()
+            .map(|(stage, record)| {
+                format!(
+                    "`{}` (job {})",
+                    session.pipeline.stages[*stage].name, record.job
+                )
+            })
+            .collect();
+        console.info(format!(
+            "Cancelled {} job(s): {}",
+            cancelled.len(),
+            listed.join(", ")
+        ));
+    }
+    Ok(())
+}
+
 /// `icodegen status`: returns the text for stdout.
 pub fn status(session: &Session, targets: &[String], explain: bool, json: bool) -> Result<String> {
     let shown: BTreeSet<usize> = plan_for(session, targets, Reach::Upstream)?
@@ -170,10 +409,11 @@ pub fn status(session: &Session, targets: &[String], explain: bool, json: bool) 
         .into_iter()
         .filter(|status| shown.contains(&status.stage))
         .collect();
+    let jobs = status_jobs(session, &shown, &statuses);
     Ok(if json {
-        status::render_json(session, &statuses)
+        status::render_json(session, &statuses, &jobs)
     } else {
-        status::render_table(session, &statuses, explain)
+        status::render_table(session, &statuses, explain, &jobs)
     })
 }
 

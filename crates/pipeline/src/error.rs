@@ -62,6 +62,12 @@ pub enum PipelineError {
     RunFailed(String),
     #[error("interrupted")]
     Interrupted,
+    /// A Slurm client command failed or could not run.
+    #[error("slurm: {0}")]
+    Cluster(String),
+    /// Jobs of this pipeline are still queued: submitting more is refused without `--force`.
+    #[error("{0}")]
+    JobsQueued(String),
     #[error("internal error, please report it: {0}")]
     Internal(String),
 }
@@ -105,11 +111,13 @@ impl PipelineError {
         match self {
             PipelineError::Spec { .. }
             | PipelineError::UnknownTarget { .. }
-            | PipelineError::Locked { .. } => EXIT_USAGE,
+            | PipelineError::Locked { .. }
+            | PipelineError::JobsQueued(_) => EXIT_USAGE,
             PipelineError::Io { .. }
             | PipelineError::Cache { .. }
             | PipelineError::StageFailed { .. }
             | PipelineError::RunFailed(_)
+            | PipelineError::Cluster(_)
             | PipelineError::Internal(_) => EXIT_FAILURE,
             PipelineError::Interrupted => 130,
         }

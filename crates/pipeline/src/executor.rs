@@ -1,9 +1,10 @@
 //! Executors take a plan (stages in topological order) and bring its stages up to date.
 //!
 //! [`Local`] runs them on this machine, independent stages side by side up to `-j`, each through
-//! [`stage_run::run_stage`]. A cluster executor (Slurm) implements the same trait by submitting
-//! one `icodegen run-stage NAME --expect KEY` job per stale stage, chained by job dependencies;
-//! `run-stage` then calls the same `run_stage` on the compute node.
+//! [`stage_run::run_stage`]. The Slurm executor ([`crate::slurm::submit`]) does not wait for
+//! outcomes, so it is not an `Executor`: it submits one `icodegen run-stage NAME --expect KEY`
+//! job per stale stage, chained by job dependencies, and returns; `run-stage` then calls the
+//! same `run_stage` on the compute node.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc;

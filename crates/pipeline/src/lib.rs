@@ -9,8 +9,9 @@
 //! - keys: [`hash`] (blake3 of files and folders), [`memo`] (hash memo), [`code`] (stage binary
 //!   fingerprints), [`key`] (what invalidates a stage), [`status`] (staleness and reasons);
 //! - storage: [`store`] (objects, run-cache, gc), [`runner_lock`];
-//! - execution: [`executor`] (the `Executor` trait, `Local`), [`stage_run`] (one stage, shared by
-//!   every executor), [`process`] (commands, signals);
+//! - execution: [`executor`] (the `Executor` trait, `Local`), [`slurm`] (submitting the stale
+//!   part of a plan as chained Slurm jobs; job records, states, cancelling), [`stage_run`] (one
+//!   stage, shared by every executor), [`process`] (commands, signals);
 //! - [`commands`]: one function per CLI command; [`tables`]: artifacts as SQL tables.
 //!
 //! It knows nothing of what stages compute: no stage crate, no tch, no DataFusion.
@@ -32,6 +33,7 @@ pub mod plan;
 pub mod process;
 pub mod runner_lock;
 pub mod session;
+pub mod slurm;
 pub mod spec;
 pub mod stage_run;
 pub mod status;

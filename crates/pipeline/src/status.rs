@@ -377,8 +377,39 @@ pub fn status(session: &Session, lock: &LockFile, explain: bool) -> Result<Vec<S
     Ok(statuses)
 }
 
-/// `status` as an aligned table.
-pub fn render_table(session: &Session, statuses: &[StageStatus], explain: bool) -> String {
+/// A stage's Slurm job, as `status` shows it.
+#[derive(Debug, Clone)]
+pub struct StageJob {
+    pub record: crate::slurm::JobRecord,
+    pub state: crate::slurm::JobState,
+}
+
+/// A job as JSON: `{"id", "state", "reason"?, "exit_code"?, "log"}`.
+pub fn job_json(
+    record: &crate::slurm::JobRecord,
+    state: &crate::slurm::JobState,
+) -> serde_json::Value {
+    let mut value = serde_json::json!({
+        "id": record.job,
+        "state": state.state,
+        "log": record.log,
+    });
+    if let Some(reason) = &state.reason {
+        value["reason"] = serde_json::json!(reason);
+    }
+    if let Some(code) = state.exit_code {
+        value["exit_code"] = serde_json::json!(code);
+    }
+    value
+}
+
+/// `status` as an aligned table; a stage's Slurm job, if any, after its state.
+pub fn render_table(
+    session: &Session,
+    statuses: &[StageStatus],
+    explain: bool,
+    jobs: &BTreeMap<usize, StageJob>,
+) -> String {
     use crate::console::Style;
     let console = &session.console;
     let width = statuses
@@ -396,6 +427,22 @@ pub fn render_table(session: &Session, statuses: &[StageStatus], explain: bool) 
         };
         let state = console.out(status.state, style);
         text.push_str(&format!("{name:<width$}  {state}"));
+        if let Some(job) = jobs.get(&status.stage) {
+            let pad = "never-run".len() - status.state.to_string().len();
+            let style = if job.state.is_active() {
+                Style::Cyan
+            } else {
+                Style::Red
+            };
+            text.push_str(&format!(
+                "{:pad$}  {}",
+                "",
+                console.out(
+                    format!("job {} {}", job.record.job, job.state.describe()),
+                    style
+                )
+            ));
+        }
         if explain {
             for reason in &status.reasons {
                 text.push_str(&format!(
@@ -414,13 +461,19 @@ pub fn render_table(session: &Session, statuses: &[StageStatus], explain: bool) 
 }
 
 /// `status --json`: `{"stages": {NAME: {"state": ..., "reasons": [...]}}}` in topological order.
-pub fn render_json(session: &Session, statuses: &[StageStatus]) -> String {
+/// A stage with a Slurm job worth showing also has `"job": {"id", "state", "log", ...}`.
+pub fn render_json(
+    session: &Session,
+    statuses: &[StageStatus],
+    jobs: &BTreeMap<usize, StageJob>,
+) -> String {
     let mut stages = serde_json::Map::new();
     for status in statuses {
-        stages.insert(
-            session.pipeline.stages[status.stage].name.clone(),
-            serde_json::to_value(status).expect("statuses serialize"),
-        );
+        let mut value = serde_json::to_value(status).expect("statuses serialize");
+        if let Some(job) = jobs.get(&status.stage) {
+            value["job"] = job_json(&job.record, &job.state);
+        }
+        stages.insert(session.pipeline.stages[status.stage].name.clone(), value);
     }
     let mut text =
         serde_json::to_string_pretty(&serde_json::json!({ "stages": stages })).expect("JSON");

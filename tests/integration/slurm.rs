@@ -1,0 +1,560 @@
+//! `icodegen repro --executor slurm` against a real Slurm (scripts/start-slurm.sh starts a
+//! single-node one; scripts/test.sh does so before the tests). Without `sbatch`, or when `sinfo`
+//! cannot reach a controller, the cluster tests say they are skipped and pass, unless
+//! `ICODEGEN_REQUIRE_SLURM=1` (then they fail). Jobs run as the submitting user, in the test's
+//! own temporary folder (the file system is shared trivially: one node). The dry-run tests need
+//! no cluster.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::harness::Project;
+
+/// Whether a Slurm cluster answers here; prints why not.
+fn slurm_available(test: &str) -> bool {
+    let sbatch = Command::new("sbatch").arg("--version").output();
+    let reason = match sbatch {
+        Err(_) => Some("`sbatch` is not on PATH".to_owned()),
+        Ok(_) => match Command::new("sinfo").arg("--noheader").output() {
+            Ok(output) if output.status.success() => None,
+            Ok(output) => Some(format!(
+                "`sinfo` failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )),
+            Err(error) => Some(format!("cannot run `sinfo`: {error}")),
+        },
+    };
+    match reason {
+        None => true,
+        Some(reason) => {
+            assert!(
+                std::env::var("ICODEGEN_REQUIRE_SLURM").as_deref() != Ok("1"),
+                "{test}: no Slurm cluster ({reason}), and ICODEGEN_REQUIRE_SLURM=1"
+            );
+            eprintln!("{test}: skipped, no Slurm cluster here ({reason})");
+            false
+        }
+    }
+}
+
+macro_rules! require_slurm {
+    ($test:literal) => {
+        if !slurm_available($test) {
+            return;
+        }
+    };
+}
+
+/// The jobs file: stage -> job id.
+fn job_ids(project: &Project) -> BTreeMap<String, String> {
+    let text = project.read("cache/slurm/jobs.json");
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["jobs"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(stage, record)| (stage.clone(), record["job"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// Slurm's state of each job, from `squeue` (jobs stay listed for MinJobAge after they end).
+fn squeue(ids: &[String]) -> BTreeMap<String, String> {
+    let bases: Vec<&str> = ids.iter().map(|id| id.split('_').next().unwrap()).collect();
+    let output = Command::new("squeue")
+        .args([
+            "--noheader",
+            "--array",
+            "--states=all",
+            "--format=%i %T",
+            &format!("--jobs={}", bases.join(",")),
+        ])
+        .output()
+        .expect("run squeue");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let (id, state) = line.trim().split_once(' ')?;
+            Some((id.to_owned(), state.trim().to_owned()))
+        })
+        .collect()
+}
+
+const ACTIVE: &[&str] = &[
+    "PENDING",
+    "RUNNING",
+    "CONFIGURING",
+    "COMPLETING",
+    "SUSPENDED",
+    "REQUEUED",
+    "RESIZING",
+];
+
+/// Polls `squeue` until every recorded job of `project` has ended; returns the final states.
+#[track_caller]
+fn wait_for_jobs(project: &Project) -> BTreeMap<String, String> {
+    let ids: Vec<String> = job_ids(project).into_values().collect();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let states = squeue(&ids);
+        let done = ids.iter().all(|id| {
+            states
+                .get(id)
+                .is_some_and(|state| !ACTIVE.contains(&state.as_str()))
+        });
+        if done {
+            return states;
+        }
+        if Instant::now() > deadline {
+            let logs: Vec<String> = std::fs::read_dir(project.path("cache/slurm/logs"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|entry| {
+                    format!(
+                        "== {}\n{}",
+                        entry.path().display(),
+                        std::fs::read_to_string(entry.path()).unwrap_or_default()
+                    )
+                })
+                .collect();
+            panic!(
+                "jobs did not end within 240 s: {states:?}\n{}",
+                logs.join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The state of each stage's job as `icodegen jobs --json` reports it.
+fn job_states(project: &Project) -> BTreeMap<String, String> {
+    let run = project.run(&["jobs", "--json"]).ok();
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    json["jobs"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(stage, job)| (stage.clone(), job["state"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// prepare -> count -> report; `count` fails until the file `fixed` exists (not a dep, so the
+/// fix changes no key).
+const CHAIN3: &str = r#"
+stages:
+  prepare:
+    cmd: echo prepare >> log.txt && tr a-z A-Z < input.txt > upper.txt
+    deps: [input.txt]
+    outs: [upper.txt]
+  count:
+    cmd: echo count >> log.txt && test -e fixed && wc -c < upper.txt | tr -d ' ' > count.txt
+    deps: [upper.txt]
+    outs: [count.txt]
+    resources: {cpus: 1, time: '0:05:00'}
+  report:
+    cmd: echo report >> log.txt && echo "count=$(cat count.txt)" > report.txt
+    deps: [count.txt]
+    outs: [report.txt]
+"#;
+
+fn chain3(fixed: bool) -> Project {
+    let project = Project::new();
+    project.pipeline(CHAIN3).write("input.txt", "hello\n");
+    if fixed {
+        project.write("fixed", "");
+    }
+    project
+}
+
+#[test]
+fn a_chain_submitted_at_once_completes_with_the_same_lock_as_a_local_run() {
+    require_slurm!("a_chain_submitted_at_once_completes_with_the_same_lock_as_a_local_run");
+    let project = chain3(true);
+    let run = project
+        .run(&["repro", "--executor", "slurm"])
+        .ok()
+        .says(&["Submitted 3 stage(s)"]);
+    let ids = job_ids(&project);
+    assert_eq!(ids.len(), 3, "{ids:?}\n{}", run.stderr);
+    let states = wait_for_jobs(&project);
+    assert!(
+        states.values().all(|state| state == "COMPLETED"),
+        "{states:?}"
+    );
+    assert_eq!(project.runs(), ["prepare", "count", "report"]);
+    assert_eq!(project.read("report.txt"), "count=6\n");
+    assert_eq!(
+        project.in_state("fresh"),
+        ["count", "prepare", "report"],
+        "every stage is fresh after the jobs"
+    );
+    for stage in ["prepare", "count", "report"] {
+        let log = project.path(&format!("cache/slurm/logs/{stage}-{}.out", ids[stage]));
+        assert!(log.is_file(), "no log {}", log.display());
+    }
+    let local = chain3(true);
+    local.run(&["repro"]).ok();
+    assert_eq!(project.lock(), local.lock());
+    // Nothing is stale: nothing to submit, and the queue check passes (no job is queued).
+    project
+        .run(&["repro", "--executor", "slurm"])
+        .ok()
+        .says(&["Nothing to submit"]);
+    assert!(
+        job_states(&project)
+            .values()
+            .all(|state| state == "completed"),
+        "{:?}",
+        job_states(&project)
+    );
+}
+
+#[test]
+fn a_failing_middle_stage_cancels_its_dependents_and_resubmission_after_a_fix_runs_only_the_rest() {
+    require_slurm!(
+        "a_failing_middle_stage_cancels_its_dependents_and_resubmission_after_a_fix_runs_only_the_rest"
+    );
+    let project = chain3(false);
+    project.run(&["repro", "--executor", "slurm"]).ok();
+    let first = job_ids(&project);
+    let states = wait_for_jobs(&project);
+    assert_eq!(states[&first["prepare"]], "COMPLETED", "{states:?}");
+    assert_eq!(states[&first["count"]], "FAILED", "{states:?}");
+    assert_eq!(states[&first["report"]], "CANCELLED", "{states:?}");
+    assert_eq!(project.runs(), ["prepare", "count"], "report never ran");
+    // Upstream results are recorded and cached; the failed stage recorded nothing.
+    let lock = project.lock();
+    assert!(
+        lock.contains("prepare:") && !lock.contains("count:"),
+        "{lock}"
+    );
+    let upper = blake3::hash(b"HELLO\n").to_hex().to_string();
+    assert!(
+        project.objects().iter().any(|(name, _)| *name == upper),
+        "upper.txt is in the cache"
+    );
+    let status = project.status_json();
+    assert_eq!(status["stages"]["prepare"]["state"], "fresh");
+    assert_eq!(status["stages"]["count"]["job"]["state"], "failed");
+    assert_eq!(status["stages"]["count"]["job"]["exit_code"], 1);
+    assert_eq!(status["stages"]["report"]["job"]["state"], "cancelled");
+    let text = project.run(&["status"]).ok().stdout;
+    assert!(
+        text.contains(&format!("job {} failed", first["count"]))
+            && text.contains(&format!("job {} cancelled", first["report"])),
+        "{text}"
+    );
+
+    project.write("fixed", "");
+    project
+        .run(&["repro", "--executor", "slurm"])
+        .ok()
+        .says(&["Submitted 2 stage(s)"]);
+    let second = job_ids(&project);
+    assert_eq!(
+        second["prepare"], first["prepare"],
+        "prepare not resubmitted"
+    );
+    assert_ne!(second["count"], first["count"]);
+    let states = wait_for_jobs(&project);
+    assert!(
+        states[&second["count"]] == "COMPLETED" && states[&second["report"]] == "COMPLETED",
+        "{states:?}"
+    );
+    assert_eq!(project.runs(), ["prepare", "count", "count", "report"]);
+    assert_eq!(project.read("report.txt"), "count=6\n");
+    assert_eq!(project.in_state("fresh").len(), 3);
+}
+
+const FANOUT: &str = r#"
+stages:
+  prepare:
+    cmd: echo prepare >> log.txt && tr a-z A-Z < input.txt > upper.txt
+    deps: [input.txt]
+    outs: [upper.txt]
+  train:
+    foreach: [gru, lstm, gpt2]
+    do:
+      cmd: echo train@${item} >> log.txt && (cat upper.txt; echo ${item}) > "model-${item}.txt"
+      deps: [upper.txt]
+      outs: ["model-${item}.txt"]
+  compare:
+    cmd: echo compare >> log.txt && cat model-gru.txt model-lstm.txt model-gpt2.txt > compare.txt
+    deps: [model-gru.txt, model-lstm.txt, model-gpt2.txt]
+    outs: [compare.txt]
+"#;
+
+#[test]
+fn a_foreach_stage_is_submitted_as_one_job_array() {
+    require_slurm!("a_foreach_stage_is_submitted_as_one_job_array");
+    let project = Project::new();
+    project.pipeline(FANOUT).write("input.txt", "hi\n");
+    project.run(&["repro", "--executor", "slurm"]).ok();
+    let ids = job_ids(&project);
+    let array: Vec<&str> = ["train@gru", "train@lstm", "train@gpt2"]
+        .iter()
+        .map(|stage| ids[*stage].as_str())
+        .collect();
+    let base = array[0].split('_').next().unwrap();
+    assert_eq!(
+        array,
+        [
+            format!("{base}_0"),
+            format!("{base}_1"),
+            format!("{base}_2")
+        ],
+        "{ids:?}"
+    );
+    assert!(!ids["prepare"].contains('_') && !ids["compare"].contains('_'));
+    let states = wait_for_jobs(&project);
+    assert!(
+        states.values().all(|state| state == "COMPLETED"),
+        "{states:?}"
+    );
+    let runs = project.runs();
+    assert_eq!(runs.first().map(String::as_str), Some("prepare"));
+    assert_eq!(runs.last().map(String::as_str), Some("compare"));
+    assert_eq!(runs.len(), 5, "{runs:?}");
+    assert!(project.exists(&format!("cache/slurm/logs/train-{base}_1.out")));
+    let local = Project::new();
+    local.pipeline(FANOUT).write("input.txt", "hi\n");
+    local.run(&["repro"]).ok();
+    assert_eq!(project.lock(), local.lock());
+}
+
+#[test]
+fn status_shows_pending_jobs_and_a_second_submission_waits_for_force() {
+    require_slurm!("status_shows_pending_jobs_and_a_second_submission_waits_for_force");
+    let project = Project::new();
+    // The first job may not start for an hour: everything stays pending.
+    project
+        .pipeline(&CHAIN3.replace(
+            "    outs: [upper.txt]\n",
+            "    outs: [upper.txt]\n    resources: {extra: ['--begin=now+1hour']}\n",
+        ))
+        .write("input.txt", "hello\n")
+        .write("fixed", "");
+    project.run(&["repro", "--executor", "slurm"]).ok();
+    let first = job_ids(&project);
+    let status = project.status_json();
+    for stage in ["prepare", "count", "report"] {
+        let job = &status["stages"][stage]["job"];
+        assert_eq!(job["state"], "pending", "{status}");
+        assert_eq!(job["id"].as_str(), Some(first[stage].as_str()));
+    }
+    assert_eq!(status["stages"]["count"]["job"]["reason"], "Dependency");
+    let text = project.run(&["status"]).ok().stdout;
+    assert!(
+        text.contains(&format!("job {} pending", first["prepare"])),
+        "{text}"
+    );
+    let listing = project.run(&["jobs"]).ok().stdout;
+    assert!(
+        listing.contains(&format!("cache/slurm/logs/report-{}.out", first["report"])),
+        "{listing}"
+    );
+
+    project
+        .run(&["repro", "--executor", "slurm"])
+        .code(2)
+        .says(&["still queued", "--force", "icodegen cancel"]);
+    assert_eq!(job_ids(&project), first, "nothing new was submitted");
+
+    // With --force, new jobs wait for the old ones of the same stage.
+    project
+        .run(&[
+            "repro",
+            "--executor",
+            "slurm",
+            "--force",
+            "--single",
+            "prepare",
+        ])
+        .ok();
+    let second = job_ids(&project);
+    assert_ne!(second["prepare"], first["prepare"]);
+    let output = Command::new("scontrol")
+        .args(["--oneliner", "show", "job", &second["prepare"]])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        shown.contains(&format!("afterany:{}", first["prepare"])),
+        "{shown}"
+    );
+
+    project.run(&["cancel"]).ok().says(&["Cancelled 4 job(s)"]);
+    let mut all: Vec<String> = first.values().cloned().collect();
+    all.push(second["prepare"].clone());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let states = squeue(&all);
+        if all
+            .iter()
+            .all(|id| states.get(id).map(String::as_str) == Some("CANCELLED"))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not all cancelled: {states:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        job_states(&project)
+            .values()
+            .all(|state| state == "cancelled"),
+        "{:?}",
+        job_states(&project)
+    );
+    project
+        .run(&["cancel"])
+        .ok()
+        .says(&["No queued or running jobs"]);
+    assert!(project.runs().is_empty(), "nothing ran");
+}
+
+/// The `--expect` keys in a dry run's job scripts, by stage.
+fn expected_keys(stdout: &str) -> BTreeMap<String, String> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let rest = line.split(" run-stage ").nth(1)?;
+            let mut words = rest.split_whitespace();
+            let stage = words.next()?.to_owned();
+            words.next()?;
+            Some((stage, words.next()?.to_owned()))
+        })
+        .collect()
+}
+
+#[test]
+fn a_slurm_dry_run_prints_sbatch_options_from_stage_resources_params_and_flags() {
+    let project = Project::new();
+    project
+        .pipeline(&FANOUT.replace(
+            "      outs: [\"model-${item}.txt\"]\n",
+            "      outs: [\"model-${item}.txt\"]\n      resources: {cpus: 4, mem: 8G, gpus: 1, time: '2:00:00', partition: gpu, extra: ['--constraint=a100']}\n",
+        ))
+        .params("slurm:\n  partition: cpu\n  account: lab\n  time: '0:30:00'\n")
+        .write("input.txt", "hi\n");
+    let run = project
+        .run(&[
+            "repro",
+            "--executor",
+            "slurm",
+            "--dry-run",
+            "--mem",
+            "1G",
+            "--sbatch-arg=--qos=short",
+        ])
+        .ok();
+    let out = &run.stdout;
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|line| line.starts_with("sbatch "))
+        .collect();
+    assert_eq!(lines.len(), 3, "prepare, the train array, compare:\n{out}");
+    let (prepare, train, compare) = (lines[0], lines[1], lines[2]);
+    for option in [
+        "--partition=cpu",
+        "--account=lab",
+        "--time=0:30:00",
+        "--mem=1G",
+        "--qos=short",
+        "--kill-on-invalid-dep=yes",
+        "--parsable",
+    ] {
+        assert!(prepare.contains(option), "{option} in {prepare}");
+    }
+    assert!(!prepare.contains("--dependency"), "{prepare}");
+    for option in [
+        "--array=0-2",
+        "--cpus-per-task=4",
+        "--mem=8G",
+        "--gres=gpu:1",
+        "--time=2:00:00",
+        "--partition=gpu",
+        "--account=lab",
+        "--constraint=a100",
+        "--qos=short",
+        "afterok:<job of prepare>",
+    ] {
+        assert!(train.contains(option), "{option} in {train}");
+    }
+    assert!(
+        compare.contains("afterok:<job of train@gpt2>:<job of train@gru>:<job of train@lstm>"),
+        "{compare}"
+    );
+    assert!(out.contains("run-stage train@lstm --expect "), "{out}");
+    assert!(
+        !project.exists("cache/slurm/jobs.json"),
+        "a dry run submits nothing"
+    );
+    // Resources shape sbatch options only: the expected keys stay the same.
+    let keys = expected_keys(out);
+    assert_eq!(keys.len(), 5, "{out}");
+    project.pipeline(FANOUT);
+    project.params("slurm:\n  partition: other\n");
+    let again = project
+        .run(&["repro", "--executor", "slurm", "--dry-run", "--cpus", "8"])
+        .ok();
+    assert!(
+        again.stdout.contains("--cpus-per-task=8"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(expected_keys(&again.stdout), keys);
+    // --no-array: one job per sibling.
+    let singles = project
+        .run(&["repro", "--executor", "slurm", "--dry-run", "--no-array"])
+        .ok();
+    assert_eq!(
+        singles
+            .stdout
+            .lines()
+            .filter(|line| line.starts_with("sbatch "))
+            .count(),
+        5,
+        "{}",
+        singles.stdout
+    );
+}
+
+#[test]
+fn a_bad_slurm_section_in_params_is_a_located_error() {
+    let project = Project::new();
+    project
+        .pipeline(FANOUT)
+        .params("lr: 1\nslurm:\n  partiton: gpu\n")
+        .write("input.txt", "hi\n");
+    project
+        .run(&["repro", "--executor", "slurm", "--dry-run"])
+        .code(2)
+        .says(&["params.yaml:3:3", "slurm", "did you mean `partition`"]);
+}
+
+#[test]
+fn without_sbatch_a_slurm_submission_says_so() {
+    let project = Project::new();
+    project.pipeline(FANOUT).write("input.txt", "hi\n");
+    let run = project
+        .command(&["repro", "--executor", "slurm"])
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("cannot run `sbatch`"), "{stderr}");
+    assert!(!project.exists("cache/slurm/jobs.json"));
+}
+
+#[test]
+fn slurm_options_without_the_slurm_executor_are_a_usage_error() {
+    let project = Project::new();
+    project.pipeline(FANOUT).write("input.txt", "hi\n");
+    project
+        .run(&["repro", "--cpus", "4"])
+        .code(2)
+        .says(&["only apply with `--executor slurm`"]);
+    assert!(project.runs().is_empty());
+}
