@@ -8,6 +8,11 @@
 # target-stats/bench-causal/.
 #
 #   scripts/bench/causal.sh [--rows N] [--simulations N] [--methods a,b] [--threads N]
+#                           [--ci-resamples N] [--engine cli|example]
+#
+# --engine example times crates/causal/examples/refute_bench (the same library calls as the CLI,
+# on a CSV copy of the table) instead of `icodegen-analyze causal`: its release build takes about
+# a minute, where the CLI's pulls in DataFusion (half an hour on two shared cores).
 #
 # CPU seconds (user + system) are the headline: on a shared machine wall time mostly measures the
 # neighbours. Same resources on both sides: --threads (default 1) is DoWhy's joblib n_jobs for the refuter
@@ -19,6 +24,8 @@ ROWS=100000
 SIMULATIONS=100
 METHODS=linear_regression,ps_stratification,ps_matching,ps_weighting
 THREADS=1
+CI_RESAMPLES=200
+ENGINE=cli
 SEED=1
 FRACTION=0.9
 while [ $# -gt 0 ]; do
@@ -27,6 +34,8 @@ while [ $# -gt 0 ]; do
         --simulations) SIMULATIONS=$2; shift 2 ;;
         --methods) METHODS=$2; shift 2 ;;
         --threads) THREADS=$2; shift 2 ;;
+        --ci-resamples) CI_RESAMPLES=$2; shift 2 ;;
+        --engine) ENGINE=$2; shift 2 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -36,8 +45,13 @@ mkdir -p "$OUT"
 PY=.tools/bench-venv/bin/python
 
 bash scripts/reference/setup.sh >&2
-cargo build --release -p icodegen-analyze >&2
-BIN=$CARGO_TARGET_DIR/release/icodegen-analyze
+case "$ENGINE" in
+    cli) cargo build --release -p icodegen-analyze >&2
+         BIN=$CARGO_TARGET_DIR/release/icodegen-analyze ;;
+    example) cargo build --release -p icodegen-causal --example refute_bench >&2
+             BIN=$CARGO_TARGET_DIR/release/examples/refute_bench ;;
+    *) echo "unknown engine $ENGINE (cli or example)" >&2; exit 2 ;;
+esac
 
 DATA=$OUT/causal_${ROWS}.parquet
 "$PY" - "$DATA" "$ROWS" <<'PYEOF'
@@ -54,14 +68,24 @@ frame = pd.DataFrame({"t": t, "y": y, **{f"z{i + 1}": z[:, i] for i in range(6)}
 frame.to_parquet(path, index=False)
 PYEOF
 echo "data: $DATA ($ROWS rows, 6 confounders, true effect 1.0)" >&2
+if [ "$ENGINE" = example ]; then
+    CSV=${DATA%.parquet}.csv
+    [ -s "$CSV" ] || "$PY" -c "import sys, pandas as pd; pd.read_parquet(sys.argv[1]).to_csv(sys.argv[2], index=False, float_format='%.17g')" "$DATA" "$CSV"
+fi
 
 : > "$OUT/icodegen.jsonl"
 IFS=, read -ra METHOD_LIST <<< "$METHODS"
 for method in "${METHOD_LIST[@]}"; do
-    RAYON_NUM_THREADS=$THREADS /usr/bin/time -f "%e %U %S" -o "$OUT/time_$method.txt" \
-        "$BIN" causal --data "$DATA" --treatment t --outcome y --confounders z1,z2,z3,z4,z5,z6 \
-        --method "$method" --refuters placebo,random_common_cause,data_subset \
-        --simulations "$SIMULATIONS" --subset-fraction "$FRACTION" --seed "$SEED" --json > "$OUT/icodegen_$method.json"
+    if [ "$ENGINE" = example ]; then
+        RAYON_NUM_THREADS=$THREADS /usr/bin/time -f "%e %U %S" -o "$OUT/time_$method.txt" \
+            "$BIN" "$CSV" "$method" "$SIMULATIONS" "$CI_RESAMPLES" "$SEED" > "$OUT/icodegen_$method.json"
+    else
+        RAYON_NUM_THREADS=$THREADS /usr/bin/time -f "%e %U %S" -o "$OUT/time_$method.txt" \
+            "$BIN" causal --data "$DATA" --treatment t --outcome y --confounders z1,z2,z3,z4,z5,z6 \
+            --method "$method" --refuters placebo,random_common_cause,data_subset \
+            --simulations "$SIMULATIONS" --subset-fraction "$FRACTION" --seed "$SEED" \
+            --ci-resamples "$CI_RESAMPLES" --json > "$OUT/icodegen_$method.json"
+    fi
     "$PY" -c "import json,sys; r=json.load(open(sys.argv[1])); wall,user,system=map(float,open(sys.argv[3]).read().split()[-3:]); print(json.dumps({'method': sys.argv[2], 'seconds': wall, 'cpu_seconds': user + system, 'ate': r['ate'], 'refuters': {x['name']: {'new_effect': x['new_effect'], 'p_value': x['p_value']} for x in r['refuters']}}))" \
         "$OUT/icodegen_$method.json" "$method" "$OUT/time_$method.txt" >> "$OUT/icodegen.jsonl"
     echo "icodegen $method done" >&2
@@ -70,11 +94,12 @@ done
 OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS \
     "$PY" scripts/bench/causal_dowhy.py "$DATA" "$SIMULATIONS" "$SEED" "$FRACTION" "$THREADS" "$METHODS" | tee "$OUT/dowhy.jsonl" >&2
 
-"$PY" - "$OUT/icodegen.jsonl" "$OUT/dowhy.jsonl" "$ROWS" "$SIMULATIONS" "$THREADS" <<'PYEOF'
+"$PY" - "$OUT/icodegen.jsonl" "$OUT/dowhy.jsonl" "$ROWS" "$SIMULATIONS" "$THREADS" "$CI_RESAMPLES" "$ENGINE" <<'PYEOF'
 import json, sys
 ours = {r["method"]: r for r in map(json.loads, open(sys.argv[1]))}
 theirs = {r["method"]: r for r in map(json.loads, open(sys.argv[2]))}
-print(f"\n{sys.argv[3]} rows, 6 confounders, 3 refuters x {sys.argv[4]} simulations per method, {sys.argv[5]} thread(s) each\n")
+print(f"\n{sys.argv[3]} rows, 6 confounders, 3 refuters x {sys.argv[4]} simulations per method, {sys.argv[5]} thread(s) each; "
+      f"icodegen also bootstraps {sys.argv[6]} resamples for the propensity methods' intervals ({sys.argv[7]})\n")
 print("| method | icodegen CPU s | DoWhy CPU s | CPU speed-up | wall s (ours / DoWhy) | ATE icodegen | ATE DoWhy | placebo (ours / DoWhy) | random cc (ours / DoWhy) | subset (ours / DoWhy) |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 total_ours = total_theirs = 0.0

@@ -15,6 +15,7 @@ icodegen computes with PropensityOptions { l2_penalty: 1.0 }; "default" keeps Do
 """
 import json
 import logging
+import os
 import pathlib
 import sys
 import warnings
@@ -31,7 +32,10 @@ warnings.filterwarnings("ignore")
 logging.getLogger("dowhy").setLevel(logging.ERROR)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "crates/causal/tests/fixtures"
+# ICODEGEN_REFERENCE_OUT=DIR writes there instead (the Rust test that checks the committed
+# fixtures against the installed DoWhy does that).
+FIXTURES = (pathlib.Path(os.environ["ICODEGEN_REFERENCE_OUT"]) if os.environ.get("ICODEGEN_REFERENCE_OUT")
+            else ROOT / "crates/causal/tests/fixtures")
 
 
 def make_data(n, seed):
@@ -103,7 +107,7 @@ def main():
         out[label] = section
 
     (FIXTURES / "dowhy_reference.json").write_text(json.dumps(out, indent=1) + "\n")
-    print(f"wrote {FIXTURES.relative_to(ROOT)}/causal_data.csv and dowhy_reference.json", file=sys.stderr)
+    print(f"wrote {FIXTURES}/causal_data.csv and dowhy_reference.json", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ need no Python. Re-run after changing a case:
 (`scripts/reference/setup.sh` creates that virtualenv with scipy, statsmodels and dowhy.)
 """
 import json
+import os
 import pathlib
 import sys
 
@@ -20,7 +21,10 @@ import statsmodels
 from statsmodels.stats.multitest import multipletests
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-OUT = ROOT / "crates/stats/tests/fixtures/scipy_reference.json"
+# ICODEGEN_REFERENCE_OUT=DIR writes there instead (the Rust test that checks the committed
+# fixture against the installed scipy does that).
+OUT = (pathlib.Path(os.environ["ICODEGEN_REFERENCE_OUT"]) if os.environ.get("ICODEGEN_REFERENCE_OUT")
+       else ROOT / "crates/stats/tests/fixtures") / "scipy_reference.json"
 rng = np.random.default_rng(20240607)
 
 
@@ -209,7 +213,7 @@ def main():
 
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(cases, indent=1) + "\n")
-    print(f"wrote {OUT.relative_to(ROOT)}", file=sys.stderr)
+    print(f"wrote {OUT}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -158,7 +158,8 @@ impl CausalData {
     pub(crate) fn with_treatment(&self, values: Vec<f64>) -> Self {
         Self {
             treatment: Column::new(self.treatment.name.clone(), values),
-            ..self.clone()
+            outcome: self.outcome.clone(),
+            confounders: self.confounders.clone(),
         }
     }
 

@@ -27,7 +27,7 @@ use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 use crate::data::CausalData;
 use crate::error::{CausalError, Result};
-use crate::regression::{PropensityOptions, design, fit_propensity, ols};
+use crate::regression::{PropensityOptions, design, fit_propensity_from, ols};
 use crate::seed::child_seed;
 
 /// An estimation method (CLI and params spelling in [`Method::name`]).
@@ -280,7 +280,12 @@ pub struct Estimate {
 /// `data`, with a standard error, interval and p-value.
 pub fn estimate(data: &CausalData, method: Method, options: &EstimatorOptions) -> Result<Estimate> {
     options.validate()?;
-    let (effect, details, influence) = point_estimate_with_details(data, method, options)?;
+    let Point {
+        effect,
+        details,
+        influence,
+        propensity,
+    } = point_estimate_with_details(data, method, options, None)?;
     let (n_treated, n_control) = if data.is_binary_treatment() {
         let (treated, control) = data.arm_sizes();
         (Some(treated), Some(control))
@@ -357,7 +362,8 @@ pub fn estimate(data: &CausalData, method: Method, options: &EstimatorOptions) -
                 .map(|resample| {
                     let rows = bootstrap_rows(n, child_seed(options.seed, 0xC1, resample as u64));
                     let resampled = data.select_rows(&rows);
-                    point_estimate(&resampled, method, options).ok()
+                    // Newton starts from the full data's propensity model.
+                    point_estimate_from(&resampled, method, options, propensity.as_deref()).ok()
                 })
                 .collect();
             let successes: Vec<f64> = replicates.iter().flatten().copied().collect();
@@ -399,19 +405,62 @@ pub fn point_estimate(
     method: Method,
     options: &EstimatorOptions,
 ) -> Result<f64> {
-    point_estimate_with_details(data, method, options).map(|(effect, _, _)| effect)
+    point_estimate_from(data, method, options, None)
 }
 
-/// The effect, its details and (AIPW only) the per-row influence function values.
-type Point = (f64, EstimateDetails, Option<Vec<f64>>);
+/// [`point_estimate`] with the propensity model's Newton iterations started from `start`
+/// (coefficients, intercept first), for perturbed copies of data already fitted once.
+pub(crate) fn point_estimate_from(
+    data: &CausalData,
+    method: Method,
+    options: &EstimatorOptions,
+    start: Option<&[f64]>,
+) -> Result<f64> {
+    point_estimate_with_details(data, method, options, start).map(|point| point.effect)
+}
+
+/// The coefficients of the propensity model of `data`, when `method` uses one and it fits:
+/// the warm start of the refuters' re-fits.
+pub(crate) fn propensity_start(
+    data: &CausalData,
+    method: Method,
+    options: &EstimatorOptions,
+) -> Option<Vec<f64>> {
+    if !method.uses_propensity() || !data.is_binary_treatment() || data.confounders().is_empty() {
+        return None;
+    }
+    fit_propensity_from(data, &options.propensity, None)
+        .ok()
+        .map(|model| model.coefficients)
+}
+
+/// The effect, its details, (AIPW only) the per-row influence function values and (propensity
+/// methods) the propensity model's coefficients.
+struct Point {
+    effect: f64,
+    details: EstimateDetails,
+    influence: Option<Vec<f64>>,
+    propensity: Option<Vec<f64>>,
+}
 
 fn point_estimate_with_details(
     data: &CausalData,
     method: Method,
     options: &EstimatorOptions,
+    start: Option<&[f64]>,
 ) -> Result<Point> {
     if method.uses_propensity() {
         data.require_binary_treatment(method.name())?;
+        // Validated data has both arms; a bootstrap resample or a subset may not.
+        let (treated, control) = data.arm_sizes();
+        if treated == 0 || control == 0 {
+            return Err(CausalError::NotEstimable {
+                method: method.name(),
+                reason: format!(
+                    "these rows have {treated} treated and {control} control rows; both arms are needed"
+                ),
+            });
+        }
         if data.confounders().is_empty() {
             return Err(CausalError::NotEstimable {
                 method: method.name(),
@@ -419,17 +468,33 @@ fn point_estimate_with_details(
             });
         }
     }
-    let without_influence = |(effect, details)| (effect, details, None);
+    let with_propensity = |(effect, details, coefficients)| Point {
+        effect,
+        details,
+        influence: None,
+        propensity: Some(coefficients),
+    };
     match method {
-        Method::LinearRegression => linear_regression(data).map(without_influence),
-        Method::PsStratification => stratification(data, options).map(without_influence),
-        Method::PsMatching => matching(data, options).map(without_influence),
-        Method::PsWeighting => weighting(data, options).map(without_influence),
-        Method::Aipw => {
-            aipw(data, options).map(|parts| (parts.effect, parts.details, Some(parts.influence)))
-        }
+        Method::LinearRegression => linear_regression(data).map(|(effect, details)| Point {
+            effect,
+            details,
+            influence: None,
+            propensity: None,
+        }),
+        Method::PsStratification => stratification(data, options, start).map(with_propensity),
+        Method::PsMatching => matching(data, options, start).map(with_propensity),
+        Method::PsWeighting => weighting(data, options, start).map(with_propensity),
+        Method::Aipw => aipw(data, options, start).map(|parts| Point {
+            effect: parts.effect,
+            details: parts.details,
+            influence: Some(parts.influence),
+            propensity: Some(parts.propensity),
+        }),
     }
 }
+
+/// An effect, its details and the propensity model's coefficients.
+type PropensityPoint = (f64, EstimateDetails, Vec<f64>);
 
 fn regression_names(data: &CausalData) -> Vec<&str> {
     let mut names = vec!["const", data.treatment_name()];
@@ -502,8 +567,12 @@ fn strata(
     (!kept.is_empty()).then_some(kept)
 }
 
-fn stratification(data: &CausalData, options: &EstimatorOptions) -> Result<(f64, EstimateDetails)> {
-    let model = fit_propensity(data, &options.propensity)?;
+fn stratification(
+    data: &CausalData,
+    options: &EstimatorOptions,
+    start: Option<&[f64]>,
+) -> Result<PropensityPoint> {
+    let model = fit_propensity_from(data, &options.propensity, start)?;
     let (ranks, _) = descriptive::average_ranks(&model.scores);
     let threshold = options.clipping_threshold;
     let not_enough = || CausalError::NotEstimable {
@@ -579,40 +648,71 @@ fn stratification(data: &CausalData, options: &EstimatorOptions) -> Result<(f64,
             att,
             atc,
         },
+        model.coefficients,
     ))
+}
+
+/// `(score, index)` pairs sorted by score, then index: the keys are distinct, so the
+/// unstable sort gives the same order as a stable one.
+fn sorted_pairs(scores: &[f64]) -> Vec<(f64, usize)> {
+    let mut pairs: Vec<(f64, usize)> = scores.iter().copied().zip(0..).collect();
+    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    pairs
 }
 
 /// For each `query` score, the index (into `pool`) of the nearest `pool` score. Ties in
 /// distance go to the lower score; equal scores to the earliest row.
+#[cfg(test)]
 fn nearest(pool_scores: &[f64], query_scores: &[f64]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..pool_scores.len()).collect();
-    order.sort_by(|&a, &b| pool_scores[a].total_cmp(&pool_scores[b]).then(a.cmp(&b)));
-    let sorted: Vec<f64> = order.iter().map(|&index| pool_scores[index]).collect();
-    query_scores
-        .iter()
-        .map(|&score| {
-            let right = sorted.partition_point(|&value| value < score);
-            let choice = if right == 0 {
-                0
-            } else if right == sorted.len() {
-                right - 1
-            } else {
-                let left = right - 1;
-                // The first of a run of equal lower scores is the earliest row.
-                let left = sorted.partition_point(|&value| value < sorted[left]);
-                if score - sorted[left] <= sorted[right] - score {
-                    left
-                } else {
-                    right
-                }
-            };
-            order[choice]
-        })
-        .collect()
+    nearest_sorted(&sorted_pairs(pool_scores), &sorted_pairs(query_scores))
 }
 
-fn matching(data: &CausalData, options: &EstimatorOptions) -> Result<(f64, EstimateDetails)> {
-    let model = fit_propensity(data, &options.propensity)?;
+/// [`nearest`] on both sides sorted by [`sorted_pairs`]: one merge sweep, the pool's pointer
+/// only moving forward, instead of a binary search per query. The result is indexed by the
+/// queries' original indices.
+fn nearest_sorted(pool: &[(f64, usize)], queries: &[(f64, usize)]) -> Vec<usize> {
+    let mut matches = vec![0; queries.len()];
+    if pool.is_empty() {
+        return matches;
+    }
+    // The first position of each run of equal pool scores (the earliest row among them).
+    let mut run_start = vec![0; pool.len()];
+    for position in 1..pool.len() {
+        run_start[position] = if pool[position].0 == pool[position - 1].0 {
+            run_start[position - 1]
+        } else {
+            position
+        };
+    }
+    let mut right = 0;
+    for &(score, query) in queries {
+        // The first pool score ≥ this query's.
+        while right < pool.len() && pool[right].0 < score {
+            right += 1;
+        }
+        let choice = if right == 0 {
+            0
+        } else if right == pool.len() {
+            right - 1
+        } else {
+            let left = run_start[right - 1];
+            if score - pool[left].0 <= pool[right].0 - score {
+                left
+            } else {
+                right
+            }
+        };
+        matches[query] = pool[choice].1;
+    }
+    matches
+}
+
+fn matching(
+    data: &CausalData,
+    options: &EstimatorOptions,
+    start: Option<&[f64]>,
+) -> Result<PropensityPoint> {
+    let model = fit_propensity_from(data, &options.propensity, start)?;
     let (mut treated_scores, mut treated_outcomes, mut control_scores, mut control_outcomes) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for ((&t, &y), &score) in data
@@ -629,14 +729,18 @@ fn matching(data: &CausalData, options: &EstimatorOptions) -> Result<(f64, Estim
             control_outcomes.push(y);
         }
     }
-    let matches_for_treated = nearest(&control_scores, &treated_scores);
+    // Each arm is sorted once and serves as the pool of one direction and the queries of
+    // the other.
+    let (treated_sorted, control_sorted) =
+        (sorted_pairs(&treated_scores), sorted_pairs(&control_scores));
+    let matches_for_treated = nearest_sorted(&control_sorted, &treated_sorted);
     let att = treated_outcomes
         .iter()
         .zip(&matches_for_treated)
         .map(|(y, &j)| y - control_outcomes[j])
         .sum::<f64>()
         / treated_outcomes.len() as f64;
-    let matches_for_control = nearest(&treated_scores, &control_scores);
+    let matches_for_control = nearest_sorted(&treated_sorted, &control_sorted);
     let atc = control_outcomes
         .iter()
         .zip(&matches_for_control)
@@ -650,7 +754,11 @@ fn matching(data: &CausalData, options: &EstimatorOptions) -> Result<(f64, Estim
         TargetUnits::Att => att,
         TargetUnits::Atc => atc,
     };
-    Ok((effect, EstimateDetails::Matching { ate, att, atc }))
+    Ok((
+        effect,
+        EstimateDetails::Matching { ate, att, atc },
+        model.coefficients,
+    ))
 }
 
 fn clip(scores: &[f64], [low, high]: [f64; 2]) -> (Vec<f64>, usize) {
@@ -662,8 +770,12 @@ fn clip(scores: &[f64], [low, high]: [f64; 2]) -> (Vec<f64>, usize) {
     (clipped, count)
 }
 
-fn weighting(data: &CausalData, options: &EstimatorOptions) -> Result<(f64, EstimateDetails)> {
-    let model = fit_propensity(data, &options.propensity)?;
+fn weighting(
+    data: &CausalData,
+    options: &EstimatorOptions,
+    start: Option<&[f64]>,
+) -> Result<PropensityPoint> {
+    let model = fit_propensity_from(data, &options.propensity, start)?;
     let (scores, clipped_rows) = clip(&model.scores, options.weighting_clip);
     let (t, y) = (data.treatment(), data.outcome());
     let n = t.len() as f64;
@@ -719,6 +831,7 @@ fn weighting(data: &CausalData, options: &EstimatorOptions) -> Result<(f64, Esti
             stabilized,
             clipped_rows,
         },
+        model.coefficients,
     ))
 }
 
@@ -726,9 +839,10 @@ struct AipwParts {
     effect: f64,
     influence: Vec<f64>,
     details: EstimateDetails,
+    propensity: Vec<f64>,
 }
 
-fn aipw(data: &CausalData, options: &EstimatorOptions) -> Result<AipwParts> {
+fn aipw(data: &CausalData, options: &EstimatorOptions, start: Option<&[f64]>) -> Result<AipwParts> {
     if options.target_units != TargetUnits::Ate {
         return Err(CausalError::NotEstimable {
             method: "aipw",
@@ -744,7 +858,7 @@ fn aipw(data: &CausalData, options: &EstimatorOptions) -> Result<AipwParts> {
     else {
         unreachable!("linear regression returns linear regression details")
     };
-    let model = fit_propensity(data, &options.propensity)?;
+    let model = fit_propensity_from(data, &options.propensity, start)?;
     let (scores, clipped_rows) = clip(&model.scores, options.aipw_clip);
     let treatment_coefficient = coefficients[1].estimate;
     let rows = data
@@ -771,6 +885,7 @@ fn aipw(data: &CausalData, options: &EstimatorOptions) -> Result<AipwParts> {
             clipped_rows,
             outcome_r_squared: r_squared,
         },
+        propensity: model.coefficients,
     })
 }
 
@@ -794,5 +909,78 @@ mod tests {
             nearest(&pool, &[0.3, 0.41, 0.0, 1.0, 0.4]),
             vec![0, 1, 0, 3, 1]
         );
+    }
+
+    #[test]
+    fn rows_from_one_arm_are_not_estimable_rather_than_a_panic() {
+        use crate::data::Column;
+        let data = CausalData::new(
+            Column::new("t", vec![0.0, 1.0, 0.0, 1.0, 1.0, 0.0]),
+            Column::new("y", vec![1.0, 2.0, 1.5, 2.5, 3.0, 0.5]),
+            vec![Column::new("z", vec![0.1, 0.9, 0.4, 0.3, 0.8, 0.2])],
+        )
+        .unwrap();
+        // A resample that drew treated rows only.
+        let treated_only = data.select_rows(&[1, 3, 4, 1]);
+        for method in [
+            Method::PsStratification,
+            Method::PsMatching,
+            Method::PsWeighting,
+            Method::Aipw,
+        ] {
+            let error = point_estimate(&treated_only, method, &EstimatorOptions::default());
+            assert!(
+                matches!(error, Err(CausalError::NotEstimable { .. })),
+                "{method}: {error:?}"
+            );
+        }
+    }
+
+    /// The binary-search matcher the sweep replaced, as the reference.
+    fn nearest_by_search(pool_scores: &[f64], query_scores: &[f64]) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..pool_scores.len()).collect();
+        order.sort_by(|&a, &b| pool_scores[a].total_cmp(&pool_scores[b]).then(a.cmp(&b)));
+        let sorted: Vec<f64> = order.iter().map(|&index| pool_scores[index]).collect();
+        query_scores
+            .iter()
+            .map(|&score| {
+                let right = sorted.partition_point(|&value| value < score);
+                let choice = if right == 0 {
+                    0
+                } else if right == sorted.len() {
+                    right - 1
+                } else {
+                    let left = sorted.partition_point(|&value| value < sorted[right - 1]);
+                    if score - sorted[left] <= sorted[right] - score {
+                        left
+                    } else {
+                        right
+                    }
+                };
+                order[choice]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_sweep_matches_the_binary_search_with_ties_everywhere() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for round in 0..200 {
+            // Coarse scores make ties within and across the arms common.
+            let levels = [4.0, 20.0, 1000.0][round % 3];
+            let mut draw = |count: usize| -> Vec<f64> {
+                (0..count)
+                    .map(|_| (rng.random::<f64>() * levels).floor() / levels)
+                    .collect()
+            };
+            let pool = draw(1 + round % 37);
+            let queries = draw(1 + round % 23);
+            assert_eq!(
+                nearest(&pool, &queries),
+                nearest_by_search(&pool, &queries),
+                "{pool:?} {queries:?}"
+            );
+        }
     }
 }

@@ -46,5 +46,5 @@ pub use refute::{
     Refutation, Refuter, RefuterOptions, SignificanceTest, StrengthEffect, refutation_p_value,
     refute, refute_all,
 };
-pub use regression::{PropensityModel, PropensityOptions, fit_propensity};
+pub use regression::{PropensityModel, PropensityOptions, fit_propensity, fit_propensity_from};
 pub use seed::child_seed;

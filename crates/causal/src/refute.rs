@@ -36,7 +36,10 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::data::{CausalData, Column};
 use crate::error::{CausalError, Result};
-use crate::estimators::{EstimatorOptions, Method, bootstrap_rows, point_estimate};
+use crate::estimators::{
+    EstimatorOptions, Method, bootstrap_rows, point_estimate_from, propensity_start,
+};
+use crate::regression::{Projection, dot, partial_coefficient};
 use crate::seed::child_seed;
 
 /// A refutation test.
@@ -276,7 +279,29 @@ pub fn refute(
     let n = data.len();
     let stream = refuter.stream();
     let seed = options.seed;
-    let estimate = |perturbed: &CausalData| point_estimate(perturbed, method, estimator);
+    // Propensity methods: every re-fit starts Newton from the original data's model.
+    let start = propensity_start(data, method, estimator);
+    let estimate = |perturbed: &CausalData, start: Option<&[f64]>| {
+        point_estimate_from(perturbed, method, estimator, start)
+    };
+    // Linear regression under a new treatment or one more confounder: Frisch-Waugh-Lovell on
+    // one projection off [1, Z] instead of a new QR per simulation (the same coefficient).
+    let projection = (method == Method::LinearRegression
+        && matches!(refuter, Refuter::Placebo | Refuter::RandomCommonCause))
+    .then(|| Projection::new(data).ok())
+    .flatten()
+    .map(|projection| {
+        let outcome = projection.residual(data.outcome());
+        (projection, outcome)
+    });
+    // TᵀT, the same for every permutation: the scale of the collinearity test.
+    let raw_tt = dot(data.treatment(), data.treatment());
+    let collinear = || {
+        CausalError::Singular(format!(
+            "column `{}` is constant or a linear combination of the others",
+            data.treatment_name()
+        ))
+    };
     let alpha = options.significance_level;
     let finish = |effects: Vec<f64>, failed: usize, tested: f64, rule: String| {
         let (p_value, test) = refutation_p_value(tested, &effects);
@@ -298,10 +323,22 @@ pub fn refute(
     };
     match refuter {
         Refuter::Placebo => {
+            // A permuted treatment is independent of Z: start from the intercept-only model.
+            let intercept_only = start.as_ref().map(|start| {
+                let share = data.arm_sizes().0 as f64 / n as f64;
+                let mut coefficients = vec![0.0; start.len()];
+                coefficients[0] = (share / (1.0 - share)).ln();
+                coefficients
+            });
             let (effects, failed) = simulate(options.simulations, seed, stream, |rng| {
                 let mut permuted = data.treatment().to_vec();
                 permuted.shuffle(rng);
-                estimate(&data.with_treatment(permuted))
+                if let Some((projection, outcome)) = &projection {
+                    let treatment = projection.residual(&permuted);
+                    return partial_coefficient(&treatment, outcome, None, raw_tt)
+                        .ok_or_else(collinear);
+                }
+                estimate(&data.with_treatment(permuted), intercept_only.as_deref())
             })?;
             let as_large = effects
                 .iter()
@@ -325,9 +362,26 @@ pub fn refute(
             {
                 name.push('_');
             }
+            // The new confounder's coefficient starts at 0.
+            let extended = start.as_ref().map(|start| {
+                let mut coefficients = start.clone();
+                coefficients.push(0.0);
+                coefficients
+            });
+            let treatment = projection
+                .as_ref()
+                .map(|(projection, _)| projection.residual(data.treatment()));
             let (effects, failed) = simulate(options.simulations, seed, stream, |rng| {
                 let noise = standard_normals(rng, n);
-                estimate(&data.with_extra_confounder(Column::new(name.clone(), noise)))
+                if let (Some((projection, outcome)), Some(treatment)) = (&projection, &treatment) {
+                    let noise = projection.residual(&noise);
+                    return partial_coefficient(treatment, outcome, Some(&noise), raw_tt)
+                        .ok_or_else(collinear);
+                }
+                estimate(
+                    &data.with_extra_confounder(Column::new(name.clone(), noise)),
+                    extended.as_deref(),
+                )
             })?;
             Ok(finish(
                 effects,
@@ -343,7 +397,7 @@ pub fn refute(
             let keep = (options.subset_fraction * n as f64).round_ties_even() as usize;
             let (effects, failed) = simulate(options.simulations, seed, stream, |rng| {
                 let rows: Vec<usize> = rand::seq::index::sample(rng, n, keep).into_vec();
-                estimate(&data.select_rows(&rows))
+                estimate(&data.select_rows(&rows), start.as_deref())
             })?;
             Ok(finish(
                 effects,
@@ -371,7 +425,7 @@ pub fn refute(
                         })
                         .collect::<Vec<f64>>()
                 });
-                estimate(&perturbed)
+                estimate(&perturbed, start.as_deref())
             })?;
             Ok(finish(
                 effects,
@@ -422,7 +476,10 @@ pub fn refute(
                             }
                         })
                         .collect();
-                    estimate(&data.with_outcome_and_treatment(outcome, treatment))
+                    estimate(
+                        &data.with_outcome_and_treatment(outcome, treatment),
+                        start.as_deref(),
+                    )
                 })?;
                 total_failed += failed;
                 strengths.push(StrengthEffect {
@@ -468,6 +525,7 @@ pub fn refute_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::RngExt;
 
     #[test]
     fn p_value_matches_dowhys_empirical_test() {
@@ -488,6 +546,108 @@ mod tests {
         let (p, test) = refutation_p_value(1.0, &simulations);
         assert_eq!(test, SignificanceTest::Normal);
         assert!((p - Normal::standard().sf(1.0)).abs() < 1e-15);
+    }
+
+    /// n rows, two confounders, a binary treatment that depends on them, effect 1.5.
+    fn data(n: usize) -> CausalData {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let (mut t, mut y, mut z1, mut z2) = (vec![], vec![], vec![], vec![]);
+        for _ in 0..n {
+            let (a, b): (f64, f64) = (StandardNormal.sample(&mut rng), rng.random());
+            let treated = rng.random::<f64>() < 1.0 / (1.0 + (-(0.8 * a - b)).exp());
+            let treated = if treated { 1.0 } else { 0.0 };
+            let noise: f64 = StandardNormal.sample(&mut rng);
+            t.push(treated);
+            y.push(1.5 * treated + 2.0 * a - 3.0 * b + 0.5 * noise + 10.0);
+            z1.push(a);
+            z2.push(100.0 * b);
+        }
+        CausalData::new(
+            Column::new("t", t),
+            Column::new("y", y),
+            vec![Column::new("z1", z1), Column::new("z2", z2)],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_projection_gives_the_full_regressions_coefficient() {
+        let data = data(500);
+        let options = EstimatorOptions::default();
+        let full = |data: &CausalData| {
+            crate::estimators::point_estimate(data, Method::LinearRegression, &options).unwrap()
+        };
+        let projection = Projection::new(&data).unwrap();
+        let outcome = projection.residual(data.outcome());
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-10 * b.abs().max(1e-3);
+        // The original treatment, a permuted one (placebo), one more confounder.
+        let raw_tt = dot(data.treatment(), data.treatment());
+        let fast = partial_coefficient(
+            &projection.residual(data.treatment()),
+            &outcome,
+            None,
+            raw_tt,
+        );
+        assert!(close(fast.unwrap(), full(&data)), "{fast:?}");
+        let mut permuted = data.treatment().to_vec();
+        permuted.shuffle(&mut rng);
+        let fast =
+            partial_coefficient(&projection.residual(&permuted), &outcome, None, raw_tt).unwrap();
+        assert!(close(fast, full(&data.with_treatment(permuted))), "{fast}");
+        let noise = standard_normals(&mut rng, data.len());
+        let fast = partial_coefficient(
+            &projection.residual(data.treatment()),
+            &outcome,
+            Some(&projection.residual(&noise)),
+            raw_tt,
+        )
+        .unwrap();
+        let slow = full(&data.with_extra_confounder(Column::new("w", noise)));
+        assert!(close(fast, slow), "{fast} vs {slow}");
+        // A treatment in the span of the confounders is collinear.
+        let z1 = &data.confounders()[0].values;
+        let collinear = projection.residual(z1);
+        assert_eq!(
+            partial_coefficient(&collinear, &outcome, None, dot(z1, z1)),
+            None
+        );
+    }
+
+    #[test]
+    fn a_warm_started_propensity_fit_reaches_the_same_maximum() {
+        let data = data(800);
+        let options = EstimatorOptions::default();
+        let start = propensity_start(&data, Method::PsWeighting, &options).unwrap();
+        let subset = data.select_rows(&(0..800).filter(|i| i % 7 != 0).collect::<Vec<_>>());
+        let cold = crate::regression::fit_propensity(&subset, &options.propensity).unwrap();
+        let warm =
+            crate::regression::fit_propensity_from(&subset, &options.propensity, Some(&start))
+                .unwrap();
+        assert!(
+            warm.iterations < cold.iterations,
+            "{} {}",
+            warm.iterations,
+            cold.iterations
+        );
+        for (a, b) in warm.coefficients.iter().zip(&cold.coefficients) {
+            assert!((a - b).abs() < 1e-9 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+        for method in [
+            Method::PsStratification,
+            Method::PsMatching,
+            Method::PsWeighting,
+            Method::Aipw,
+        ] {
+            let cold = point_estimate_from(&subset, method, &options, None).unwrap();
+            let warm = point_estimate_from(&subset, method, &options, Some(&start)).unwrap();
+            assert!((warm - cold).abs() < 1e-9, "{method}: {warm} vs {cold}");
+        }
+        // A start of the wrong length is ignored.
+        let ignored =
+            crate::regression::fit_propensity_from(&subset, &options.propensity, Some(&[1.0]))
+                .unwrap();
+        assert_eq!(ignored.coefficients, cold.coefficients);
     }
 
     #[test]

@@ -284,3 +284,83 @@ fn plain_horvitz_thompson_differs_from_hajek_but_estimates_the_same_effect() {
         "HT is in the right region: {plain}"
     );
 }
+
+/// Recursively compares a committed fixture with a freshly produced one: the same keys and
+/// lengths, numbers to `relative`, everything else equal; `*_version` keys may differ.
+fn assert_same(committed: &Value, fresh: &Value, relative: f64, path: &str) {
+    match (committed, fresh) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys =
+                |map: &serde_json::Map<String, Value>| map.keys().cloned().collect::<Vec<_>>();
+            assert_eq!(keys(a), keys(b), "{path}: keys");
+            for (key, value) in a {
+                // DoWhy's default (lbfgs stopped at tol 1e-4) depends on scikit-learn's version.
+                let relative = if key == "default" { 1e-6 } else { relative };
+                if !key.ends_with("_version") {
+                    assert_same(value, &b[key], relative, &format!("{path}.{key}"));
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            assert_eq!(a.len(), b.len(), "{path}: length");
+            for (index, (x, y)) in a.iter().zip(b).enumerate() {
+                assert_same(x, y, relative, &format!("{path}[{index}]"));
+            }
+        }
+        (Value::Number(a), Value::Number(b)) => {
+            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            assert!(
+                (a - b).abs() <= relative * a.abs().max(b.abs()) + 1e-300,
+                "{path}: committed {a:e}, DoWhy now gives {b:e}; re-run scripts/reference/causal.py"
+            );
+        }
+        _ => assert_eq!(committed, fresh, "{path}"),
+    }
+}
+
+/// CI runs the reference script itself when DoWhy is installed (`scripts/reference/setup.sh`
+/// makes `.tools/bench-venv`; `ICODEGEN_REFERENCE_PYTHON` names another interpreter): the
+/// committed data and numbers must be what it produces today, so a stale fixture cannot hide.
+/// Without DoWhy the test says it is skipped and passes; the checks above need no Python.
+#[test]
+fn the_committed_fixtures_are_what_the_reference_script_produces_today() {
+    use std::path::PathBuf;
+    use std::process::Command;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = std::env::var_os("ICODEGEN_REFERENCE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".tools/bench-venv/bin/python"));
+    let probe = Command::new(&python)
+        .args(["-c", "import dowhy, sklearn"])
+        .output();
+    if !matches!(&probe, Ok(output) if output.status.success()) {
+        eprintln!(
+            "skipped: no Python with DoWhy at {} (scripts/reference/setup.sh)",
+            python.display()
+        );
+        return;
+    }
+    let out =
+        std::env::temp_dir().join(format!("icodegen-causal-reference-{}", std::process::id()));
+    std::fs::create_dir_all(&out).unwrap();
+    let run = Command::new(&python)
+        .arg(root.join("scripts/reference/causal.py"))
+        .env("ICODEGEN_REFERENCE_OUT", &out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "causal.py failed: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let data = std::fs::read_to_string(out.join("causal_data.csv")).unwrap();
+    let fresh: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("dowhy_reference.json")).unwrap())
+            .unwrap();
+    std::fs::remove_dir_all(&out).ok();
+    assert!(
+        data == include_str!("fixtures/causal_data.csv"),
+        "causal_data.csv differs from what scripts/reference/causal.py writes now"
+    );
+    assert_same(&reference(), &fresh, 1e-9, "dowhy_reference");
+}

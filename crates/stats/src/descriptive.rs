@@ -75,20 +75,21 @@ pub fn median(values: &[f64]) -> f64 {
 /// Ranks of `values` (1-based), ties receiving the average of the ranks they span, plus the
 /// sizes of the tie groups (groups of one included). NaN values must be removed by the caller.
 pub fn average_ranks(values: &[f64]) -> (Vec<f64>, Vec<usize>) {
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    // Ties are averaged, so the order among equal values does not matter: an unstable sort is fine.
-    order.sort_unstable_by(|&a, &b| values[a].total_cmp(&values[b]));
+    // (value, index) pairs sorted in place (contiguous comparisons, no indirection). Ties are
+    // averaged, so the order among equal values does not matter: an unstable sort is fine.
+    let mut order: Vec<(f64, usize)> = values.iter().copied().zip(0..).collect();
+    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let mut ranks = vec![0.0; values.len()];
     let mut groups = Vec::new();
     let mut start = 0;
     while start < order.len() {
         let mut end = start + 1;
-        while end < order.len() && values[order[end]] == values[order[start]] {
+        while end < order.len() && order[end].0 == order[start].0 {
             end += 1;
         }
         // Ranks start..end (0-based) -> average of (start+1)..=end.
         let rank = (start + 1 + end) as f64 / 2.0;
-        for &index in &order[start..end] {
+        for &(_, index) in &order[start..end] {
             ranks[index] = rank;
         }
         groups.push(end - start);

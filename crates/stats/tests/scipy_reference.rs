@@ -348,3 +348,75 @@ fn holm_and_benjamini_hochberg_match_statsmodels_and_scipy() {
         assert_close(*actual, from_scipy, 1e-14, "bh vs scipy");
     }
 }
+
+/// Recursively compares a committed fixture with a freshly produced one: the same keys and
+/// lengths, numbers to 1e-9 relative, everything else equal; `*_version` keys may differ.
+fn assert_same(committed: &Value, fresh: &Value, path: &str) {
+    match (committed, fresh) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys =
+                |map: &serde_json::Map<String, Value>| map.keys().cloned().collect::<Vec<_>>();
+            assert_eq!(keys(a), keys(b), "{path}: keys");
+            for (key, value) in a {
+                if !key.ends_with("_version") {
+                    assert_same(value, &b[key], &format!("{path}.{key}"));
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            assert_eq!(a.len(), b.len(), "{path}: length");
+            for (index, (x, y)) in a.iter().zip(b).enumerate() {
+                assert_same(x, y, &format!("{path}[{index}]"));
+            }
+        }
+        (Value::Number(a), Value::Number(b)) => {
+            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            assert!(
+                (a - b).abs() <= 1e-9 * a.abs().max(b.abs()) + 1e-300,
+                "{path}: committed {a:e}, scipy now gives {b:e}; re-run scripts/reference/stats.py"
+            );
+        }
+        _ => assert_eq!(committed, fresh, "{path}"),
+    }
+}
+
+/// CI runs the reference script itself when scipy is installed (`scripts/reference/setup.sh`
+/// makes `.tools/bench-venv`; `ICODEGEN_REFERENCE_PYTHON` names another interpreter): the
+/// committed fixture must be what it produces today, so a stale fixture cannot hide. Without
+/// scipy the test says it is skipped and passes; the checks above need no Python.
+#[test]
+fn the_committed_fixture_is_what_the_reference_script_produces_today() {
+    use std::path::PathBuf;
+    use std::process::Command;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = std::env::var_os("ICODEGEN_REFERENCE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".tools/bench-venv/bin/python"));
+    let probe = Command::new(&python)
+        .args(["-c", "import scipy, statsmodels"])
+        .output();
+    if !matches!(&probe, Ok(output) if output.status.success()) {
+        eprintln!(
+            "skipped: no Python with scipy and statsmodels at {} (scripts/reference/setup.sh)",
+            python.display()
+        );
+        return;
+    }
+    let out = std::env::temp_dir().join(format!("icodegen-stats-reference-{}", std::process::id()));
+    std::fs::create_dir_all(&out).unwrap();
+    let run = Command::new(&python)
+        .arg(root.join("scripts/reference/stats.py"))
+        .env("ICODEGEN_REFERENCE_OUT", &out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "stats.py failed: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let fresh: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("scipy_reference.json")).unwrap())
+            .unwrap();
+    std::fs::remove_dir_all(&out).ok();
+    assert_same(&fixture(), &fresh, "scipy_reference");
+}
