@@ -2,7 +2,9 @@
 //! only when it is complete, so a killed stage never leaves a half-written artifact behind.
 //! Temporary names start with `.` and contain `.tmp-`, so tools that list outputs can skip them.
 
+use std::fs::Permissions;
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{ArtifactError, Result};
@@ -35,8 +37,11 @@ impl AtomicFile {
         let target = target.as_ref().to_path_buf();
         let parent = parent_of(&target);
         fs_err::create_dir_all(&parent).map_err(|e| ArtifactError::io("create", &parent, e))?;
+        // tempfile creates 0600 files; outputs get the usual mode (0666 less the umask), so
+        // that other users (a Slurm job's account, a colleague) can read them.
         let temp = tempfile::Builder::new()
             .prefix(&temp_prefix(&target))
+            .permissions(Permissions::from_mode(0o666))
             .tempfile_in(&parent)
             .map_err(|e| ArtifactError::io("create", &target, e))?;
         Ok(Self { target, temp })
@@ -104,6 +109,7 @@ impl AtomicDir {
         fs_err::create_dir_all(&parent).map_err(|e| ArtifactError::io("create", &parent, e))?;
         let temp = tempfile::Builder::new()
             .prefix(&temp_prefix(&target))
+            .permissions(Permissions::from_mode(0o777))
             .tempdir_in(&parent)
             .map_err(|e| ArtifactError::io("create", &target, e))?;
         Ok(Self {

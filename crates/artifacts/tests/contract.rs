@@ -45,6 +45,33 @@ fn rows_round_trip_with_metadata() {
 }
 
 #[test]
+fn outputs_get_the_mode_of_an_ordinary_file_not_a_private_temp_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    // What the umask makes of an ordinary new file and folder here.
+    let plain = dir.path().join("plain");
+    std::fs::write(&plain, b"x").unwrap();
+    let plain_dir = dir.path().join("plain-dir");
+    std::fs::create_dir(&plain_dir).unwrap();
+
+    let artifact = dir.path().join("tokens.parquet");
+    write_all(&artifact, "infer", &[token(0, Some((0, 3)))]).unwrap();
+    assert_eq!(mode(&artifact), mode(&plain), "artifact mode");
+    let json = dir.path().join("report.json");
+    icodegen_artifacts::atomic::write_json(&json, &serde_json::json!({"ok": true})).unwrap();
+    assert_eq!(mode(&json), mode(&plain), "JSON mode");
+    let out = icodegen_artifacts::atomic::AtomicDir::create(dir.path().join("model")).unwrap();
+    out.commit().unwrap();
+    assert_eq!(
+        mode(&dir.path().join("model")),
+        mode(&plain_dir),
+        "folder mode"
+    );
+}
+
+#[test]
 fn unfinished_writer_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tokens.parquet");
