@@ -8,6 +8,7 @@ import sys
 import time
 import warnings
 
+import numpy as np
 import pandas as pd
 from dowhy import CausalModel
 
@@ -40,10 +41,15 @@ for method in methods:
     for refuter, kwargs in (
         ("placebo", {"method_name": "placebo_treatment_refuter", "placebo_type": "permute"}),
         ("random_common_cause", {"method_name": "random_common_cause"}),
-        ("data_subset", {"method_name": "data_subset_refuter", "subset_fraction": fraction}),
+        # DoWhy's data subset refuter passes an int random_state straight to every
+        # `DataFrame.sample`, so each simulation would draw the same subset (all new effects
+        # equal, p = 0); a RandomState object advances between simulations (with n_jobs = 1).
+        ("data_subset", {"method_name": "data_subset_refuter", "subset_fraction": fraction,
+                         "random_state": np.random.RandomState(seed)}),
     ):
+        kwargs.setdefault("random_state", seed)
         refutation = model.refute_estimate(estimand, estimate, num_simulations=simulations,
-                                           random_state=seed, n_jobs=jobs, **kwargs)
+                                           n_jobs=jobs, **kwargs)
         refuters[refuter] = {"new_effect": float(refutation.new_effect),
                              "p_value": float(refutation.refutation_result["p_value"])}
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
