@@ -379,6 +379,10 @@ fn the_report_is_self_contained_with_every_chart_and_a_summary_from_the_numbers(
         "reference lines"
     );
     assert!(html.contains("badge pass"), "refuter table with pass/fail");
+    // Node types such as `*` are code, not emphasis that runs on through the summary.
+    assert!(html.contains("<code>*</code> ("), "node type `*` as code");
+    assert_eq!(html.matches("<i>").count(), html.matches("</i>").count());
+    assert_eq!(html.matches("<b>").count(), html.matches("</b>").count());
     assert!(
         html.contains("<h3>Testbed</h3>") && html.contains("covariates of 30 snippets"),
         "--covariates described"

@@ -211,10 +211,28 @@ pub struct Summary {
     pub sections: Vec<(String, Vec<String>)>,
 }
 
+/// `name` as a Markdown code span: node types such as `*`, `**` or `|` must not turn into
+/// emphasis. The fence is longer than any run of backticks inside the name.
+fn code_span(name: &str) -> String {
+    let longest = name.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if name.starts_with('`') || name.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{name}{pad}{fence}")
+}
+
 fn concept_phrase(row: &study_concepts::Row) -> String {
+    let name = if row.concept_kind == "node_type" {
+        code_span(&row.concept)
+    } else {
+        row.concept.clone()
+    };
     format!(
         "{} ({} [{}, {}], {} rows)",
-        row.concept,
+        name,
         number(row.mean),
         row.ci_low.map_or("?".into(), number),
         row.ci_high.map_or("?".into(), number),
@@ -1066,24 +1084,58 @@ fn verdict_badge(verdict: &str) -> String {
     format!("<span class=\"badge {class}\">{}</span>", escape(verdict))
 }
 
-/// Markdown-ish emphasis of the summary sentences (`**x**`, `*x*`, `` `x` ``) as HTML.
+/// Markdown-ish emphasis of the summary sentences (`**x**`, `*x*`, `` `x` ``) as HTML. A code
+/// span runs to the next fence of the same length and its content is literal (no emphasis
+/// inside), as in CommonMark; a fence without a match is kept as text.
 fn inline_markup(text: &str) -> String {
     let escaped = escape(text);
     let mut out = String::new();
     let mut rest = escaped.as_str();
-    let mut open = [false; 3];
+    let mut open = [false; 2];
     while let Some(position) = rest.find(['*', '`']) {
         out.push_str(&rest[..position]);
-        let (marker, tag, index) = if rest[position..].starts_with("**") {
+        rest = &rest[position..];
+        if rest.starts_with('`') {
+            let fence = rest.len() - rest.trim_start_matches('`').len();
+            let after = &rest[fence..];
+            // The closing fence: a run of exactly `fence` backticks.
+            let mut search = 0;
+            let mut closing = None;
+            while let Some(found) = after[search..].find('`') {
+                let start = search + found;
+                let run = after[start..].len() - after[start..].trim_start_matches('`').len();
+                if run == fence {
+                    closing = Some(start);
+                    break;
+                }
+                search = start + run;
+            }
+            match closing {
+                Some(end) => {
+                    let content = &after[..end];
+                    let content = match content.strip_prefix(' ').and_then(|c| c.strip_suffix(' '))
+                    {
+                        Some(inner) if !inner.trim().is_empty() => inner,
+                        _ => content,
+                    };
+                    let _ = write!(out, "<code>{content}</code>");
+                    rest = &after[end + fence..];
+                }
+                None => {
+                    out.push_str(&rest[..fence]);
+                    rest = after;
+                }
+            }
+            continue;
+        }
+        let (marker, tag, index) = if rest.starts_with("**") {
             ("**", "b", 0)
-        } else if rest[position..].starts_with('*') {
-            ("*", "i", 1)
         } else {
-            ("`", "code", 2)
+            ("*", "i", 1)
         };
         let _ = write!(out, "<{}{tag}>", if open[index] { "/" } else { "" });
         open[index] = !open[index];
-        rest = &rest[position + marker.len()..];
+        rest = &rest[marker.len()..];
     }
     out.push_str(rest);
     out
@@ -1646,4 +1698,27 @@ pub fn markdown(study: &Study, summary: &Summary) -> String {
         "\nEvery results table is under `tables/` as Parquet and CSV; `index.html` has the charts."
     );
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_types_in_code_spans_never_become_emphasis() {
+        let sentence = format!(
+            "**gru**: best {} (0.9), {} (0.8); worst {} and {}.",
+            code_span("*"),
+            code_span("**"),
+            code_span("a`b"),
+            code_span("`")
+        );
+        assert_eq!(
+            inline_markup(&sentence),
+            "<b>gru</b>: best <code>*</code> (0.9), <code>**</code> (0.8); worst <code>a`b</code> and <code>`</code>."
+        );
+        // Emphasis outside code still works, and an unmatched fence stays text.
+        assert_eq!(inline_markup("*holds*: a ` b"), "<i>holds</i>: a ` b");
+        assert_eq!(inline_markup("x < `y`"), "x &lt; <code>y</code>");
+    }
 }
