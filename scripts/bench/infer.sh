@@ -29,6 +29,9 @@ BENCH_STEPS=${BENCH_STEPS:-60}
 WORK=${BENCH_DIR:-$ROOT/.tools/bench/infer}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target-bench}
 export ICODEGEN_PROGRESS=0
+# Both sides get the same OpenMP wait policy: icodegen-train/infer re-execute themselves with
+# PASSIVE unless the variable is set (crates/lm/src/openmp.rs), so set it for Python too.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 PY=$(bash scripts/reference/venv.sh)
 log() { echo "[bench] $*" >&2; }
 

@@ -16,6 +16,7 @@
 //!   warm-up and cosine decay, gradient clipping, length-bucketed batches, validation each
 //!   epoch, a step or time budget).
 //! - [`device`]: `--device auto|cpu|cuda`.
+//! - [`openmp`]: idle OpenMP threads sleep instead of spinning (shared cores).
 //!
 //! This crate knows nothing of Parquet artifacts, params files or the runner: the stages read
 //! their inputs and hand this crate plain values.
@@ -25,6 +26,7 @@ pub mod device;
 mod error;
 pub mod model;
 pub mod model_dir;
+pub mod openmp;
 pub mod scoring;
 pub mod tokenizer;
 pub mod training;

@@ -58,6 +58,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    icodegen_lm::openmp::use_passive_wait_policy();
     icodegen_artifacts::cli::main(
         "icodegen-train",
         env!("ICODEGEN_SOURCE_FINGERPRINT"),
