@@ -9,6 +9,8 @@ bash scripts/setup.sh
 if [ "${ICODEGEN_SLURM:-1}" = 1 ]; then
   if SLURM_SMOKE=0 bash scripts/start-slurm.sh >/tmp/icodegen-start-slurm.log 2>&1; then
     echo "[test] single-node Slurm is up" >&2
+    # A cluster that came up must be reachable from the tests: fail rather than skip.
+    export ICODEGEN_REQUIRE_SLURM=1
   else
     echo "[test] could not start Slurm (see /tmp/icodegen-start-slurm.log); the Slurm tests will say they are skipped" >&2
   fi
