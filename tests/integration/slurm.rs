@@ -558,3 +558,36 @@ fn slurm_options_without_the_slurm_executor_are_a_usage_error() {
         .says(&["only apply with `--executor slurm`"]);
     assert!(project.runs().is_empty());
 }
+
+#[test]
+fn a_rejected_submission_leaves_nothing_queued() {
+    require_slurm!("a_rejected_submission_leaves_nothing_queued");
+    let project = chain3(true);
+    project.pipeline(&CHAIN3.replace(
+        "resources: {cpus: 1, time: '0:05:00'}",
+        "resources: {partition: no-such-partition}",
+    ));
+    let run = project
+        .run(&["repro", "--executor", "slurm"])
+        .code(1)
+        .says(&["sbatch", "cancelled the 1 job(s) already submitted"]);
+    let submitted = run
+        .stderr
+        .split("already submitted (")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect("the cancelled job ids")
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let states = squeue(std::slice::from_ref(&submitted));
+        if states.get(&submitted).map(String::as_str) == Some("CANCELLED") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{submitted}: {states:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(!project.exists("cache/slurm/jobs.json"));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(project.runs().is_empty(), "the held first job never ran");
+}

@@ -769,24 +769,24 @@ pub fn submit(
                     after_any.into_iter().collect::<Vec<_>>().join(":")
                 ));
             }
-            let hold = dependency.is_empty();
-            if hold {
-                args.push("--hold".to_owned());
-            } else {
+            if !dependency.is_empty() {
                 args.push(format!("--dependency={}", dependency.join(",")));
             }
-            args.extend(resource_args(&unit.resources));
+            let own = resource_args(&unit.resources);
+            // Held until every job is accepted, unless the user holds it on purpose.
+            let hold =
+                dependency.is_empty() && !own.iter().any(|arg| arg == "--hold" || arg == "-H");
+            args.extend(own);
             let text = script(session, &runner, &cache, unit, keys);
             if options.dry_run {
-                let shown: Vec<String> = args
-                    .iter()
-                    .filter(|arg| *arg != "--hold")
-                    .map(|arg| quote(arg))
-                    .collect();
+                let shown: Vec<String> = args.iter().map(|arg| quote(arg)).collect();
                 submission
                     .commands
                     .push(format!("sbatch {} <<'EOF'\n{text}EOF", shown.join(" ")));
                 continue;
+            }
+            if hold {
+                args.push("--hold".to_owned());
             }
             let output = slurm_tool("sbatch", &args, Some(&text))?;
             let job = output
