@@ -206,7 +206,8 @@ impl Study {
             .expect("run icodegen")
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    /// Runs icodegen, fails the test unless it succeeds, returns (stdout, stdout + stderr).
+    fn ok(&self, args: &[&str]) -> (String, String) {
         let output = self.icodegen(args);
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -215,20 +216,20 @@ impl Study {
             "icodegen {args:?} failed ({:?})\nstdout:\n{stdout}\nstderr:\n{stderr}",
             output.status
         );
-        stdout + &stderr
+        let both = format!("{stdout}{stderr}");
+        (stdout, both)
+    }
+
+    /// What `repro` printed (stdout and stderr).
+    fn repro(&self) -> String {
+        self.ok(&["repro"]).1
     }
 
     /// Stage names in `state` according to `status --json`.
     fn in_state(&self, state: &str) -> BTreeSet<String> {
-        let json: serde_json::Value = serde_json::from_str(
-            &self
-                .ok(&["status", "--json"])
-                .lines()
-                .take_while(|line| !line.starts_with("warning"))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-        .expect("status --json prints JSON");
+        let (stdout, _) = self.ok(&["status", "--json"]);
+        let json: serde_json::Value =
+            serde_json::from_str(&stdout).expect("status --json prints JSON");
         json["stages"]
             .as_object()
             .unwrap()
@@ -261,7 +262,7 @@ fn default_study_runs_end_to_end_and_reruns_only_what_a_param_change_touches() {
     let study = Study::new();
 
     // From nothing: every stage runs and the report appears.
-    let first = study.ok(&["repro"]);
+    let first = study.repro();
     assert!(first.contains("Done: 12 ran"), "{first}");
     let report = std::fs::read_to_string(study.root().join("report/index.html")).unwrap();
     assert!(report.contains("gru") && report.contains("gpt2"));
@@ -284,14 +285,14 @@ fn default_study_runs_end_to_end_and_reruns_only_what_a_param_change_touches() {
         .cloned()
         .collect();
     assert_eq!(stale, gpt2_and_analyze);
-    let rerun = study.ok(&["repro"]);
+    let rerun = study.repro();
     assert!(rerun.contains("Done: 4 ran, 0 restored"), "{rerun}");
     assert!(!rerun.contains("Running `train@gru`"), "{rerun}");
 
     // Back to the previous value: the same four stages, restored from the run-cache.
     study.write_params(&original);
     assert_eq!(study.in_state("stale"), gpt2_and_analyze);
-    let back = study.ok(&["repro"]);
+    let back = study.repro();
     assert!(back.contains("Done: 0 ran, 4 restored"), "{back}");
     assert_eq!(study.in_state("fresh").len(), 12);
 
@@ -311,7 +312,7 @@ fn default_study_runs_end_to_end_and_reruns_only_what_a_param_change_touches() {
         names(&["train@lstm", "infer@lstm", "tag@lstm"])
     );
     assert_eq!(study.in_state("stale"), names(&["analyze"]));
-    let third = study.ok(&["repro"]);
+    let third = study.repro();
     assert!(third.contains("Done: 4 ran, 0 restored"), "{third}");
     let report = std::fs::read_to_string(study.root().join("report/index.html")).unwrap();
     assert!(report.contains("lstm"));
