@@ -8,7 +8,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tree_sitter::Node;
 
-use super::{Candidate, Outcome, Settings, Tally, parses_cleanly, try_candidates, walk_code};
+use super::{
+    Candidate, Outcome, Settings, Tally, parses_cleanly, statements, try_candidates, walk_code,
+};
 
 /// The mutation operators (params and `mutation` column names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
@@ -92,14 +94,6 @@ fn is_positional(node: Node) -> bool {
         "argument" => node.child_by_field_name("name").is_none(),
         _ => true,
     }
-}
-
-fn statements<'a>(snippet: &'a Snippet, list: Node<'a>) -> Vec<Node<'a>> {
-    let syntax = snippet.language.syntax();
-    let mut cursor = list.walk();
-    list.named_children(&mut cursor)
-        .filter(|child| !syntax.is(*child, Class::COMMENT))
-        .collect()
 }
 
 pub(super) fn apply(

@@ -7,7 +7,8 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use super::{
-    Candidate, Outcome, Settings, Tally, fresh_name, parses_cleanly, try_candidates, words,
+    Candidate, Outcome, Settings, Tally, fresh_name, parses_cleanly, statements, try_candidates,
+    words,
 };
 
 /// (mutation, template): `{name}` is a fresh variable, `{value}` a small integer, `{indent}`
@@ -65,13 +66,7 @@ fn body_statements(snippet: &Snippet) -> Vec<tree_sitter::Node<'_>> {
         Visit::Descend
     });
     let list = list.or_else(|| snippet.roots().into_iter().next());
-    let Some(list) = list else {
-        return Vec::new();
-    };
-    let mut cursor = list.walk();
-    list.named_children(&mut cursor)
-        .filter(|child| !syntax.is(*child, Class::COMMENT))
-        .collect()
+    list.map_or_else(Vec::new, |list| statements(snippet, list))
 }
 
 pub(super) fn apply(

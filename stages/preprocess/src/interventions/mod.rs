@@ -277,6 +277,18 @@ pub(crate) fn fresh_name(
     }
 }
 
+/// The statements of a block (its named children), comments left out.
+pub(crate) fn statements<'a>(
+    snippet: &'a Snippet,
+    list: tree_sitter::Node<'a>,
+) -> Vec<tree_sitter::Node<'a>> {
+    let syntax = snippet.language.syntax();
+    let mut cursor = list.walk();
+    list.named_children(&mut cursor)
+        .filter(|child| !syntax.is(*child, Class::COMMENT))
+        .collect()
+}
+
 /// Visits nodes outside string literals (their insides are text, not code), with their parent.
 pub(crate) fn walk_code<'a>(
     snippet: &'a Snippet,
