@@ -41,8 +41,10 @@ The fixtures (model_type, and the variants whose effect on the output is checked
     llama_mqa_sharded    llama; MQA (num_key_value_heads 1), untied, SHARDED (4 safetensors shards + index)
     mistral              mistral; sliding_window 8 < input, GQA, explicit head_dim 16 != hidden/heads 12,
                          rope_theta 1e6
-    qwen2                qwen2; q/k/v bias, tied, no sliding window (like Qwen2.5-Coder), vocab 400,
-                         weights stored in BFLOAT16 (config dtype bfloat16); OLD dialect
+    qwen2                qwen2; q/k/v bias, tied, no sliding window although config.json has
+                         "sliding_window": 8 (use_sliding_window false, as in Qwen2.5-Coder's configs: the
+                         window must be ignored), vocab 400, weights stored in BFLOAT16 (`torch_dtype`
+                         bfloat16); OLD dialect
     qwen2_sliding        qwen2; use_sliding_window true, sliding_window 8, max_window_layers 1 (layer 0
                          full attention, layers 1-2 sliding: transformers 5.25 honours it through
                          config.layer_types), q/k/v bias, untied
@@ -55,9 +57,13 @@ fixtures (llama_*, mistral) use "<s>"/"</s>" and a tokenizer.json whose post-pro
 TemplateProcessing "<s> $A", with add_bos_token true in tokenizer_config.json: transformers adds exactly
 one BOS (the Rust side must not add a second one). The other fixtures use "<|endoftext|>" and add no BOS,
 exactly as their real tokenizers do (transformers 5.25's tokenizers backend follows the post-processor and
-does not act on add_bos_token by itself). tokenizer_config.json is what transformers 5.25 writes
-(tokenizer_class "TokenizersBackend", or "GPT2Tokenizer" for the vocab.json + merges.txt fixture); the
-old-dialect fixtures also carry a special_tokens_map.json as transformers 4.x writes it.
+does not act on add_bos_token by itself). The new-dialect fixtures' tokenizer_config.json is what transformers 5.25 writes
+(tokenizer_class "TokenizersBackend", no special_tokens_map.json); the old-dialect fixtures' tokenizer
+files are written by transformers 4.57.1's save_pretrained (.tools/py-torch): tokenizer_config.json with
+added_tokens_decoder and tokenizer_class "PreTrainedTokenizerFast" (or "GPT2Tokenizer"), plus
+special_tokens_map.json. The qwen2 fixtures' tokenizer.json carries Qwen2's NFC normalizer and
+digit-splitting Split pre-tokenizer before the ByteLevel one (transformers 5 imposes them on any qwen2
+checkpoint, and real Qwen2 tokenizer.json files have them).
 
 Config dialects: the NEW dialect is what transformers 5.25 writes (`dtype`, `rope_parameters` holding
 rope_type, rope_theta and, for partial rotary, partial_rotary_factor). The OLD dialect is the same config
@@ -142,6 +148,7 @@ VOCAB = 384
 OLD_VERSION = "4.55.4"
 SPECIALS = ["<|endoftext|>", "<|pad|>", "<s>", "</s>", "<unk>"]
 ABLATION_MIN = 1e-3
+V4_PYTHON = os.path.join(ROOT, ".tools", "py-torch", "bin", "python")  # transformers 4.57.1
 QWEN2_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
                  r"|\s*[\r\n]+|\s+(?!\S)|\s+")
 
@@ -189,12 +196,6 @@ def train_tokenizer():
     return tokenizer
 
 
-def special_tokens_map_v4(bos, eos, unk):
-    """special_tokens_map.json as transformers 4.x's save_pretrained writes it for a fast tokenizer
-    whose special tokens were given as strings."""
-    return {"bos_token": bos, "eos_token": eos, "unk_token": unk}
-
-
 def save_tokenizer(base, kind, folder, old_dialect):
     """kind: "json" (tokenizer.json, no BOS), "json_bos" (tokenizer.json whose post-processor adds
     <s>), "vocab_merges" (GPT-2 style vocab.json + merges.txt only)."""
@@ -217,7 +218,9 @@ def save_tokenizer(base, kind, folder, old_dialect):
         )
     else:
         bos = eos = unk = "<|endoftext|>"
-    if kind == "vocab_merges":
+    if old_dialect:
+        save_tokenizer_v4(tok, kind, folder, bos, eos, unk)
+    elif kind == "vocab_merges":
         with tempfile.TemporaryDirectory() as tmp:
             tok.model.save(tmp)
             hf = transformers.GPT2Tokenizer(
@@ -239,9 +242,39 @@ def save_tokenizer(base, kind, folder, old_dialect):
             config["add_bos_token"] = True
             config["add_eos_token"] = False
             write_json(path, config, sort_keys=True)
-    if old_dialect:
-        write_json(os.path.join(folder, "special_tokens_map.json"), special_tokens_map_v4(bos, eos, unk))
     return tok.token_to_id(bos), tok.token_to_id(eos)
+
+
+SAVE_V4 = r"""
+import json, os, sys, transformers
+from tokenizers import Tokenizer
+kind, source, folder, bos, eos, unk = sys.argv[1:]
+tok = Tokenizer.from_file(source)
+if kind == "vocab_merges":
+    hf = transformers.GPT2TokenizerFast(tokenizer_object=tok, bos_token=bos, eos_token=eos, unk_token=unk)
+else:
+    extra = {"add_bos_token": True, "add_eos_token": False} if kind == "json_bos" else {}
+    hf = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=bos, eos_token=eos, unk_token=unk, **extra)
+hf.save_pretrained(folder)
+if kind == "vocab_merges":
+    os.remove(os.path.join(folder, "tokenizer.json"))
+print(transformers.__version__)
+"""
+
+
+def save_tokenizer_v4(tok, kind, folder, bos, eos, unk):
+    """The tokenizer files of an old-dialect fixture, written by transformers 4.57.1's save_pretrained
+    (.tools/py-torch, under which .tools/py-hf is layered): tokenizer_config.json with
+    added_tokens_decoder and a 4.x tokenizer_class, and special_tokens_map.json."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source = os.path.join(tmp, "tokenizer.json")
+        tok.save(source)
+        result = subprocess.run([V4_PYTHON, "-c", SAVE_V4, kind, source, folder, bos, eos, unk],
+                                capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().startswith("4."), result.stdout
+    if kind == "vocab_merges":
+        assert {"vocab.json", "merges.txt"} <= set(os.listdir(folder)), os.listdir(folder)
 
 
 # ------------------------------------------------------------------------------------------- configs
@@ -340,14 +373,17 @@ def fixture_specs():
                         ("GQA head mapping", "k/v heads 0 and 1 swapped", swap_kv_heads(2, 16)),
                         ("rope_theta 1e6", "theta 10000", set_rope(rope_theta=10000.0))]),
         dict(name="qwen2", tokenizer="json_qwen2", dialect="old", dtype=torch.bfloat16,
+             config_patch={"sliding_window": 8},  # present but off, as in Qwen2.5 hub configs
              config=(T.Qwen2Config, dict(llama_common, vocab_size=400, num_key_value_heads=2, tie_word_embeddings=True,
                                          use_sliding_window=False, rms_norm_eps=1e-6,
                                          rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})),
              variants=["q/k/v bias", "tied embeddings", "weights stored in bfloat16", "vocab_size 400 > tokenizer 384",
-                       "GQA", "old dialect"],
+                       "GQA", "sliding_window 8 present but use_sliding_window false (must be ignored)", "old dialect"],
              ablations=[("q/k/v bias", "biases zeroed", zero_params("self_attn.q_proj.bias", "self_attn.k_proj.bias",
                                                                    "self_attn.v_proj.bias")),
-                        ("tied embeddings", "lm_head untied (random)", untie("model.embed_tokens.weight"))]),
+                        ("tied embeddings", "lm_head untied (random)", untie("model.embed_tokens.weight")),
+                        ("sliding_window ignored (use_sliding_window false)", "window 8 honoured on all layers",
+                         set_config(use_sliding_window=True, sliding_window=8, max_window_layers=0, drop=("layer_types",)))]),
         dict(name="qwen2_sliding", tokenizer="json_qwen2", dialect="new",
              config=(T.Qwen2Config, dict(llama_common, num_hidden_layers=3, num_key_value_heads=2, tie_word_embeddings=False,
                                          use_sliding_window=True, sliding_window=8, max_window_layers=1,
@@ -601,11 +637,15 @@ def make_fixture(index, spec, base_tokenizer, out_root):
     save_kwargs = {"safe_serialization": True}
     if "shard" in spec:
         save_kwargs["max_shard_size"] = spec["shard"]
-    model.to(weights_dtype).save_pretrained(folder, **save_kwargs)
-    model = model.float()
-    if old:
-        path = os.path.join(folder, "config.json")
-        write_json(path, to_old_dialect(read_json(path)), sort_keys=True)
+    copy.deepcopy(model).to(weights_dtype).save_pretrained(folder, **save_kwargs)
+    with torch.no_grad():  # bfloat16: the in-memory model gets the rounded values the folder holds
+        for param in model.parameters():
+            param.copy_(param.to(weights_dtype).float())
+    path = os.path.join(folder, "config.json")
+    if old or "config_patch" in spec:
+        config = read_json(path)
+        config = to_old_dialect(config) if old else config
+        write_json(path, dict(config, **spec.get("config_patch", {})), sort_keys=True)
     # The references come from the saved folder, reloaded as a user would.
     tokenizer = AutoTokenizer.from_pretrained(folder)
     loaded = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, attn_implementation="eager").eval()
@@ -631,9 +671,9 @@ def make_fixture(index, spec, base_tokenizer, out_root):
         })
         # The reloaded folder must compute exactly what the model in memory computed (for the old
         # dialect this checks that transformers 5 reads the rewritten config the same way).
-        if weights_dtype == torch.float32:
-            same = actual_logprobs(model, ids)
-            assert same == [p["logprob"] for p in rows[-1]["positions"]], f"{name}: reload changed the output"
+        same = actual_logprobs(model, ids)
+        diff = max((abs(a - p["logprob"]) for a, p in zip(same, rows[-1]["positions"])), default=0.0)
+        assert diff == 0.0, f"{name}: reload changed the output by {diff}"
     adds_bos = rows[0]["ids"][0] == bos and rows[0]["special"][0]
     assert adds_bos == (spec["tokenizer"] == "json_bos"), name
     assert all(r["ids"].count(bos) == (1 if adds_bos else 0) for r in rows), name
@@ -702,6 +742,9 @@ import json, sys, torch
 from transformers import AutoModelForCausalLM
 folder, expected = sys.argv[1], json.load(open(sys.argv[2]))
 model = AutoModelForCausalLM.from_pretrained(folder, torch_dtype=torch.float32, attn_implementation="eager").eval()
+from transformers import AutoTokenizer
+tokenizer = AutoTokenizer.from_pretrained(folder)
+same_ids = all(tokenizer(row["code"])["input_ids"] == row["ids"] for row in expected["rows"])
 C, S = expected["context"], expected["stride"]
 worst = 0.0
 for row in expected["rows"]:
@@ -719,7 +762,7 @@ for row in expected["rows"]:
     for p, pos in enumerate(row["positions"], start=1):
         worst = max(worst, abs(got[p] - pos["logprob"]))
 import transformers
-print(json.dumps({"transformers": transformers.__version__, "max_abs_diff": worst}))
+print(json.dumps({"transformers": transformers.__version__, "max_abs_diff": worst, "same_ids": same_ids}))
 """
 
 
@@ -729,6 +772,8 @@ def main():
     parser.add_argument("--cross-check", metavar="PYTHON", help="score the old-dialect fixtures with this interpreter's transformers too")
     parser.add_argument("--only", nargs="*", help="fixture names")
     args = parser.parse_args()
+    if int(transformers.__version__.split(".")[0]) < 5:
+        sys.exit(f"transformers {transformers.__version__}: run with $(scripts/reference/venv.sh hf) (transformers 5)")
     transformers.utils.logging.disable_progress_bar()
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
