@@ -18,6 +18,10 @@ use crate::error::{LmError, Result};
 pub enum ModelFormat {
     Icodegen,
     Torchscript,
+    /// A Hugging Face checkpoint folder: detected from its own `config.json` (which has
+    /// `model_type`, not `format`), never declared.
+    #[serde(skip_deserializing)]
+    Huggingface,
 }
 
 /// Sizes of a recurrent (GRU or LSTM) language model.
@@ -200,7 +204,10 @@ impl ModelConfig {
                 "a torchscript model has no `model` section (its architecture is in model.pt)"
                     .to_owned(),
             ),
-            (ModelFormat::Torchscript, None) => Ok(()),
+            (ModelFormat::Torchscript, None) | (ModelFormat::Huggingface, None) => Ok(()),
+            (ModelFormat::Huggingface, Some(_)) => {
+                invalid("a Hugging Face checkpoint has no `model` section".to_owned())
+            }
         }
     }
 }

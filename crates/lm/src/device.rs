@@ -55,6 +55,45 @@ impl fmt::Display for DeviceChoice {
     }
 }
 
+/// `infer.dtype`: the floating-point type a model runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DtypeChoice {
+    /// A Hugging Face checkpoint's own dtype on CUDA, float32 on the CPU.
+    #[default]
+    Auto,
+    Float32,
+    Bfloat16,
+    Float16,
+}
+
+impl FromStr for DtypeChoice {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "auto" => Ok(DtypeChoice::Auto),
+            "float32" | "fp32" => Ok(DtypeChoice::Float32),
+            "bfloat16" | "bf16" => Ok(DtypeChoice::Bfloat16),
+            "float16" | "fp16" | "half" => Ok(DtypeChoice::Float16),
+            other => Err(format!(
+                "unknown dtype `{other}`, expected `auto`, `float32`, `bfloat16` or `float16`"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for DtypeChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DtypeChoice::Auto => "auto",
+            DtypeChoice::Float32 => "float32",
+            DtypeChoice::Bfloat16 => "bfloat16",
+            DtypeChoice::Float16 => "float16",
+        })
+    }
+}
+
 /// A readable name for a tch device (`cpu`, `cuda:0`).
 pub fn device_name(device: tch::Device) -> String {
     match device {

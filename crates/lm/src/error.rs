@@ -25,6 +25,10 @@ pub enum LmError {
         tokenizer: i64,
         model: i64,
     },
+    /// A checkpoint or setting icodegen does not implement (another model type, remote code,
+    /// pickled weights, a rope variant): the user must choose differently.
+    #[error("`{path}`: {message}")]
+    Unsupported { path: PathBuf, message: String },
     #[error("{0}")]
     Device(String),
     #[error("invalid setting: {0}")]
@@ -38,12 +42,18 @@ pub enum LmError {
 }
 
 impl LmError {
-    /// True when the user can fix it (a missing or corrupt file, a bad setting, an unavailable
-    /// device): stages exit with code 2. libtorch failures and failed writes are exit code 1.
+    /// True when the invocation or configuration is wrong (a missing model folder or file, an
+    /// unreadable config or tokenizer, an unsupported model or option, a bad setting, an
+    /// unavailable device): stages exit with code 2. Corrupt or inconsistent weights (a
+    /// truncated file, a missing shard or tensor, a wrong shape, a tokenizer that does not fit
+    /// the model), libtorch failures and failed writes are the work failing: exit code 1.
     pub fn is_user_error(&self) -> bool {
         match self {
             LmError::Io { action, .. } => !matches!(*action, "write" | "create" | "rename"),
-            LmError::Torch(_) | LmError::Training(_) => false,
+            LmError::Torch(_)
+            | LmError::Training(_)
+            | LmError::Weights { .. }
+            | LmError::VocabularyMismatch { .. } => false,
             _ => true,
         }
     }

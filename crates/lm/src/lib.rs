@@ -6,6 +6,8 @@
 //! - [`model`]: the models themselves: GRU and LSTM language models, a GPT-2-style decoder, and
 //!   TorchScript causal LMs exported from elsewhere (`scripts/export_hf.py`), behind one
 //!   [`model::LanguageModel`] that maps token ids and a padding mask to next-token logits.
+//! - [`hf`]: Hugging Face checkpoint folders (safetensors, config dialects, tokenizers, BOS),
+//!   scored by the native decoder [`model::Decoder`] (nine families, one skeleton).
 //! - [`model_dir`]: reading and writing model directories (weights, config, tokenizer) with
 //!   clear errors for missing or corrupt weights and vocabulary mismatches, and their content
 //!   hash.
@@ -24,6 +26,7 @@
 pub mod config;
 pub mod device;
 mod error;
+pub mod hf;
 pub mod model;
 pub mod model_dir;
 pub mod openmp;

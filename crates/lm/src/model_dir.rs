@@ -16,11 +16,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use tch::{Device, Tensor, nn};
+use tch::{Device, Kind, Tensor, nn};
 
 use crate::config::{ModelConfig, ModelFormat};
+use crate::device::DtypeChoice;
 use crate::error::{LmError, Result, torch_message};
-use crate::model::{LanguageModel, TorchScript};
+use crate::hf;
+use crate::model::{Decoder, LanguageModel, TorchScript};
 use crate::tokenizer::CodeTokenizer;
 
 pub const CONFIG_FILE: &str = "config.json";
@@ -35,23 +37,69 @@ pub struct LoadedModel {
     pub config: ModelConfig,
     pub tokenizer: CodeTokenizer,
     pub model: LanguageModel,
-    /// Keeps the weights of `icodegen` models alive; `None` for TorchScript.
+    /// Keeps the weights of `icodegen` models alive; `None` for the other formats.
     pub store: Option<nn::VarStore>,
     pub device: Device,
+    /// The floating-point type the model computes in.
+    pub kind: Kind,
+    /// Scalars in the model's weights (`None` for TorchScript, whose structure is opaque).
+    pub parameters: Option<i64>,
+    /// Hugging Face checkpoints: what was loaded, for metrics and metadata.
+    pub checkpoint: Option<hf::CheckpointInfo>,
     /// [`directory_hash`] of the model directory.
     pub hash: String,
 }
 
-/// Loads the model directory `dir` onto `device`.
+/// How to load a model directory.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions {
+    pub device: Device,
+    pub dtype: DtypeChoice,
+}
+
+/// Loads the model directory `dir` onto `device` in float32.
 pub fn load(dir: impl AsRef<Path>, device: Device) -> Result<LoadedModel> {
+    load_with(
+        dir,
+        LoadOptions {
+            device,
+            dtype: DtypeChoice::Auto,
+        },
+    )
+}
+
+/// Loads the model directory `dir`: icodegen's own (`format: icodegen`), a TorchScript export
+/// (`format: torchscript`), or a Hugging Face checkpoint folder (its `config.json` has
+/// `model_type`). The folder may be reached through symlinks (hub snapshots); it is only read.
+pub fn load_with(dir: impl AsRef<Path>, options: LoadOptions) -> Result<LoadedModel> {
     let dir = dir.as_ref().to_path_buf();
     if !dir.is_dir() {
-        return Err(LmError::Config {
+        return Err(LmError::Invalid(format!(
+            "`{}` is not a model directory (no such directory)",
+            dir.display()
+        )));
+    }
+    let config_path = dir.join(CONFIG_FILE);
+    if config_path.is_file() {
+        let text = fs_err::read_to_string(&config_path)
+            .map_err(|e| LmError::io("read", &config_path, e))?;
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text)
+            && hf::is_hf_config(&value)
+        {
+            return load_hf(dir, options);
+        }
+    }
+    if options.dtype != DtypeChoice::Auto && options.dtype != DtypeChoice::Float32 {
+        return Err(LmError::Unsupported {
             path: dir,
-            message: "not a model directory (no such directory)".to_owned(),
+            message: format!(
+                "dtype {} applies to Hugging Face checkpoints; icodegen and TorchScript models run in float32",
+                options.dtype
+            ),
         });
     }
-    let config = ModelConfig::load(dir.join(CONFIG_FILE))?;
+    let device = options.device;
+    let config = ModelConfig::load(&config_path)?;
     let tokenizer = CodeTokenizer::load(dir.join(TOKENIZER_FILE))?;
     let tokenizer_vocab = tokenizer.vocab_size();
     let mismatch = |model: i64| LmError::VocabularyMismatch {
@@ -64,12 +112,12 @@ pub fn load(dir: impl AsRef<Path>, device: Device) -> Result<LoadedModel> {
     // fewer.
     let fits = match config.format {
         ModelFormat::Icodegen => tokenizer_vocab == config.vocab_size,
-        ModelFormat::Torchscript => tokenizer_vocab <= config.vocab_size,
+        ModelFormat::Torchscript | ModelFormat::Huggingface => tokenizer_vocab <= config.vocab_size,
     };
     if !fits {
         return Err(mismatch(config.vocab_size));
     }
-    let (model, store) = match config.format {
+    let (model, store, parameters) = match config.format {
         ModelFormat::Icodegen => {
             let architecture = config
                 .model
@@ -84,9 +132,10 @@ pub fn load(dir: impl AsRef<Path>, device: Device) -> Result<LoadedModel> {
             )?;
             load_weights(&mut store, &dir.join(WEIGHTS_FILE))?;
             store.freeze();
-            (model, Some(store))
+            let parameters = crate::model::parameter_count(&store);
+            (model, Some(store), Some(parameters))
         }
-        ModelFormat::Torchscript => {
+        ModelFormat::Torchscript | ModelFormat::Huggingface => {
             let path = dir.join(TORCHSCRIPT_FILE);
             let module = TorchScript::load(&path, device, config.accepts_attention_mask)?;
             let model = LanguageModel::TorchScript(module);
@@ -104,7 +153,7 @@ pub fn load(dir: impl AsRef<Path>, device: Device) -> Result<LoadedModel> {
                     ),
                 });
             }
-            (model, None)
+            (model, None, None)
         }
     };
     let hash = directory_hash(&dir)?;
@@ -115,6 +164,90 @@ pub fn load(dir: impl AsRef<Path>, device: Device) -> Result<LoadedModel> {
         model,
         store,
         device,
+        kind: Kind::Float,
+        parameters,
+        checkpoint: None,
+        hash,
+    })
+}
+
+/// Loads a Hugging Face checkpoint folder natively (see [`crate::hf`]).
+fn load_hf(dir: PathBuf, options: LoadOptions) -> Result<LoadedModel> {
+    let started = std::time::Instant::now();
+    let spec = hf::config::load(&dir.join(CONFIG_FILE))?;
+    hf::check_weights_present(&dir)?;
+    let tokenizer = hf::load_tokenizer(&dir)?;
+    let tokens = hf::special_tokens(&dir, &spec, &tokenizer)?;
+    if tokenizer.vocab_size() > spec.vocab_size {
+        return Err(LmError::VocabularyMismatch {
+            dir: dir.clone(),
+            tokenizer: tokenizer.vocab_size(),
+            model: spec.vocab_size,
+        });
+    }
+    for (name, id) in [
+        ("BOS", tokens.bos_id),
+        ("EOS", tokens.eos_id),
+        ("padding", tokens.pad_id),
+    ] {
+        if let Some(id) = id
+            && !(0..spec.vocab_size).contains(&id)
+        {
+            return Err(LmError::Config {
+                path: dir.join(CONFIG_FILE),
+                message: format!(
+                    "the {name} token id {id} is outside the model's {} embedding rows",
+                    spec.vocab_size
+                ),
+            });
+        }
+    }
+    // Weights are opened (mapped, headers checked) before the dtype is chosen: `auto` follows
+    // what is stored when config.json does not say.
+    let mut weights = hf::Weights::open(&dir, Kind::Float, options.device)?;
+    let stored = weights.stored_kind();
+    let kind = hf::resolve_kind(
+        options.dtype,
+        spec.checkpoint_dtype.or(stored),
+        options.device,
+    );
+    weights.set_kind(kind);
+    let decoder = Decoder::load(&spec, &mut weights, kind, options.device)?;
+    let checkpoint = hf::CheckpointInfo {
+        model_type: spec.model_type.clone(),
+        parameters: weights.parameters,
+        stored_dtype: stored.map_or("unknown", hf::kind_name).to_owned(),
+        files: weights.files(),
+        bytes: weights.bytes(),
+        load_seconds: started.elapsed().as_secs_f64(),
+        unused_tensors: weights.unused(),
+    };
+    drop(weights);
+    let config = ModelConfig {
+        format: ModelFormat::Huggingface,
+        model: None,
+        vocab_size: spec.vocab_size,
+        context_length: spec.context_length,
+        bos_id: tokens.bos_id,
+        eos_id: tokens.eos_id,
+        pad_id: tokens.pad_id,
+        accepts_attention_mask: true,
+        provenance: Some(serde_json::json!({
+            "model_type": spec.model_type,
+            "dtype": hf::kind_name(kind),
+        })),
+    };
+    let hash = directory_hash(&dir)?;
+    Ok(LoadedModel {
+        dir,
+        config,
+        tokenizer,
+        model: LanguageModel::Decoder(Box::new(decoder)),
+        store: None,
+        device: options.device,
+        kind,
+        parameters: Some(checkpoint.parameters),
+        checkpoint: Some(checkpoint),
         hash,
     })
 }
@@ -215,11 +348,16 @@ pub fn directory_hash(dir: &Path) -> Result<String> {
     let mut hasher = blake3::Hasher::new();
     for relative in files {
         let path = dir.join(&relative);
-        let bytes = fs_err::read(&path).map_err(|e| LmError::io("read", &path, e))?;
+        let length = fs_err::metadata(&path)
+            .map_err(|e| LmError::io("read", &path, e))?
+            .len();
         hasher.update(relative.to_string_lossy().as_bytes());
         hasher.update(&[0]);
-        hasher.update(&(bytes.len() as u64).to_le_bytes());
-        hasher.update(&bytes);
+        hasher.update(&length.to_le_bytes());
+        // Memory-mapped and hashed on all cores: checkpoints are gigabytes.
+        hasher
+            .update_mmap_rayon(&path)
+            .map_err(|e| LmError::io("read", &path, e))?;
     }
     Ok(hasher.finalize().to_hex().to_string())
 }

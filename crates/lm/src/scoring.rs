@@ -85,9 +85,26 @@ const CHUNK: i64 = 1024;
 
 /// Statistics of `predictions` (`[n, vocab]` logits) for the actual tokens `targets` (`[n]`).
 pub fn statistics(predictions: &Tensor, targets: &Tensor, k: usize) -> Result<TokenStatistics> {
-    let n = predictions.size()[0];
     let vocab = predictions.size()[1];
+    statistics_projected(predictions, targets, k, vocab, &|rows| {
+        Ok(rows.shallow_clone())
+    })
+}
+
+/// Statistics of rows that `project` turns into `[m, vocab]` logits a chunk at a time (a
+/// decoder's hidden states and its output layer), so that at most a chunk of logits exists at
+/// once: a 150k-token vocabulary makes 600 KB of float32 logits per token.
+pub fn statistics_projected(
+    rows: &Tensor,
+    targets: &Tensor,
+    k: usize,
+    vocab: i64,
+    project: &dyn Fn(&Tensor) -> Result<Tensor>,
+) -> Result<TokenStatistics> {
+    let n = rows.size()[0];
     let k_used = (k as i64).min(vocab);
+    // About 64 M logits (256 MB of float32) per chunk, at least 16 rows, at most CHUNK.
+    let chunk = (64 * 1024 * 1024 / vocab.max(1)).clamp(16, CHUNK);
     let mut all = TokenStatistics {
         k: k_used as usize,
         ..Default::default()
@@ -95,8 +112,8 @@ pub fn statistics(predictions: &Tensor, targets: &Tensor, k: usize) -> Result<To
     tch::no_grad(|| -> Result<()> {
         let mut offset = 0;
         while offset < n {
-            let length = CHUNK.min(n - offset);
-            let logits = predictions.narrow(0, offset, length);
+            let length = chunk.min(n - offset);
+            let logits = project(&rows.narrow(0, offset, length))?;
             let target = targets.narrow(0, offset, length);
             all.append(chunk_statistics(&logits, &target, k_used)?);
             offset += length;

@@ -148,6 +148,74 @@ impl CodeTokenizer {
         })
     }
 
+    /// Loads a GPT-2-style byte-level BPE from `vocab.json` and `merges.txt` (what the slow
+    /// tokenizers of older checkpoints ship), as `transformers` converts them: byte-level
+    /// pre-tokenization without a prefix space unless `add_prefix_space`, untrimmed offsets, and
+    /// `special` (token, id) pairs as special tokens.
+    pub fn load_vocab_merges(
+        vocab: &Path,
+        merges: &Path,
+        add_prefix_space: bool,
+        special: &[String],
+    ) -> Result<Self> {
+        let error = |message: String| LmError::Tokenizer {
+            path: vocab.to_path_buf(),
+            message,
+        };
+        for path in [vocab, merges] {
+            if !path.is_file() {
+                return Err(LmError::Tokenizer {
+                    path: path.to_path_buf(),
+                    message: "no such file".to_owned(),
+                });
+            }
+        }
+        let bpe = BPE::from_file(&vocab.to_string_lossy(), &merges.to_string_lossy())
+            .build()
+            .map_err(|e| {
+                error(format!(
+                    "cannot build a BPE from it and `{}`: {e}",
+                    merges.display()
+                ))
+            })?;
+        let byte_level = ByteLevel::default()
+            .add_prefix_space(add_prefix_space)
+            .trim_offsets(false);
+        let mut tokenizer: Impl = TokenizerImpl::new(ModelWrapper::BPE(bpe));
+        tokenizer
+            .with_pre_tokenizer(Some(PreTokenizerWrapper::ByteLevel(byte_level)))
+            .with_decoder(Some(DecoderWrapper::ByteLevel(byte_level)))
+            .with_post_processor(Some(PostProcessorWrapper::ByteLevel(byte_level)));
+        let special: Vec<AddedToken> = special
+            .iter()
+            .map(|token| AddedToken::from(token.clone(), true))
+            .collect();
+        tokenizer.add_special_tokens(&special);
+        Ok(Self {
+            inner: Tokenizer::from(tokenizer),
+            path: vocab.to_path_buf(),
+        })
+    }
+
+    /// The special tokens the tokenizer's own post-processor puts before a text (a BOS for
+    /// Llama-style tokenizers; none for GPT-2's).
+    pub fn special_prefix(&self) -> Result<Vec<i64>> {
+        let encoding = self
+            .inner
+            .encode("x", true)
+            .map_err(|e| LmError::Tokenizer {
+                path: self.path.clone(),
+                message: format!("cannot encode: {e}"),
+            })?;
+        Ok(encoding
+            .get_ids()
+            .iter()
+            .zip(encoding.get_special_tokens_mask())
+            .take_while(|(_, special)| **special == 1)
+            .map(|(&id, _)| i64::from(id))
+            .collect())
+    }
+
     /// The `tokenizer.json` text.
     pub fn to_json(&self) -> Result<String> {
         self.inner.to_string(true).map_err(|e| LmError::Tokenizer {

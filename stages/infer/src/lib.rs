@@ -21,7 +21,7 @@ use anyhow::Context;
 use icodegen_artifacts::schemas::{scores, testbed, tokens};
 use icodegen_artifacts::{ArtifactReader, ArtifactWriter, cli};
 use icodegen_lm::LmError;
-use icodegen_lm::device::{DeviceChoice, device_name};
+use icodegen_lm::device::{DeviceChoice, DtypeChoice, device_name};
 use icodegen_lm::model_dir::{self, LoadedModel};
 use icodegen_lm::scoring::{self, TokenStatistics, Window};
 use serde::{Deserialize, Serialize};
@@ -63,6 +63,10 @@ pub struct InferConfig {
     /// libtorch intra-op threads; all cores when unset (`--threads` overrides).
     #[serde(default)]
     pub threads: Option<usize>,
+    /// `auto` (a Hugging Face checkpoint's own dtype on CUDA, float32 on the CPU), `float32`,
+    /// `bfloat16` or `float16` (`--dtype` overrides). Other formats run in float32.
+    #[serde(default)]
+    pub dtype: DtypeChoice,
 }
 
 fn default_batch_size() -> usize {
@@ -80,6 +84,7 @@ impl Default for InferConfig {
             max_context: None,
             top_k: default_top_k(),
             threads: None,
+            dtype: DtypeChoice::Auto,
         }
     }
 }
@@ -90,6 +95,8 @@ pub struct InferOptions {
     pub model_id: String,
     pub device: DeviceChoice,
     pub threads: Option<usize>,
+    /// Overrides `dtype` of the params.
+    pub dtype: Option<DtypeChoice>,
 }
 
 /// Settings in force after the model is known (recorded in the artifacts' metadata).
@@ -251,18 +258,21 @@ pub fn score(
         let device = model.device;
         let ids = Tensor::from_slice(&ids).view(shape).to_device(device);
         let mask = Tensor::from_slice(&mask).view(shape).to_device(device);
-        let logits = model
+        let rows_at = model
             .model
-            .logits(&ids, padded.then_some(&mask), false)
+            .select(
+                &ids,
+                padded.then_some(&mask),
+                &Tensor::from_slice(&batch_index).to_device(device),
+                &Tensor::from_slice(&time_index).to_device(device),
+            )
             .map_err(lm_error)?;
-        let predictions = logits.index(&[
-            Some(Tensor::from_slice(&batch_index).to_device(device)),
-            Some(Tensor::from_slice(&time_index).to_device(device)),
-        ]);
-        let statistics = scoring::statistics(
-            &predictions,
+        let statistics = scoring::statistics_projected(
+            &rows_at,
             &Tensor::from_slice(&targets).to_device(device),
             k,
+            model.config.vocab_size,
+            &|rows| model.model.project(rows),
         )
         .map_err(lm_error)?;
         let mut next = 0;
@@ -289,6 +299,15 @@ pub fn score(
 pub struct InferReport {
     pub model_id: String,
     pub model_blake3: String,
+    /// `icodegen`, `torchscript` or `huggingface`.
+    pub model_format: String,
+    /// Scalars in the model's weights (absent for TorchScript).
+    pub parameters: Option<i64>,
+    /// The floating-point type the model computed in.
+    pub dtype: String,
+    /// Hugging Face checkpoints: model type, stored dtype, files, load time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<icodegen_lm::hf::CheckpointInfo>,
     pub device: String,
     pub threads: i32,
     pub settings: Resolved,
@@ -334,15 +353,29 @@ pub fn infer(
     if let Some(threads) = options.threads.or(config.threads) {
         tch::set_num_threads(threads.max(1) as i32);
     }
-    let model = model_dir::load(model_path, device).map_err(lm_error)?;
+    let dtype = options.dtype.unwrap_or(config.dtype);
+    let model = model_dir::load_with(model_path, model_dir::LoadOptions { device, dtype })
+        .map_err(lm_error)?;
     let settings = config.resolve(model.config.context_length as usize)?;
     let rows = read_testbed(testbed_path)?;
 
     let params_json = serde_json::to_string(&settings).expect("settings serialize");
+    let format = serde_json::to_value(model.config.format).expect("formats serialize");
+    let format = format.as_str().unwrap_or("unknown").to_owned();
+    let dtype_name = icodegen_lm::hf::kind_name(model.kind).to_owned();
+    let parameters = model
+        .parameters
+        .map(|count| count.to_string())
+        .unwrap_or_default();
+    let device_text = device_name(device);
     let metadata = [
         ("icodegen.model_id", options.model_id.as_str()),
         ("icodegen.model_blake3", model.hash.as_str()),
         ("icodegen.infer_params", params_json.as_str()),
+        ("icodegen.model_format", format.as_str()),
+        ("icodegen.model_parameters", parameters.as_str()),
+        ("icodegen.dtype", dtype_name.as_str()),
+        ("icodegen.device", device_text.as_str()),
     ];
     let mut token_writer =
         ArtifactWriter::<tokens::Row>::create_with_metadata(tokens_path, "infer", &metadata)?;
@@ -423,7 +456,11 @@ pub fn infer(
     Ok(InferReport {
         model_id: options.model_id.clone(),
         model_blake3: model.hash.clone(),
-        device: device_name(device),
+        model_format: format,
+        parameters: model.parameters,
+        dtype: dtype_name,
+        checkpoint: model.checkpoint.clone(),
+        device: device_text,
         threads: tch::get_num_threads(),
         settings,
         rows: rows.len(),

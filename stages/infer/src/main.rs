@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use icodegen_artifacts::{atomic, params};
 use icodegen_infer::{InferConfig, InferOptions};
-use icodegen_lm::device::DeviceChoice;
+use icodegen_lm::device::{DeviceChoice, DtypeChoice};
 
 /// Score every token of a testbed with a causal code language model (tokens.parquet, scores.parquet).
 #[derive(Parser)]
@@ -15,7 +15,9 @@ struct Args {
     /// Dotted key of the infer settings in the params file.
     #[arg(long, default_value = "infer")]
     key: String,
-    /// Model directory: trained by icodegen-train, or exported with scripts/export_hf.py.
+    /// Model directory: trained by icodegen-train, a Hugging Face checkpoint folder
+    /// (save_pretrained or a hub snapshot: config.json, safetensors, tokenizer), or a
+    /// TorchScript export (scripts/export_hf.py).
     #[arg(long)]
     model: PathBuf,
     /// Name of the model in the outputs (`model_id` column).
@@ -39,6 +41,9 @@ struct Args {
     /// libtorch threads (overrides the params).
     #[arg(long)]
     threads: Option<usize>,
+    /// `auto`, `float32`, `bfloat16` or `float16` (overrides the params' `dtype`).
+    #[arg(long)]
+    dtype: Option<DtypeChoice>,
 }
 
 fn main() -> ExitCode {
@@ -53,6 +58,7 @@ fn main() -> ExitCode {
                 model_id: args.model_id,
                 device: args.device,
                 threads: args.threads,
+                dtype: args.dtype,
             };
             let report = icodegen_infer::infer(
                 &config,
@@ -66,12 +72,13 @@ fn main() -> ExitCode {
                 atomic::write_json(path, &report)?;
             }
             eprintln!(
-                "icodegen-infer: {} scored {} rows ({} skipped), {} tokens on {} ({} threads): {:.0} tokens/s",
+                "icodegen-infer: {} scored {} rows ({} skipped), {} tokens on {} in {} ({} threads): {:.0} tokens/s",
                 report.model_id,
                 report.rows - report.skipped_rows,
                 report.skipped_rows,
                 report.scored_tokens,
                 report.device,
+                report.dtype,
                 report.threads,
                 report.tokens_per_second
             );

@@ -2,20 +2,18 @@
 //! TorchScript GPT-2 (scripts/reference/make_infer_fixture.py) and tiny models trained inside
 //! the tests.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-use icodegen_artifacts::schemas::{scores, testbed, tokens};
-use icodegen_artifacts::{content_id, read_all, read_metadata, write_all};
+use std::path::{Path, PathBuf};
+
+use icodegen_artifacts::{content_id, read_metadata};
 use icodegen_lm::config::{Architecture, Gpt2Config, RecurrentConfig};
 use icodegen_lm::model_dir;
 use icodegen_lm::tokenizer::{CodeTokenizer, TokenizerSpec};
 use icodegen_lm::training::{self, TrainConfig};
 use serde_json::Value;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
+use common::*;
 
 fn tiny_gpt2() -> PathBuf {
     fixtures().join("tiny-gpt2")
@@ -24,97 +22,6 @@ fn tiny_gpt2() -> PathBuf {
 fn expected() -> Value {
     let text = std::fs::read_to_string(fixtures().join("tiny-gpt2-expected.json")).unwrap();
     serde_json::from_str(&text).unwrap()
-}
-
-fn write_testbed(dir: &Path, codes: &[&str]) -> PathBuf {
-    let rows: Vec<testbed::Row> = codes
-        .iter()
-        .enumerate()
-        .map(|(index, code)| testbed::Row {
-            row_id: content_id("python", code),
-            pair_id: format!("pair{index}"),
-            intervention: "none".to_owned(),
-            treatment: 0,
-            snippet_id: content_id("python", code),
-            language: "python".to_owned(),
-            code: (*code).to_owned(),
-            n_bytes: code.len() as i64,
-            ..Default::default()
-        })
-        .collect();
-    let path = dir.join("testbed.parquet");
-    write_all(&path, "preprocess", &rows).unwrap();
-    path
-}
-
-struct Run {
-    output: Output,
-    tokens: PathBuf,
-    scores: PathBuf,
-}
-
-impl Run {
-    fn ok(&self) -> &Self {
-        assert!(
-            self.output.status.success(),
-            "icodegen-infer failed: {}",
-            String::from_utf8_lossy(&self.output.stderr)
-        );
-        self
-    }
-
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.output.stderr).into_owned()
-    }
-
-    fn tokens(&self) -> Vec<tokens::Row> {
-        read_all(&self.tokens).unwrap()
-    }
-
-    fn scores(&self) -> Vec<scores::Row> {
-        read_all(&self.scores).unwrap()
-    }
-}
-
-/// Runs icodegen-infer in `dir` with the `infer` params `params` (YAML body lines).
-fn infer(dir: &Path, model: &Path, testbed: &Path, params: &str, extra: &[&str]) -> Run {
-    let params_path = dir.join("params.yaml");
-    std::fs::write(&params_path, format!("infer:\n{params}")).unwrap();
-    let tokens = dir.join("out/tokens.parquet");
-    let scores = dir.join("out/scores.parquet");
-    let device: &[&str] = if extra.contains(&"--device") {
-        &[]
-    } else {
-        &["--device", "cpu"]
-    };
-    let output = Command::new(env!("CARGO_BIN_EXE_icodegen-infer"))
-        .arg("--params")
-        .arg(&params_path)
-        .arg("--model")
-        .arg(model)
-        .args(["--model-id", "tiny", "--threads", "1"])
-        .args(device)
-        .arg("--testbed")
-        .arg(testbed)
-        .arg("--tokens")
-        .arg(&tokens)
-        .arg("--scores")
-        .arg(&scores)
-        .args(extra)
-        .output()
-        .unwrap();
-    Run {
-        output,
-        tokens,
-        scores,
-    }
-}
-
-fn rows_of<'a>(tokens: &'a [tokens::Row], code: &str) -> Vec<&'a tokens::Row> {
-    let id = content_id("python", code);
-    let mut rows: Vec<&tokens::Row> = tokens.iter().filter(|row| row.row_id == id).collect();
-    rows.sort_by_key(|row| row.position);
-    rows
 }
 
 #[test]
@@ -374,30 +281,6 @@ fn each_distinct_row_is_scored_once_and_metadata_names_the_model() {
     );
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-    }
-}
-
-fn assert_usage_error(run: &Run, needles: &[&str]) {
-    assert_eq!(run.output.status.code(), Some(2), "{}", run.stderr());
-    for needle in needles {
-        assert!(
-            run.stderr().contains(needle),
-            "stderr lacks {needle:?}: {}",
-            run.stderr()
-        );
-    }
-    assert!(
-        !run.tokens.exists() && !run.scores.exists(),
-        "no output after an error"
-    );
-    assert!(!run.stderr().contains("panicked"), "{}", run.stderr());
-}
-
 #[test]
 fn a_tokenizer_that_does_not_fit_the_model_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
@@ -421,8 +304,10 @@ fn a_tokenizer_that_does_not_fit_the_model_is_a_clear_error() {
     std::fs::write(model.join("tokenizer.json"), bigger.to_json().unwrap()).unwrap();
     let testbed = write_testbed(dir.path(), &["x = 1\n"]);
     let run = infer(dir.path(), &model, &testbed, "  batch_size: 2\n", &[]);
-    assert_usage_error(
+    // The folder is inconsistent (corrupt input): the work fails, exit 1.
+    assert_error(
         &run,
+        1,
         &["tokenizer has", "but the model predicts 300", "model"],
     );
 }
@@ -515,7 +400,7 @@ fn a_model_trained_in_the_test_predicts_the_next_token_not_the_current_one() {
 }
 
 #[test]
-fn missing_or_corrupt_weights_exit_2_with_the_file_named() {
+fn missing_or_corrupt_weights_exit_1_with_the_file_named() {
     let dir = tempfile::tempdir().unwrap();
     let testbed = write_testbed(dir.path(), &["x = 1\n"]);
     // TorchScript.
@@ -523,14 +408,14 @@ fn missing_or_corrupt_weights_exit_2_with_the_file_named() {
     copy_dir(&tiny_gpt2(), &torchscript);
     std::fs::remove_file(torchscript.join("model.pt")).unwrap();
     let run = infer(dir.path(), &torchscript, &testbed, "  batch_size: 2\n", &[]);
-    assert_usage_error(&run, &["model.pt", "no such file"]);
+    assert_error(&run, 1, &["model.pt", "no such file"]);
     std::fs::write(
         torchscript.join("model.pt"),
         b"PK\x03\x04 definitely not a zip",
     )
     .unwrap();
     let run = infer(dir.path(), &torchscript, &testbed, "  batch_size: 2\n", &[]);
-    assert_usage_error(&run, &["model.pt", "not a loadable TorchScript module"]);
+    assert_error(&run, 1, &["model.pt", "not a loadable TorchScript module"]);
     // Our own safetensors weights.
     let corpus: Vec<String> = vec!["x = 1\ny = 2\n".to_owned(); 8];
     let gpt2 = Architecture::Gpt2(Gpt2Config {
@@ -544,10 +429,14 @@ fn missing_or_corrupt_weights_exit_2_with_the_file_named() {
     let bytes = std::fs::read(&weights).unwrap();
     std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
     let run = infer(dir.path(), &model, &testbed, "  batch_size: 2\n", &[]);
-    assert_usage_error(&run, &["model.safetensors", "not a valid safetensors file"]);
+    assert_error(
+        &run,
+        1,
+        &["model.safetensors", "not a valid safetensors file"],
+    );
     std::fs::remove_file(&weights).unwrap();
     let run = infer(dir.path(), &model, &testbed, "  batch_size: 2\n", &[]);
-    assert_usage_error(&run, &["model.safetensors", "no such file"]);
+    assert_error(&run, 1, &["model.safetensors", "no such file"]);
     let run = infer(
         dir.path(),
         &dir.path().join("nowhere"),

@@ -6,12 +6,14 @@
 //! at padded positions are garbage and must not be read (the scoring code never does); right
 //! padding keeps them from influencing real positions in a causal model.
 
+mod decoder;
 mod gpt2;
 mod recurrent;
 mod torchscript;
 
 use tch::{Tensor, nn};
 
+pub use decoder::Decoder;
 pub use gpt2::Gpt2;
 pub use recurrent::Recurrent;
 pub use torchscript::TorchScript;
@@ -24,6 +26,8 @@ pub enum LanguageModel {
     Recurrent(Recurrent),
     Gpt2(Gpt2),
     TorchScript(TorchScript),
+    /// A Hugging Face checkpoint, natively.
+    Decoder(Box<Decoder>),
 }
 
 impl LanguageModel {
@@ -62,6 +66,32 @@ impl LanguageModel {
             LanguageModel::Recurrent(model) => Ok(model.forward(ids, train)),
             LanguageModel::Gpt2(model) => Ok(model.forward(ids, mask, train)),
             LanguageModel::TorchScript(model) => model.forward(ids, mask),
+            LanguageModel::Decoder(model) => model.project(&model.hidden(ids, mask)?),
+        }
+    }
+
+    /// The predictions at `(batch_index[i], time_index[i])`, as rows that [`Self::project`]
+    /// turns into logits. Decoders return hidden states there (the output layer then runs on
+    /// the selected positions only, a chunk at a time); the others return logits.
+    pub fn select(
+        &self,
+        ids: &Tensor,
+        mask: Option<&Tensor>,
+        batch_index: &Tensor,
+        time_index: &Tensor,
+    ) -> Result<Tensor> {
+        let full = match self {
+            LanguageModel::Decoder(model) => model.hidden(ids, mask)?,
+            other => other.logits(ids, mask, false)?,
+        };
+        Ok(full.f_index(&[Some(batch_index), Some(time_index)])?)
+    }
+
+    /// Logits of rows from [`Self::select`].
+    pub fn project(&self, rows: &Tensor) -> Result<Tensor> {
+        match self {
+            LanguageModel::Decoder(model) => model.project(rows),
+            _ => Ok(rows.shallow_clone()),
         }
     }
 
@@ -73,6 +103,7 @@ impl LanguageModel {
             LanguageModel::Recurrent(model) => Some(model.flops_per_token()),
             LanguageModel::Gpt2(model) => Some(model.flops_per_token(time)),
             LanguageModel::TorchScript(_) => None,
+            LanguageModel::Decoder(model) => Some(model.flops_per_token(time)),
         }
     }
 }

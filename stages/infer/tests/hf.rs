@@ -1,0 +1,561 @@
+//! Hugging Face checkpoint folders scored natively, against references from `transformers`
+//! (`scripts/reference/make_hf_fixtures.py`: 14 tiny random checkpoints of the nine families,
+//! both config dialects, one sharded, one stored in bfloat16, and for fixed code inputs the
+//! per-token log-probabilities of transformers' eager float32 model, one row at a time without
+//! padding, plus transformers' own bfloat16 log-probabilities).
+//!
+//! icodegen-infer scores the same inputs batched with right padding, in sliding windows of the
+//! fixture's context and stride, as a user runs it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use icodegen_artifacts::read_metadata;
+use icodegen_lm::device::DtypeChoice;
+use icodegen_lm::model_dir::{self, LoadOptions};
+use serde_json::Value;
+use tch::{Device, Kind, Tensor};
+
+use common::*;
+
+const FIXTURES: &[&str] = &[
+    "gpt2",
+    "gpt_neo",
+    "gpt_neox_parallel",
+    "gpt_neox_sequential",
+    "gpt_bigcode_mqa",
+    "gpt_bigcode_mha",
+    "codegen",
+    "llama_linear",
+    "llama3_bias",
+    "llama_mqa_sharded",
+    "mistral",
+    "qwen2",
+    "qwen2_sliding",
+    "starcoder2",
+];
+
+fn checkpoint(name: &str) -> PathBuf {
+    fixtures().join("hf").join(name)
+}
+
+fn expected(name: &str) -> Value {
+    let path = fixtures().join("hf").join(format!("{name}.expected.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn codes(expected: &Value) -> Vec<&str> {
+    expected["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["code"].as_str().unwrap())
+        .collect()
+}
+
+/// The fixture's windows, top-k, and batches of 3 windows (so rows of different lengths are
+/// padded together).
+fn params(expected: &Value, dtype: &str) -> String {
+    format!(
+        "  batch_size: 3\n  max_context: {}\n  stride: {}\n  top_k: {}\n  dtype: {dtype}\n",
+        expected["context"], expected["stride"], expected["top_k"]
+    )
+}
+
+/// Scores `name`'s inputs in `dtype`; returns (run, its temp dir).
+fn score(name: &str, dtype: &str, model: &Path) -> (Run, tempfile::TempDir) {
+    let expected = expected(name);
+    let dir = tempfile::tempdir().unwrap();
+    let testbed = write_testbed(dir.path(), &codes(&expected));
+    let run = infer(
+        dir.path(),
+        model,
+        &testbed,
+        &params(&expected, dtype),
+        &[
+            "--metrics",
+            dir.path().join("metrics.json").to_str().unwrap(),
+        ],
+    );
+    (run, dir)
+}
+
+/// Compares one fixture's float32 scores with transformers'; returns the problems found.
+fn float32_problems(name: &str) -> Vec<String> {
+    let expected = expected(name);
+    let (run, _dir) = score(name, "float32", &checkpoint(name));
+    if !run.output.status.success() {
+        return vec![format!("{name}: icodegen-infer failed: {}", run.stderr())];
+    }
+    let tokens = run.tokens();
+    let scores = run.scores();
+    let mut problems = Vec::new();
+    let mut compared = 0;
+    for row in expected["rows"].as_array().unwrap() {
+        let code = row["code"].as_str().unwrap();
+        let ids: Vec<i64> = row["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_i64().unwrap())
+            .collect();
+        let positions = row["positions"].as_array().unwrap();
+        let ours = rows_of(&tokens, code);
+        let score = scores
+            .iter()
+            .find(|s| s.row_id == icodegen_artifacts::content_id("python", code))
+            .unwrap();
+        if ours.len() != positions.len() {
+            problems.push(format!(
+                "{name} {code:?}: {} scored tokens, transformers {} (ids {ids:?}, skip {:?})",
+                ours.len(),
+                positions.len(),
+                score.skip_reason
+            ));
+            continue;
+        }
+        for (at, (token, reference)) in ours.iter().zip(positions).enumerate() {
+            let position = at + 1;
+            let here = format!("{name} {code:?} position {position}");
+            if token.position as usize != position || i64::from(token.token_id) != ids[position] {
+                problems.push(format!(
+                    "{here}: token {} at {}, transformers {}",
+                    token.token_id, token.position, ids[position]
+                ));
+                continue;
+            }
+            let offsets = &row["byte_offsets"][position];
+            let span = token.byte_start.zip(token.byte_end);
+            let reference_span = offsets.as_array().map(|pair| {
+                (
+                    pair[0].as_i64().unwrap() as i32,
+                    pair[1].as_i64().unwrap() as i32,
+                )
+            });
+            if span != reference_span {
+                problems.push(format!(
+                    "{here}: span {span:?}, transformers {reference_span:?}"
+                ));
+            }
+            let logprob = reference["logprob"].as_f64().unwrap();
+            if (f64::from(token.logprob) - logprob).abs() > 1e-4 {
+                problems.push(format!(
+                    "{here}: logprob {} vs transformers {logprob}",
+                    token.logprob
+                ));
+            }
+            let entropy = reference["entropy"].as_f64().unwrap();
+            if (f64::from(token.entropy) - entropy).abs() > 1e-4 {
+                problems.push(format!(
+                    "{here}: entropy {} vs transformers {entropy}",
+                    token.entropy
+                ));
+            }
+            let tie = reference["tie_gap"].as_f64().unwrap() < 1e-4;
+            if !tie && i64::from(token.rank) != reference["rank"].as_i64().unwrap() {
+                problems.push(format!(
+                    "{here}: rank {} vs transformers {}",
+                    token.rank, reference["rank"]
+                ));
+            }
+            let top: Vec<i64> = reference["topk_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|id| id.as_i64().unwrap())
+                .collect();
+            let ours_top: Vec<i64> = token.topk_ids.iter().map(|&id| i64::from(id)).collect();
+            if reference["topk_gap"].as_f64().unwrap() >= 1e-4 && ours_top != top {
+                problems.push(format!(
+                    "{here}: top-k {ours_top:?} vs transformers {top:?}"
+                ));
+            }
+            compared += 1;
+        }
+    }
+    if compared < 20 {
+        problems.push(format!("{name}: only {compared} positions compared"));
+    }
+    problems
+}
+
+#[test]
+fn every_family_matches_transformers_in_float32() {
+    let problems: Vec<String> = FIXTURES
+        .iter()
+        .flat_map(|name| float32_problems(name))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn bfloat16_error_is_within_a_quarter_more_than_transformers_own() {
+    let mut problems = Vec::new();
+    for name in FIXTURES {
+        let expected = expected(name);
+        let (run, dir) = score(name, "bfloat16", &checkpoint(name));
+        if !run.output.status.success() {
+            problems.push(format!("{name}: failed: {}", run.stderr()));
+            continue;
+        }
+        let metrics: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("metrics.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(metrics["dtype"], "bfloat16", "{name}");
+        let tokens = run.tokens();
+        let (mut error, mut count) = (0.0, 0);
+        for row in expected["rows"].as_array().unwrap() {
+            let ours = rows_of(&tokens, row["code"].as_str().unwrap());
+            for (token, reference) in ours.iter().zip(row["positions"].as_array().unwrap()) {
+                error += (f64::from(token.logprob) - reference["logprob"].as_f64().unwrap()).abs();
+                count += 1;
+            }
+        }
+        let ours = error / count as f64;
+        let theirs = expected["bf16_mae"].as_f64().unwrap();
+        eprintln!("{name}: bfloat16 MAE {ours:.5} nats, transformers {theirs:.5}");
+        if ours > 1.25 * theirs || ours > 0.05 {
+            problems.push(format!(
+                "{name}: bfloat16 MAE {ours:.5} nats, transformers' own {theirs:.5}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn a_tokenizer_that_adds_its_own_bos_gives_exactly_one() {
+    let name = "llama_linear";
+    let expected = expected(name);
+    assert_eq!(expected["adds_bos"], true);
+    let model = model_dir::load(checkpoint(name), Device::Cpu).unwrap();
+    let bos = expected["bos_token_id"].as_i64().unwrap();
+    assert_eq!(model.config.bos_id, Some(bos));
+    for row in expected["rows"].as_array().unwrap() {
+        let code = row["code"].as_str().unwrap();
+        let prepared = icodegen_infer::prepare(&model, &[code]).unwrap();
+        let ids = &prepared[0].ids;
+        assert_eq!(
+            ids.iter().filter(|&&id| id == bos).count(),
+            1,
+            "{code:?}: {ids:?}"
+        );
+        assert_eq!(ids[0], bos);
+        let reference: Vec<i64> = row["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_i64().unwrap())
+            .collect();
+        assert_eq!(ids, &reference, "{code:?}");
+    }
+    // GPT-2's tokenizer adds none, and none is added.
+    let gpt2 = model_dir::load(checkpoint("gpt2"), Device::Cpu).unwrap();
+    assert_eq!(gpt2.config.bos_id, None);
+}
+
+#[test]
+fn a_fully_padded_row_puts_nan_nowhere() {
+    for name in ["mistral", "gpt_neo", "starcoder2", "codegen"] {
+        let model = model_dir::load(checkpoint(name), Device::Cpu).unwrap();
+        let time = 20;
+        let ids = Tensor::from_slice(&(0..2 * time).map(|i| 5 + i % 40).collect::<Vec<i64>>())
+            .view([2, time]);
+        // Row 0: 12 real tokens (its padded queries past the window see no real key); row 1:
+        // nothing but padding.
+        let mask: Vec<i64> = (0..2 * time).map(|i| i64::from(i < 12)).collect();
+        let mask = Tensor::from_slice(&mask).view([2, time]);
+        let logits = tch::no_grad(|| model.model.logits(&ids, Some(&mask), false)).unwrap();
+        let finite = logits.isfinite().all().int64_value(&[]);
+        assert_eq!(finite, 1, "{name}: NaN or inf in the logits");
+        // Real positions are what they are without the padded row.
+        let alone = tch::no_grad(|| {
+            model
+                .model
+                .logits(&ids.narrow(0, 0, 1).narrow(1, 0, 12), None, false)
+        })
+        .unwrap();
+        let difference = (logits.narrow(0, 0, 1).narrow(1, 0, 12) - alone)
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert!(
+            difference < 1e-4,
+            "{name}: padding changed real positions by {difference}"
+        );
+    }
+}
+
+#[test]
+fn metrics_and_metadata_record_parameters_dtype_and_device() {
+    let name = "llama_mqa_sharded";
+    let (run, dir) = score(name, "auto", &checkpoint(name));
+    run.ok();
+    let metrics: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("metrics.json")).unwrap())
+            .unwrap();
+    assert_eq!(metrics["model_format"], "huggingface");
+    assert_eq!(metrics["dtype"], "float32", "auto is float32 on the CPU");
+    assert_eq!(metrics["device"], "cpu");
+    assert_eq!(metrics["checkpoint"]["model_type"], "llama");
+    assert_eq!(metrics["checkpoint"]["files"].as_array().unwrap().len(), 5);
+    // Every scalar of the five shards is a parameter of the model.
+    let index: Value = serde_json::from_str(
+        &std::fs::read_to_string(checkpoint(name).join("model.safetensors.index.json")).unwrap(),
+    )
+    .unwrap();
+    let total_bytes = index["metadata"]["total_size"].as_i64().unwrap();
+    assert_eq!(metrics["parameters"].as_i64().unwrap() * 4, total_bytes);
+    let metadata = read_metadata(&run.scores).unwrap();
+    let get = |key: &str| {
+        metadata
+            .key_values
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(get("icodegen.dtype"), "float32");
+    assert_eq!(get("icodegen.device"), "cpu");
+    assert_eq!(get("icodegen.model_format"), "huggingface");
+    assert_eq!(
+        get("icodegen.model_parameters"),
+        metrics["parameters"].to_string()
+    );
+}
+
+#[test]
+fn a_hub_snapshot_of_symlinks_into_a_blob_store_scores_the_same() {
+    let name = "gpt_bigcode_mqa";
+    let store = tempfile::tempdir().unwrap();
+    let blobs = store.path().join("blobs");
+    let snapshot = store.path().join("snapshots/abc123");
+    std::fs::create_dir_all(&blobs).unwrap();
+    std::fs::create_dir_all(&snapshot).unwrap();
+    for entry in std::fs::read_dir(checkpoint(name)).unwrap() {
+        let entry = entry.unwrap();
+        let blob = blobs.join(format!("blob-{}", entry.file_name().to_string_lossy()));
+        std::fs::copy(entry.path(), &blob).unwrap();
+        std::os::unix::fs::symlink(&blob, snapshot.join(entry.file_name())).unwrap();
+    }
+    let (plain, _a) = score(name, "float32", &checkpoint(name));
+    let (linked, _b) = score(name, "float32", &snapshot);
+    let (plain, linked) = (plain.ok().tokens(), linked.ok().tokens());
+    assert!(!plain.is_empty());
+    assert_eq!(plain, linked);
+}
+
+#[test]
+fn dtype_flag_and_param_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let testbed = write_testbed(dir.path(), &["x = 1\n"]);
+    let run = infer(
+        dir.path(),
+        &checkpoint("gpt2"),
+        &testbed,
+        "  dtype: float8\n",
+        &[],
+    );
+    assert_usage_error(&run, &["float8"]);
+    let run = infer(
+        dir.path(),
+        &checkpoint("gpt2"),
+        &testbed,
+        "",
+        &["--dtype", "int4"],
+    );
+    assert_usage_error(&run, &["int4"]);
+    // The trained-model formats run in float32 only.
+    let run = infer(
+        dir.path(),
+        &fixtures().join("tiny-gpt2"),
+        &testbed,
+        "",
+        &["--dtype", "bfloat16"],
+    );
+    assert_usage_error(&run, &["bfloat16", "Hugging Face checkpoints"]);
+    // float16 on a Hugging Face checkpoint works (slowly) on the CPU.
+    let options = LoadOptions {
+        device: Device::Cpu,
+        dtype: DtypeChoice::Float16,
+    };
+    let model = model_dir::load_with(checkpoint("qwen2"), options).unwrap();
+    assert_eq!(model.kind, Kind::Half);
+}
+
+// ----- bad input: a clear message naming the file, the right exit code, nothing written -----
+
+/// A writable copy of a fixture.
+fn broken(name: &str, dir: &Path) -> PathBuf {
+    let copy = dir.join(format!("broken-{name}"));
+    copy_dir(&checkpoint(name), &copy);
+    copy
+}
+
+fn run_on(model: &Path, dir: &Path) -> Run {
+    let testbed = write_testbed(dir, &["def f(x):\n    return x\n"]);
+    infer(dir, model, &testbed, "  batch_size: 2\n", &[])
+}
+
+fn edit_config(model: &Path, edit: impl FnOnce(&mut serde_json::Map<String, Value>)) {
+    let path = model.join("config.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(config.as_object_mut().unwrap());
+    std::fs::write(path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+}
+
+#[test]
+fn unsupported_checkpoints_are_refused_as_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = broken("llama_linear", dir.path());
+    edit_config(&model, |config| {
+        config.insert("model_type".into(), "mamba".into());
+    });
+    let run = run_on(&model, dir.path());
+    assert_usage_error(
+        &run,
+        &[
+            "config.json",
+            "`mamba`",
+            "starcoder2",
+            "qwen2",
+            "scripts/export_hf.py",
+        ],
+    );
+
+    let model = broken("qwen2", dir.path());
+    edit_config(&model, |config| {
+        config.insert(
+            "auto_map".into(),
+            serde_json::json!({"AutoModelForCausalLM": "modeling_x.XForCausalLM"}),
+        );
+    });
+    assert_usage_error(&run_on(&model, dir.path()), &["config.json", "remote code"]);
+
+    let model = broken("llama3_bias", dir.path());
+    edit_config(&model, |config| {
+        config.insert(
+            "rope_parameters".into(),
+            serde_json::json!({"rope_type": "yarn", "factor": 4.0, "rope_theta": 10000.0}),
+        );
+    });
+    assert_usage_error(
+        &run_on(&model, dir.path()),
+        &["config.json", "rope type `yarn` is not implemented"],
+    );
+
+    // Pickled weights only.
+    let model = broken("gpt2", dir.path());
+    std::fs::rename(
+        model.join("model.safetensors"),
+        model.join("pytorch_model.bin"),
+    )
+    .unwrap();
+    assert_usage_error(
+        &run_on(&model, dir.path()),
+        &[
+            "pytorch_model.bin",
+            "safe_serialization=True",
+            "broken-gpt2",
+        ],
+    );
+}
+
+#[test]
+fn corrupt_or_inconsistent_checkpoints_fail_with_the_file_named() {
+    let dir = tempfile::tempdir().unwrap();
+    // A shard named in the index is missing.
+    let model = broken("llama_mqa_sharded", dir.path());
+    std::fs::remove_file(model.join("model-00003-of-00005.safetensors")).unwrap();
+    assert_error(
+        &run_on(&model, dir.path()),
+        1,
+        &[
+            "model-00003-of-00005.safetensors",
+            "no such file",
+            "model.safetensors.index.json",
+        ],
+    );
+
+    // A tensor whose shape disagrees with config.json: name it and both shapes.
+    let model = broken("starcoder2", dir.path());
+    edit_config(&model, |config| {
+        let size = config["intermediate_size"].as_i64().unwrap();
+        config.insert("intermediate_size".into(), (size + 8).into());
+    });
+    assert_error(
+        &run_on(&model, dir.path()),
+        1,
+        &[
+            "model.safetensors",
+            "mlp.c_fc.weight",
+            "has shape",
+            "config.json implies",
+        ],
+    );
+
+    // A missing tensor (an untied output layer the file lacks).
+    let model = broken("gpt_bigcode_mqa", dir.path());
+    edit_config(&model, |config| {
+        config.insert("tie_word_embeddings".into(), false.into());
+    });
+    assert_error(
+        &run_on(&model, dir.path()),
+        1,
+        &["model.safetensors", "has no tensor `lm_head.weight`"],
+    );
+
+    // A truncated safetensors file.
+    let model = broken("gpt_neo", dir.path());
+    let weights = model.join("model.safetensors");
+    let bytes = std::fs::read(&weights).unwrap();
+    std::fs::write(&weights, &bytes[..bytes.len() - 100]).unwrap();
+    assert_error(
+        &run_on(&model, dir.path()),
+        1,
+        &["model.safetensors", "truncated or corrupt"],
+    );
+    // Garbage.
+    std::fs::write(&weights, b"\xff\xff\xff\xff\xff\xff\xff\x7fnot safetensors").unwrap();
+    assert_error(
+        &run_on(&model, dir.path()),
+        1,
+        &["model.safetensors", "truncated or corrupt"],
+    );
+
+    // No tokenizer files.
+    let model = broken("gpt2", dir.path());
+    std::fs::remove_file(model.join("vocab.json")).unwrap();
+    std::fs::remove_file(model.join("merges.txt")).unwrap();
+    assert_usage_error(
+        &run_on(&model, dir.path()),
+        &["broken-gpt2", "has no tokenizer", "tokenizer.json"],
+    );
+
+    // A tokenizer whose ids exceed the embedding rows.
+    let model = broken("mistral", dir.path());
+    edit_config(&model, |config| {
+        config.insert("vocab_size".into(), 100.into());
+    });
+    assert_error(
+        &run_on(&model, dir.path()),
+        1,
+        &[
+            "broken-mistral",
+            "the tokenizer has",
+            "the model predicts 100",
+        ],
+    );
+}
