@@ -162,7 +162,7 @@ mod tests {
     #[test]
     fn walk_visits_in_preorder_and_skips_subtrees() {
         let code = "def f(x):\n    return g(x)\n";
-        let tree = Language::Python.parse(code).unwrap();
+        let tree = Language::Python.parse_file(code).unwrap();
         let all = preorder(tree.root_node());
         assert_eq!(all.len(), tree.root_node().descendant_count());
         assert_eq!(all[0].0.kind(), "module");
@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn walk_with_path_hands_out_the_ancestors() {
         let code = "def f(x):\n    return g(x)\n";
-        let tree = Language::Python.parse(code).unwrap();
+        let tree = Language::Python.parse_file(code).unwrap();
         let mut checked = 0;
         walk_with_path(tree.root_node(), |node, path| {
             assert_eq!(
@@ -206,7 +206,7 @@ mod tests {
     #[test]
     fn walk_stays_inside_the_given_subtree() {
         let code = "def f():\n    pass\n\ndef g():\n    return 1\n";
-        let tree = Language::Python.parse(code).unwrap();
+        let tree = Language::Python.parse_file(code).unwrap();
         let first = tree.root_node().named_child(0).unwrap();
         let mut kinds = Vec::new();
         walk(first, |node, _| {
@@ -219,9 +219,9 @@ mod tests {
 
     #[test]
     fn errors_are_counted_and_clean_code_has_none() {
-        let clean = Language::Python.parse("x = (1 + 2)\n").unwrap();
+        let clean = Language::Python.parse_file("x = (1 + 2)\n").unwrap();
         assert_eq!(count_errors(clean.root_node()), 0);
-        let broken = Language::Python.parse("x = (1 + \ny = 2\n").unwrap();
+        let broken = Language::Python.parse_file("x = (1 + \ny = 2\n").unwrap();
         assert!(count_errors(broken.root_node()) > 0);
     }
 

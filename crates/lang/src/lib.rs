@@ -95,8 +95,21 @@ impl Language {
         })
     }
 
-    /// The official tree-sitter grammar. PHP uses the full grammar, which expects `<?php`.
+    /// The grammar every snippet is parsed with, in every stage (through [`Snippet::parse`]):
+    /// the official tree-sitter grammar, except for PHP, whose snippets (functions cut out of a
+    /// file) have no `<?php` tag and are read with the `php_only` grammar. Node kind ids, node
+    /// type names and syntax classes all come from this grammar.
     pub fn grammar(self) -> tree_sitter::Language {
+        match self {
+            Language::Php => tree_sitter_php::LANGUAGE_PHP_ONLY.into(),
+            other => other.file_grammar(),
+        }
+    }
+
+    /// The grammar of a whole source file: the same as [`Language::grammar`] except for PHP,
+    /// whose files start with `<?php` (text before it is a `text` node). Only file-level
+    /// extraction (ingest) uses it; a snippet never does.
+    pub fn file_grammar(self) -> tree_sitter::Language {
         match self {
             Language::Python => tree_sitter_python::LANGUAGE.into(),
             Language::Java => tree_sitter_java::LANGUAGE.into(),
@@ -107,28 +120,13 @@ impl Language {
         }
     }
 
-    /// The grammar for a snippet cut out of a file: the same as [`Language::grammar`] except
-    /// for PHP, whose snippets have no `<?php` tag and are read with the `php_only` grammar.
-    pub fn snippet_grammar(self) -> tree_sitter::Language {
-        match self {
-            Language::Php => tree_sitter_php::LANGUAGE_PHP_ONLY.into(),
-            other => other.grammar(),
-        }
+    /// A parser with [`Language::grammar`], for [`Parsers`]. Crate-private so that nothing
+    /// outside parses a snippet any other way than [`Snippet::parse`].
+    pub(crate) fn snippet_parser(self) -> Result<tree_sitter::Parser, LangError> {
+        parser_for(self, &self.grammar())
     }
 
-    /// A parser with [`Language::snippet_grammar`].
-    pub fn snippet_parser(self) -> Result<tree_sitter::Parser, LangError> {
-        let mut parser = tree_sitter::Parser::new();
-        parser
-            .set_language(&self.snippet_grammar())
-            .map_err(|error| LangError::Grammar {
-                language: self.name(),
-                message: error.to_string(),
-            })?;
-        Ok(parser)
-    }
-
-    /// The grammar's `node-types.json`.
+    /// The `node-types.json` of [`Language::grammar`].
     pub fn node_types_json(self) -> &'static str {
         match self {
             Language::Python => tree_sitter_python::NODE_TYPES,
@@ -136,7 +134,7 @@ impl Language {
             Language::JavaScript => tree_sitter_javascript::NODE_TYPES,
             Language::Go => tree_sitter_go::NODE_TYPES,
             Language::Ruby => tree_sitter_ruby::NODE_TYPES,
-            Language::Php => tree_sitter_php::PHP_NODE_TYPES,
+            Language::Php => tree_sitter_php::PHP_ONLY_NODE_TYPES,
         }
     }
 
@@ -165,25 +163,35 @@ impl Language {
         names
     }
 
-    /// A parser for this language.
-    pub fn parser(self) -> Result<tree_sitter::Parser, LangError> {
-        let mut parser = tree_sitter::Parser::new();
-        parser
-            .set_language(&self.grammar())
-            .map_err(|error| LangError::Grammar {
-                language: self.name(),
-                message: error.to_string(),
-            })?;
-        Ok(parser)
+    /// A parser for whole source files ([`Language::file_grammar`]); reuse it in loops.
+    pub fn file_parser(self) -> Result<tree_sitter::Parser, LangError> {
+        parser_for(self, &self.file_grammar())
     }
 
-    /// Parses `code` with a fresh parser. Use [`Language::parser`] and reuse it in loops.
-    pub fn parse(self, code: &str) -> Result<tree_sitter::Tree, LangError> {
-        self.parser()?.parse(code, None).ok_or(LangError::Parse {
-            language: self.name(),
-            bytes: code.len(),
-        })
+    /// Parses a whole source file with a fresh [`Language::file_parser`]. A snippet goes
+    /// through [`Snippet::parse`] instead.
+    pub fn parse_file(self, code: &str) -> Result<tree_sitter::Tree, LangError> {
+        self.file_parser()?
+            .parse(code, None)
+            .ok_or(LangError::Parse {
+                language: self.name(),
+                bytes: code.len(),
+            })
     }
+}
+
+fn parser_for(
+    language: Language,
+    grammar: &tree_sitter::Language,
+) -> Result<tree_sitter::Parser, LangError> {
+    let mut parser = tree_sitter::Parser::new();
+    parser
+        .set_language(grammar)
+        .map_err(|error| LangError::Grammar {
+            language: language.name(),
+            message: error.to_string(),
+        })?;
+    Ok(parser)
 }
 
 impl std::fmt::Display for Language {
@@ -218,7 +226,7 @@ mod tests {
             (Language::Php, "<?php function f($x) { return $x + 1; }"),
         ];
         for (language, code) in samples {
-            let tree = language.parse(code).unwrap();
+            let tree = language.parse_file(code).unwrap();
             assert!(
                 !tree.root_node().has_error(),
                 "{language}: {}",

@@ -71,7 +71,7 @@ impl Parsers {
         Self::default()
     }
 
-    /// The snippet parser of `language` ([`Language::snippet_grammar`]).
+    /// The snippet parser of `language` ([`Language::grammar`]).
     pub fn get(&mut self, language: Language) -> Result<&mut Parser, LangError> {
         let index = match self
             .parsers
@@ -366,7 +366,7 @@ mod tests {
             .unwrap();
         let expected = "def f(a, b):\n    if a >= b:\n        return a + b\n    return 0\n";
         assert_eq!(edited.code(), expected);
-        let fresh = Language::Python.parse(expected).unwrap();
+        let fresh = Language::Python.parse_file(expected).unwrap();
         assert_eq!(
             edited.tree().root_node().to_sexp(),
             fresh.root_node().to_sexp()

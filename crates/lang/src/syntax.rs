@@ -262,13 +262,17 @@ static JAVASCRIPT: Syntax = Syntax {
         INTEGER => ["number"],
     ],
     anonymous: classes![
-        DECISION => ["if", "for", "while", "catch", "&&", "||", "??", "case", "?"],
+        DECISION => [
+            "if", "for", "while", "catch", "&&", "||", "??", "case", "?", "||=", "&&=", "??=",
+        ],
         COMPARISON => ["<", ">", "<=", ">=", "==", "!=", "===", "!=="],
         MATH => ["+", "-", "*", "/", "%", "**"],
         MODIFIER_TOKEN => ["static", "async"],
         CLOSER => [")", "]", "}"],
     ],
-    decision_tokens: &["if", "for", "while", "catch", "&&", "||", "??", "case", "?"],
+    decision_tokens: &[
+        "if", "for", "while", "catch", "&&", "||", "??", "case", "?", "||=", "&&=", "??=",
+    ],
     negation: "!",
     reserved_names: &[
         "break",
@@ -407,7 +411,7 @@ static RUBY: Syntax = Syntax {
     anonymous: classes![
         DECISION => [
             "if", "elsif", "until", "for", "while", "rescue", "ensure", "when", "and", "or",
-            "||", "&&", "?",
+            "||", "&&", "?", "||=", "&&=",
         ],
         COMPARISON => ["<", ">", "<=", ">=", "==", "!=", "===", "<=>", "=~"],
         MATH => ["+", "-", "*", "/", "%", "**"],
@@ -415,7 +419,7 @@ static RUBY: Syntax = Syntax {
     ],
     decision_tokens: &[
         "if", "elsif", "until", "for", "while", "rescue", "ensure", "when", "and", "or", "||",
-        "&&", "?",
+        "&&", "?", "||=", "&&=",
     ],
     negation: "!",
     reserved_names: &[
@@ -648,7 +652,7 @@ mod tests {
     #[test]
     fn named_and_anonymous_kinds_of_the_same_name_are_told_apart() {
         let syntax = Language::Ruby.syntax();
-        let tree = Language::Ruby.parse("if a\n  b\nend\n").unwrap();
+        let tree = Language::Ruby.parse_file("if a\n  b\nend\n").unwrap();
         let statement = tree.root_node().named_child(0).unwrap();
         assert_eq!(statement.kind(), "if");
         assert!(syntax.is(statement, Class::CONDITIONAL));

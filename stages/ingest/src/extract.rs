@@ -313,7 +313,7 @@ mod tests {
     use super::*;
 
     fn extract(language: Language, source: &str) -> Vec<Function> {
-        let tree = language.parse(source).unwrap();
+        let tree = language.parse_file(source).unwrap();
         functions(language, &tree, source)
     }
 

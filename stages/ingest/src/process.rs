@@ -108,7 +108,7 @@ impl Workers {
         let index = match self.files.iter().position(|(known, _)| *known == language) {
             Some(index) => index,
             None => {
-                self.files.push((language, language.parser().ok()?));
+                self.files.push((language, language.file_parser().ok()?));
                 self.files.len() - 1
             }
         };

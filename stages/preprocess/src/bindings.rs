@@ -245,7 +245,7 @@ fn flags(language: Language) -> &'static [u8] {
         .expect("known language");
     TABLES[index].get_or_init(|| {
         let rules = rules(language);
-        let grammar = language.snippet_grammar();
+        let grammar = language.grammar();
         (0..grammar.node_kind_count())
             .map(|id| {
                 let id = id as u16;

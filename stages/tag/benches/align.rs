@@ -33,13 +33,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let code = CodeStore::load(testbed.as_ref())?;
     let mut tables = std::collections::HashMap::new();
-    let mut parsers = std::collections::HashMap::new();
+    let mut parsers = icodegen_lang::Parsers::new();
     for language in code.languages() {
         tables.insert(
             language,
             LanguageTable::new(params.load_taxonomy(language)?),
         );
-        parsers.insert(language, language.parser()?);
     }
     let mut token_count = 0usize;
     let mut labelled = 0usize;
@@ -54,13 +53,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|token| span_of(token, source.len(), &group.row_id, tokens.as_ref()))
             .collect::<Result<Vec<_>, _>>()?;
         let parse_began = Instant::now();
-        let tree = parsers
-            .get_mut(&language)
-            .expect("one per language")
-            .parse(source, None)
-            .ok_or("no tree")?;
+        let snippet = icodegen_lang::Snippet::parse(&mut parsers, language, source)?;
         parse_seconds += parse_began.elapsed().as_secs_f64();
-        let flat = FlatTree::build(&tree, table)?;
+        let flat = FlatTree::build(&snippet, table)?;
         let bound = align::bind(&flat.leaf_spans(), &spans);
         let mut labels: Vec<Option<Label>> = Vec::with_capacity(bound.len());
         for range in bound {

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 use icodegen_artifacts::ArtifactWriter;
 use icodegen_artifacts::schemas::{concepts, concepts_global, nodes, tags};
-use icodegen_lang::Language;
+use icodegen_lang::{Language, Parsers};
 use rayon::prelude::*;
 
 pub use config::TagParams;
@@ -148,8 +148,8 @@ struct Context<'a> {
 }
 
 thread_local! {
-    /// One parser per worker thread and language (parsers are not `Sync`).
-    static PARSERS: RefCell<HashMap<Language, tree_sitter::Parser>> = RefCell::new(HashMap::new());
+    /// Snippet parsers per worker thread (parsers are not `Sync`).
+    static PARSERS: RefCell<Parsers> = RefCell::new(Parsers::new());
 }
 
 fn process_group(context: &Context, group: &TokenGroup) -> Result<RowResult> {
@@ -179,18 +179,7 @@ fn process_group(context: &Context, group: &TokenGroup) -> Result<RowResult> {
         bootstrap: context.params.bootstrap,
         seed: context.params.seed,
     };
-    PARSERS.with(|parsers| {
-        let mut parsers = parsers.borrow_mut();
-        let parser = match parsers.entry(language) {
-            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::hash_map::Entry::Vacant(entry) => {
-                entry.insert(language.parser().map_err(|error| {
-                    TagError::Internal(format!("cannot load a grammar: {error}"))
-                })?)
-            }
-        };
-        row::process_row(&task, parser)
-    })
+    PARSERS.with(|parsers| row::process_row(&task, &mut parsers.borrow_mut()))
 }
 
 const BATCH: usize = 8192;

@@ -10,6 +10,8 @@
 
 use std::path::Path;
 
+use icodegen_lang::{Parsers, Snippet};
+
 use crate::align::{self, LeafRange};
 use crate::bootstrap::{self, MeanBootstrap};
 use crate::error::{Result, TagError};
@@ -119,22 +121,23 @@ pub fn span_of(
 }
 
 /// Aligns and aggregates one (model, row).
-pub fn process_row(task: &RowTask, parser: &mut tree_sitter::Parser) -> Result<RowResult> {
+pub fn process_row(task: &RowTask, parsers: &mut Parsers) -> Result<RowResult> {
     let table = task.table;
     let spans = task
         .tokens
         .iter()
         .map(|token| span_of(token, task.code.len(), task.row_id, task.tokens_path))
         .collect::<Result<Vec<_>>>()?;
-    let tree = parser.parse(task.code, None).ok_or_else(|| {
+    // The one way every stage parses a snippet, so tag sees the tree preprocess saw.
+    let snippet = Snippet::parse(parsers, table.language, task.code).map_err(|error| {
         TagError::Internal(format!(
-            "tree-sitter returned no tree for row `{}` ({} bytes of {})",
+            "cannot parse row `{}` ({} bytes of {}): {error}",
             task.row_id,
             task.code.len(),
             table.language
         ))
     })?;
-    let flat = FlatTree::build(&tree, table)?;
+    let flat = FlatTree::build(&snippet, table)?;
     let leaf_spans = flat.leaf_spans();
     let bound: Vec<Option<LeafRange>> = if flat.leaves_overlap {
         align::bind_naive(&leaf_spans, &spans)
@@ -278,7 +281,7 @@ mod tests {
             bootstrap: 20,
             seed: 1,
         };
-        let result = process_row(&task, &mut language.parser().unwrap()).unwrap();
+        let result = process_row(&task, &mut Parsers::new()).unwrap();
         (table, result)
     }
 
@@ -417,10 +420,115 @@ mod tests {
             bootstrap: 20,
             seed: 1,
         };
-        let error = process_row(&task, &mut Language::Python.parser().unwrap()).unwrap_err();
+        let error = process_row(&task, &mut Parsers::new()).unwrap_err();
         assert!(
             error.to_string().contains("both or neither must be null"),
             "{error}"
         );
+    }
+
+    /// One real function per language (`tests/fixtures/snippets/SOURCES.md`), the node types
+    /// its tokens must reach, and the grammar's root type.
+    const REAL_SNIPPETS: &[(Language, &str, &str, &[&str])] = &[
+        (
+            Language::Python,
+            "python.py",
+            "module",
+            &["function_definition", "for_statement", "if_statement"],
+        ),
+        (
+            Language::Java,
+            "java.java",
+            "program",
+            &["method_declaration", "if_statement", "binary_expression"],
+        ),
+        (
+            Language::JavaScript,
+            "javascript.js",
+            "program",
+            &["function_expression", "switch_statement", "if_statement"],
+        ),
+        (
+            Language::Go,
+            "go.go",
+            "source_file",
+            &["method_declaration", "expression_switch_statement"],
+        ),
+        (
+            Language::Ruby,
+            "ruby.rb",
+            "program",
+            &["method", "unless_modifier", "do_block"],
+        ),
+        (
+            Language::Php,
+            "php.php",
+            "program",
+            &[
+                "method_declaration",
+                "if_statement",
+                "function_call_expression",
+                "variable_name",
+                "optional_type",
+            ],
+        ),
+    ];
+
+    #[test]
+    fn a_real_snippet_of_every_language_binds_to_its_grammar_node_types() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snippets");
+        for &(language, file, root, expected) in REAL_SNIPPETS {
+            let code = std::fs::read_to_string(fixtures.join(file)).unwrap();
+            // One token per whitespace-separated word, as a byte-level BPE roughly cuts.
+            let cuts: Vec<usize> = code
+                .char_indices()
+                .filter(|&(i, c)| c.is_whitespace() && i > 0)
+                .map(|(i, _)| i)
+                .collect();
+            let tokens = tokens_at(&cuts, code.len());
+            let (table, result) = run(language, &code, &tokens);
+            let grammar = language.node_type_names();
+            let name = |node: u32| {
+                table.type_names[result.tree.node_type[node as usize] as usize].as_str()
+            };
+            let types: std::collections::BTreeSet<&str> =
+                (0..result.tree.len() as u32).map(name).collect();
+            assert_eq!(name(0), root, "{language}: root");
+            assert!(!types.contains("ERROR"), "{language}: {types:?}");
+            assert!(
+                !types.contains("text"),
+                "{language}: PHP code read as text: {types:?}"
+            );
+            for node_type in &types {
+                assert!(
+                    grammar.contains(*node_type),
+                    "{language}: `{node_type}` is not in the grammar"
+                );
+            }
+            for node_type in expected {
+                assert!(
+                    types.contains(node_type),
+                    "{language}: no `{node_type}` in {types:?}"
+                );
+            }
+            // Every token binds, to a leaf under the root, and the leaves cover the code.
+            assert!(
+                result.labels.iter().all(|&label| label != NONE),
+                "{language}"
+            );
+            assert_eq!(result.tree.end[0] as usize, code.len(), "{language}");
+            let last_leaf = *result.tree.leaves.last().unwrap() as usize;
+            assert_eq!(
+                result.tree.end[last_leaf] as usize,
+                code.trim_end().len(),
+                "{language}"
+            );
+            let categorised = result
+                .concepts
+                .iter()
+                .filter(|concept| concept.kind == ConceptKind::Category)
+                .count();
+            assert!(categorised > 0, "{language}: no taxonomy category scored");
+        }
     }
 }

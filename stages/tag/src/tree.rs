@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use icodegen_lang::Language;
+use icodegen_lang::{Language, Snippet};
 
 use crate::error::{Result, TagError};
 use crate::taxonomy::Taxonomy;
@@ -148,44 +148,77 @@ pub struct FlatTree {
 }
 
 impl FlatTree {
-    /// Flattens `tree` (parsed from `code`) with the node types and atomic set of `table`.
-    pub fn build(tree: &tree_sitter::Tree, table: &LanguageTable) -> Result<Self> {
+    /// Flattens a parsed snippet with the node types and atomic set of `table`. Offsets are
+    /// bytes of the snippet's code. A snippet parsed inside a class shell gets a root of the
+    /// grammar's root type spanning its code, above the nodes the shell holds, so a wrapped
+    /// method has the shape it would have alone (and none of the shell's nodes).
+    pub fn build(snippet: &Snippet, table: &LanguageTable) -> Result<Self> {
         let mut flat = FlatTree::default();
-        let mut cursor = tree.walk();
+        if !snippet.is_wrapped() {
+            flat.push_subtree(snippet.tree().root_node(), NONE, 0, 0, table)?;
+        } else {
+            let root = snippet.tree().root_node();
+            let node_type = table.type_of(&root);
+            flat.node_type.push(node_type);
+            flat.parent.push(NONE);
+            flat.depth.push(0);
+            flat.start.push(0);
+            flat.end.push(snippet.code().len() as u32);
+            flat.category.push(table.category_of_type(node_type));
+            let offset = snippet.offset() as u32;
+            for node in snippet.roots() {
+                flat.push_subtree(node, 0, 1, offset, table)?;
+            }
+        }
+        flat.finish_leaves();
+        Ok(flat)
+    }
+
+    /// Appends `top` and its subtree in pre-order, `top` as a child of `parent` at `depth`,
+    /// with byte offsets shifted down by `offset`.
+    fn push_subtree(
+        &mut self,
+        top: tree_sitter::Node,
+        parent: u32,
+        depth: u32,
+        offset: u32,
+        table: &LanguageTable,
+    ) -> Result<()> {
+        let mut cursor = top.walk();
         let mut ancestors: Vec<u32> = Vec::new();
         loop {
             let node = cursor.node();
-            let index = u32::try_from(flat.node_type.len())
+            let index = u32::try_from(self.node_type.len())
                 .map_err(|_| TagError::Internal("more than 2^32 AST nodes".to_owned()))?;
             let node_type = table.type_of(&node);
-            let parent = ancestors.last().copied().unwrap_or(NONE);
+            let node_parent = ancestors.last().copied().unwrap_or(parent);
             let own_category = table.category_of_type(node_type);
-            let category = if own_category != NONE || parent == NONE {
+            let category = if own_category != NONE || node_parent == NONE {
                 own_category
             } else {
-                flat.category[parent as usize]
+                self.category[node_parent as usize]
             };
-            let (start, end) = (node.start_byte() as u32, node.end_byte() as u32);
-            flat.node_type.push(node_type);
-            flat.parent.push(parent);
-            flat.depth.push(ancestors.len() as u32);
-            flat.start.push(start);
-            flat.end.push(end);
-            flat.category.push(category);
+            let start = (node.start_byte() as u32).saturating_sub(offset);
+            let end = (node.end_byte() as u32).saturating_sub(offset);
+            self.node_type.push(node_type);
+            self.parent.push(node_parent);
+            self.depth.push(depth + ancestors.len() as u32);
+            self.start.push(start);
+            self.end.push(end);
+            self.category.push(category);
             if !table.atomic[node_type as usize] && cursor.goto_first_child() {
                 ancestors.push(index);
                 continue;
             }
             if start < end {
-                flat.leaves.push(index);
+                self.leaves.push(index);
             }
             loop {
                 if cursor.goto_next_sibling() {
                     break;
                 }
                 if !cursor.goto_parent() {
-                    flat.finish_leaves();
-                    return Ok(flat);
+                    return Ok(());
                 }
                 ancestors.pop();
             }
@@ -245,6 +278,10 @@ mod tests {
         LanguageTable::new(taxonomy)
     }
 
+    pub(crate) fn parse(language: Language, code: &str) -> Snippet {
+        Snippet::parse(&mut icodegen_lang::Parsers::new(), language, code).unwrap()
+    }
+
     fn leaf_texts(code: &str, flat: &FlatTree, table: &LanguageTable) -> Vec<(String, String)> {
         flat.leaves
             .iter()
@@ -262,8 +299,7 @@ mod tests {
     fn a_string_literal_is_one_leaf_and_its_parts_are_not_listed() {
         let table = table(Language::Python);
         let code = "x = f\"a{b}c\"\n";
-        let tree = Language::Python.parse(code).unwrap();
-        let flat = FlatTree::build(&tree, &table).unwrap();
+        let flat = FlatTree::build(&parse(Language::Python, code), &table).unwrap();
         let leaves = leaf_texts(code, &flat, &table);
         assert_eq!(
             leaves,
@@ -297,8 +333,7 @@ mod tests {
     fn categories_are_inherited_from_the_nearest_categorised_ancestor() {
         let table = table(Language::Python);
         let code = "for i in x:\n    pass\n";
-        let tree = Language::Python.parse(code).unwrap();
-        let flat = FlatTree::build(&tree, &table).unwrap();
+        let flat = FlatTree::build(&parse(Language::Python, code), &table).unwrap();
         let iterative = table
             .category_names
             .iter()
@@ -327,8 +362,7 @@ mod tests {
     #[test]
     fn code_without_leaves_binds_to_the_root() {
         let table = table(Language::Python);
-        let tree = Language::Python.parse("   \n").unwrap();
-        let flat = FlatTree::build(&tree, &table).unwrap();
+        let flat = FlatTree::build(&parse(Language::Python, "   \n"), &table).unwrap();
         assert_eq!(flat.leaves, [0]);
     }
 
@@ -336,8 +370,7 @@ mod tests {
     fn error_nodes_are_typed_error_and_missing_nodes_bind_nothing() {
         let table = table(Language::Java);
         let code = "class A { void f() { int x = (1 + ; } }";
-        let tree = Language::Java.parse(code).unwrap();
-        let flat = FlatTree::build(&tree, &table).unwrap();
+        let flat = FlatTree::build(&parse(Language::Java, code), &table).unwrap();
         let names: Vec<&str> = flat
             .node_type
             .iter()
@@ -348,5 +381,97 @@ mod tests {
             assert!(flat.start[leaf as usize] < flat.end[leaf as usize]);
         }
         assert!(!flat.leaves_overlap);
+    }
+
+    #[test]
+    fn leaves_match_py_tree_sitter_on_real_code_of_every_language() {
+        // crates/lang/tests/fixtures/reference/LANGUAGE.json: functions of real packages with
+        // the leaves py-tree-sitter gives them (same grammar versions, same class shell, string
+        // literals whole); made by scripts/reference/languages/suite.py fixtures.
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../crates/lang/tests/fixtures/reference");
+        for language in Language::ALL {
+            let table = table(language);
+            let text = std::fs::read_to_string(fixtures.join(format!("{}.json", language.name())))
+                .unwrap();
+            let entries = fixture_entries(&text);
+            assert!(entries.len() >= 20, "{language}");
+            for (code, expected) in entries {
+                let flat = FlatTree::build(&parse(language, &code), &table).unwrap();
+                let ours: Vec<Leaf> = flat
+                    .leaves
+                    .iter()
+                    .map(|&leaf| {
+                        let leaf = leaf as usize;
+                        (
+                            table.type_names[flat.node_type[leaf] as usize].clone(),
+                            flat.start[leaf],
+                            flat.end[leaf],
+                        )
+                    })
+                    .collect();
+                assert_eq!(ours, expected, "{language}:\n{code}");
+            }
+        }
+    }
+
+    /// A leaf as the fixtures list it: type, start byte, end byte.
+    type Leaf = (String, u32, u32);
+
+    /// (code, leaves) of every snippet of a reference fixture. A tiny reader for this one
+    /// layout, so tag needs no JSON dependency: one `"code": "..."` line per snippet, then its
+    /// leaves one `"START END TYPE"` per line, as `json.dump(..., indent=1)` writes them.
+    fn fixture_entries(text: &str) -> Vec<(String, Vec<Leaf>)> {
+        let mut entries = Vec::new();
+        let mut code: Option<String> = None;
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            let line = line.trim();
+            if let Some(rest) = line.strip_prefix("\"code\": ") {
+                code = Some(unquote(rest.trim_end_matches(',')));
+            } else if line.starts_with("\"leaves\": [") {
+                let mut leaves = Vec::new();
+                for leaf_line in lines.by_ref() {
+                    let leaf_line = leaf_line.trim();
+                    if leaf_line.starts_with(']') {
+                        break;
+                    }
+                    let leaf = unquote(leaf_line.trim_end_matches(','));
+                    let mut parts = leaf.splitn(3, ' ');
+                    let start = parts.next().unwrap().parse().unwrap();
+                    let end = parts.next().unwrap().parse().unwrap();
+                    leaves.push((parts.next().unwrap().to_owned(), start, end));
+                }
+                entries.push((code.take().unwrap(), leaves));
+            }
+        }
+        entries
+    }
+
+    /// The value of a JSON string literal (the escapes `json.dump` writes).
+    fn unquote(literal: &str) -> String {
+        let inner = &literal[1..literal.len() - 1];
+        let mut out = String::new();
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match chars.next().unwrap() {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                'r' => out.push('\r'),
+                'b' => out.push('\u{8}'),
+                'f' => out.push('\u{c}'),
+                'u' => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    let unit = u32::from_str_radix(&hex, 16).unwrap();
+                    out.push(char::from_u32(unit).unwrap_or('\u{fffd}'));
+                }
+                other => out.push(other),
+            }
+        }
+        out
     }
 }
