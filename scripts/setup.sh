@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh Debian machine with rustup and python3 + pip.
 # Installs what is missing into project-local folders only:
-#   .tools/python   libtorch from the PyPI `torch` wheel (what tch links against), ~1.2 GB
+#   .tools/python   libtorch from the PyPI `torch` wheel (what tch links against), ~1.2 GB, and
+#                   on a machine with an NVIDIA driver (or ICODEGEN_CUDA=1) the CUDA libraries
+#                   that wheel needs at run time (cuBLAS, cuDNN, NCCL, ...; several GB), so
+#                   `--device auto` runs on the GPU. ICODEGEN_CUDA=0 skips them.
 # Safe to run again: each step checks first and does nothing when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,4 +26,36 @@ if [ ! -f "$marker" ]; then
   python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$TORCH_DIR" \
     "torch==$TORCH_VERSION" nvidia-cuda-runtime==13.0.96 nvidia-cuda-cupti==13.0.85
   touch "$marker"
+fi
+
+# CUDA libraries: the wheel's own pinned requirements (cuda-toolkit[...], nvidia-cudnn, NCCL,
+# ...), read from its metadata so they always match the torch version, installed beside it
+# (libtorch_cuda.so finds them through its relative RPATH).
+want_cuda=${ICODEGEN_CUDA:-auto}
+if [ "$want_cuda" = auto ]; then
+  if [ -e /proc/driver/nvidia/version ] || command -v nvidia-smi >/dev/null 2>&1; then
+    want_cuda=1
+  else
+    want_cuda=0
+  fi
+fi
+cuda_marker="$TORCH_DIR/.icodegen-cuda-$TORCH_VERSION"
+if [ "$want_cuda" = 1 ] && [ ! -f "$cuda_marker" ]; then
+  mapfile -t cuda_requirements < <(python3 - "$TORCH_DIR/torch-$TORCH_VERSION.dist-info/METADATA" <<'PY'
+import sys
+from pip._vendor.packaging.requirements import Requirement
+for line in open(sys.argv[1], encoding="utf-8"):
+    if not line.startswith("Requires-Dist:"):
+        continue
+    requirement = Requirement(line.split(":", 1)[1].strip())
+    if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+        continue
+    if requirement.name.startswith(("nvidia-", "cuda-toolkit")):
+        print(str(requirement).split(";")[0].strip())
+PY
+  )
+  log "NVIDIA driver found: installing the CUDA libraries torch==$TORCH_VERSION needs into $TORCH_DIR: ${cuda_requirements[*]}"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$TORCH_DIR" --upgrade \
+    "${cuda_requirements[@]}"
+  touch "$cuda_marker"
 fi

@@ -2,7 +2,8 @@
 //! the built binaries on a tiny corpus: every stage really runs (tree-sitter, libtorch training
 //! and scoring, tagging, the study report), and the incremental behaviour the main job promises
 //! holds: a model's hyper-parameter re-runs only that model's stages and analyze, returning to
-//! it restores from the run-cache, and a third model runs only its own stages and analyze.
+//! it restores from the run-cache, a third model runs only its own stages and analyze, and a
+//! Hugging Face checkpoint folder dropped into pipeline.yaml runs through infer, tag and analyze.
 //!
 //! Only two things differ from the real study: sizes (params.yaml is the real one with smaller
 //! numbers written over it) and `scripts/fetch_corpus.sh`, which here copies sdists made by the
@@ -316,4 +317,53 @@ fn default_study_runs_end_to_end_and_reruns_only_what_a_param_change_touches() {
     assert!(third.contains("Done: 4 ran, 0 restored"), "{third}");
     let report = std::fs::read_to_string(study.root().join("report/index.html")).unwrap();
     assert!(report.contains("lstm"));
+
+    // A Hugging Face checkpoint folder dropped into pipeline.yaml beside the trained models,
+    // reached through a symlink that leaves the workspace (as a hub snapshot is): its infer and
+    // tag, and analyze, which compares it with the others.
+    let checkpoint = repo().join("stages/infer/tests/fixtures/hf/llama_linear");
+    std::fs::create_dir_all(study.root().join("models")).unwrap();
+    std::os::unix::fs::symlink(&checkpoint, study.root().join("models/tiny-llama")).unwrap();
+    let mut pipeline = std::fs::read_to_string(study.root().join("pipeline.yaml")).unwrap();
+    pipeline.push_str(HF_STAGES);
+    std::fs::write(study.root().join("pipeline.yaml"), pipeline).unwrap();
+    assert_eq!(
+        study.in_state("never-run"),
+        names(&["infer-llama", "tag-llama"])
+    );
+    let fourth = study.repro();
+    assert!(fourth.contains("Done: 3 ran, 0 restored"), "{fourth}");
+    let metrics: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(study.root().join("data/work/infer/llama.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(metrics["model_format"], "huggingface");
+    assert!(metrics["scored_tokens"].as_u64().unwrap() > 100);
+    let report = std::fs::read_to_string(study.root().join("report/index.html")).unwrap();
+    assert!(report.contains("llama"));
+    // The checkpoint was only read.
+    assert!(!checkpoint.join(".icodegen").exists());
 }
+
+/// The README's "Bring your own model" stages, for a checkpoint folder under models/.
+const HF_STAGES: &str = r#"
+  infer-llama:
+    cmd: >-
+      icodegen-infer --params params.yaml --model models/tiny-llama --model-id llama
+      --testbed data/work/testbed.parquet --tokens data/work/results/llama/tokens.parquet
+      --scores data/work/results/llama/scores.parquet --metrics data/work/infer/llama.json
+    deps: [models/tiny-llama, data/work/testbed.parquet]
+    params: [infer]
+    outs: [data/work/results/llama/tokens.parquet, data/work/results/llama/scores.parquet]
+    metrics: [data/work/infer/llama.json]
+  tag-llama:
+    cmd: >-
+      icodegen-tag --params params.yaml --testbed data/work/testbed.parquet
+      --tokens data/work/results/llama/tokens.parquet --tags data/work/results/llama/tags.parquet
+      --concepts data/work/results/llama/concepts.parquet --nodes data/work/results/llama/nodes.parquet
+      --global data/work/results/llama/concepts_global.parquet
+    deps: [data/work/testbed.parquet, data/work/results/llama/tokens.parquet, data/taxonomies]
+    params: [tag]
+    outs: [data/work/results/llama/tags.parquet, data/work/results/llama/concepts.parquet,
+           data/work/results/llama/nodes.parquet, data/work/results/llama/concepts_global.parquet]
+"#;
