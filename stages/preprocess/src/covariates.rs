@@ -66,6 +66,9 @@ struct Decisions<'a> {
     main: Option<std::ops::Range<usize>>,
     /// Separate functions on the path (the main function excluded), by depth.
     functions_on_path: Vec<u32>,
+    /// Ruby: where lizard's reader ends the function (its `end` matching differs from Ruby's:
+    /// see [`ruby_function_end`]); decisions from there on are not the function's.
+    cut: Option<usize>,
     /// Byte ranges whose decisions lizard's JavaScript reader drops (see
     /// [`Decisions::note_swallowed_parentheses`]).
     swallowed: Vec<std::ops::Range<usize>>,
@@ -88,6 +91,7 @@ impl<'a> Decisions<'a> {
             functions_on_path: Vec::with_capacity(64),
             templates_on_path: Vec::with_capacity(64),
             swallowed: Vec::new(),
+            cut: None,
             in_main: 0,
             everywhere: 0,
         }
@@ -105,23 +109,31 @@ impl<'a> Decisions<'a> {
                 self.main = Some(node.byte_range());
                 true
             };
+        if is_main && self.language == Language::Ruby {
+            self.cut = ruby_function_end(node, self.source);
+        }
         self.functions_on_path
             .push(above + u32::from(!is_main && class.intersects(self.separate)));
         if self.language == Language::JavaScript {
             self.note_swallowed_parentheses(node);
         }
-        let counts = self.is_parameter_default(node)
-            || (self.is_decision(node, class, parent) && !self.is_swallowed(node));
-        if !counts || templates > 0 {
+        let count = if self.is_parameter_default(node)
+            || (self.is_decision(node, class, parent) && !self.is_swallowed(node))
+        {
+            self.ruby_question_marks(node).unwrap_or(1)
+        } else {
+            self.ruby_heredoc_words(node)
+        };
+        if count == 0 || templates > 0 || self.cut.is_some_and(|cut| node.start_byte() >= cut) {
             return;
         }
-        self.everywhere += 1;
+        self.everywhere += count;
         let inside_main = self
             .main
             .as_ref()
             .is_some_and(|main| main.contains(&node.start_byte()));
         if inside_main && above == 0 {
-            self.in_main += 1;
+            self.in_main += count;
         }
     }
 
@@ -179,12 +191,55 @@ impl<'a> Decisions<'a> {
         self.swallowed.iter().any(|range| range.contains(&at))
     }
 
+    /// Ruby's character literal (`?a`, `??`): lizard counts each `?` in it.
+    fn ruby_question_marks(&self, node: Node) -> Option<usize> {
+        (self.language == Language::Ruby && node.kind() == "character").then(|| {
+            node.utf8_text(self.source.as_bytes())
+                .map_or(1, |text| text.matches('?').count())
+        })
+    }
+
+    /// Ruby: lizard does not know heredocs and reads their text as code, so decision words in
+    /// a heredoc's text count (its interpolations are code and counted as such).
+    fn ruby_heredoc_words(&self, node: Node) -> usize {
+        if self.language != Language::Ruby || node.kind() != "heredoc_content" {
+            return 0;
+        }
+        let text = node.utf8_text(self.source.as_bytes()).unwrap_or("");
+        let words = text
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|word| {
+                matches!(
+                    *word,
+                    "if" | "elsif"
+                        | "until"
+                        | "for"
+                        | "while"
+                        | "rescue"
+                        | "ensure"
+                        | "when"
+                        | "and"
+                        | "or"
+                )
+            })
+            .count();
+        let operators = ["||", "&&"]
+            .iter()
+            .map(|op| text.matches(op).count())
+            .sum::<usize>();
+        words + operators + text.matches('?').count()
+    }
+
     /// Whether lizard would count this node's token.
     fn is_decision(&self, node: Node, class: Class, parent: Option<Node>) -> bool {
         if node.child_count() > 0 {
             return false;
         }
         if node.is_named() {
+            // Ruby's character literal `?a`: lizard sees a `?`.
+            if self.language == Language::Ruby && node.kind() == "character" {
+                return true;
+            }
             // A name spelled like a decision keyword (`.catch(`, `{if: 1}`, `->match()`).
             return !self.keyword_names.is_empty()
                 && matches!(
@@ -226,6 +281,104 @@ impl<'a> Decisions<'a> {
             self.in_main
         } else {
             self.everywhere
+        }
+    }
+}
+
+/// Where lizard 1.24's Ruby reader ends the function `method` (a `method` or
+/// `singleton_method` node), as a byte offset of `source`; `None` when it ends where Ruby does.
+///
+/// Lizard matches `end` with a stack of openers of its own: `begin`, `do`, `class`, `module`,
+/// `{` (not after `.`), `if`/`unless` first on a line (or after `;`, or followed by `then`), and
+/// `while`/`for` first on a line (the first token of the loop body is consumed by the loop).
+/// `case`, `until` and `x = if ...` push nothing, and every `end` or `}` token pops, `range.end`
+/// included; the `end` that empties the stack ends the function, and lizard counts no decision
+/// after it. This replays that on the method's tokens (strings and symbols as single tokens).
+fn ruby_function_end(method: Node, source: &str) -> Option<usize> {
+    #[derive(PartialEq)]
+    enum State {
+        Global,
+        /// After a mid-line `if`/`unless`: waits for a new line or `then`.
+        If,
+        /// After a `while`/`for` first on its line: waits for a new line or `do`.
+        Loop,
+    }
+    let body_start = method
+        .child_by_field_name("parameters")
+        .or_else(|| method.child_by_field_name("name"))?
+        .end_byte();
+    let mut tokens: Vec<Node> = Vec::new();
+    ruby_tokens(method, &mut tokens);
+    let mut depth = 1usize;
+    let mut state = State::Global;
+    let mut last: Option<(&str, usize)> = None; // text and end row of the previous token
+    for token in tokens.into_iter().filter(|t| t.start_byte() >= body_start) {
+        let text = token.utf8_text(source.as_bytes()).unwrap_or("");
+        let newline = match last {
+            None => true,
+            Some((previous, row)) => previous == ";" || token.start_position().row > row,
+        };
+        let after_dot = last.is_some_and(|(previous, _)| previous == ".");
+        last = Some((text, token.end_position().row));
+        let mut reprocess = true;
+        while reprocess {
+            reprocess = false;
+            match state {
+                State::If => {
+                    if newline {
+                        state = State::Global;
+                        reprocess = true;
+                    } else if text == "then" {
+                        state = State::Global;
+                        depth += 1;
+                    }
+                }
+                State::Loop => {
+                    if newline || text == "do" {
+                        state = State::Global;
+                        if text != "end" {
+                            depth += 1;
+                        }
+                    }
+                }
+                State::Global => match text {
+                    "end" | "}" => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return (token.start_byte() < method.end_byte().saturating_sub(3))
+                                .then_some(token.start_byte());
+                        }
+                    }
+                    "def" => depth += 1,
+                    "begin" | "do" | "class" | "module" | "{" | "#{" if !after_dot => depth += 1,
+                    "while" | "for" if newline => state = State::Loop,
+                    "if" | "unless" if newline => depth += 1,
+                    "if" | "unless" => state = State::If,
+                    _ => {}
+                },
+            }
+        }
+    }
+    None
+}
+
+/// The tokens of `node` as lizard's Ruby reader sees them, in order: leaves, with literals lizard
+/// reads as one token kept whole and comments dropped.
+fn ruby_tokens<'tree>(node: Node<'tree>, tokens: &mut Vec<Node<'tree>>) {
+    match node.kind() {
+        "comment" | "heredoc_body" => {}
+        "string" | "regex" | "simple_symbol" | "delimited_symbol" | "character"
+        | "string_array" | "symbol_array" | "subshell" | "heredoc_beginning" => tokens.push(node),
+        _ if node.child_count() == 0 => {
+            if node.end_byte() > node.start_byte() {
+                tokens.push(node);
+            }
+        }
+        _ => {
+            let mut cursor = node.walk();
+            for child in node.children(&mut cursor) {
+                ruby_tokens(child, tokens);
+            }
         }
     }
 }
