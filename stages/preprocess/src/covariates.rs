@@ -132,7 +132,12 @@ impl<'a> Decisions<'a> {
             .main
             .as_ref()
             .is_some_and(|main| main.contains(&node.start_byte()));
-        if inside_main && above == 0 {
+        let owned_by_main = if self.language == Language::JavaScript {
+            self.javascript_owned_by_main(node)
+        } else {
+            above == 0
+        };
+        if inside_main && owned_by_main {
             self.in_main += count;
         }
     }
@@ -189,6 +194,38 @@ impl<'a> Decisions<'a> {
     fn is_swallowed(&self, node: Node) -> bool {
         let at = node.start_byte();
         self.swallowed.iter().any(|range| range.contains(&at))
+    }
+
+    /// JavaScript: whether lizard gives this token to the snippet's function. A nested function
+    /// owns its tokens, except that an arrow function with an expression body ends, for
+    /// lizard, at the end of the line of its `=>`: what follows on later lines is the
+    /// enclosing function's (`g: () =>\n  a ? 1 : 2`).
+    fn javascript_owned_by_main(&self, node: Node) -> bool {
+        let Some(main) = self.main.clone() else {
+            return false;
+        };
+        let row = node.start_position().row;
+        let mut ancestor = node.parent();
+        while let Some(current) = ancestor {
+            if current.byte_range() == main {
+                return true;
+            }
+            if syntax_class(self.language, current).intersects(self.separate) {
+                let arrow_line_only = current.kind() == "arrow_function"
+                    && current
+                        .child_by_field_name("body")
+                        .is_some_and(|body| body.kind() != "statement_block")
+                    && current
+                        .children(&mut current.walk())
+                        .find(|child| child.kind() == "=>")
+                        .is_some_and(|arrow| row > arrow.start_position().row);
+                if !arrow_line_only {
+                    return false;
+                }
+            }
+            ancestor = current.parent();
+        }
+        false
     }
 
     /// Ruby's character literal (`?a`, `??`): lizard counts each `?` in it.
@@ -381,6 +418,10 @@ fn ruby_tokens<'tree>(node: Node<'tree>, tokens: &mut Vec<Node<'tree>>) {
             }
         }
     }
+}
+
+fn syntax_class(language: Language, node: Node) -> Class {
+    language.syntax().class_of(node)
 }
 
 /// Decision words lizard counts even as names (lizard sees tokens, not roles). Python's and
