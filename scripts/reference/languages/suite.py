@@ -170,11 +170,18 @@ def has_errors(language, code):
     return sum(count_errors(node) for node in roots(tree, offset, length)) > 0
 
 
-def load_taxonomy(language):
-    """(atomic types, {type: category}) from data/taxonomies/LANGUAGE.yaml."""
+def alternative_taxonomies(language):
+    """The other taxonomy files of a language: data/taxonomies/LANGUAGE-NAME.yaml."""
+    directory = os.path.join(ROOT, "data", "taxonomies")
+    return sorted(name[:-5] for name in os.listdir(directory)
+                  if name.startswith(language + "-") and name.endswith(".yaml"))
+
+
+def load_taxonomy(language, name=None):
+    """(atomic types, {type: category}) from data/taxonomies/LANGUAGE.yaml (or NAME.yaml)."""
     import yaml
 
-    with open(os.path.join(ROOT, "data", "taxonomies", f"{language}.yaml"), encoding="utf-8") as handle:
+    with open(os.path.join(ROOT, "data", "taxonomies", f"{name or language}.yaml"), encoding="utf-8") as handle:
         document = yaml.safe_load(handle)
     category_of = {}
     for category, types in (document.get("categories") or {}).items():
@@ -310,6 +317,8 @@ def check_language(language, bin_dir, differences_out):
 
     # Binding: icodegen's leaves against py-tree-sitter's.
     atomic, category_of = load_taxonomy(language)
+    alternatives = {name: load_taxonomy(language, name)[1] for name in alternative_taxonomies(language)}
+    uncategorised_alternative = collections.Counter()
     ours_leaves = icodegen_leaves(work, bin_dir)
     originals = [row for row in testbed if row["intervention"] == "none"]
     binding_rows = binding_differences = leaf_count = uncategorised = 0
@@ -326,6 +335,9 @@ def check_language(language, bin_dir, differences_out):
             node = tree.root_node.descendant_for_byte_range(start + offset, end + offset)
             if not categorised(node, category_of):
                 uncategorised += 1
+            for name, other in alternatives.items():
+                if not categorised(node, other):
+                    uncategorised_alternative[name] += 1
 
     # Interventions.
     pairs = collections.defaultdict(dict)
@@ -360,6 +372,7 @@ def check_language(language, bin_dir, differences_out):
         "binding_differences": binding_differences,
         "leaves": leaf_count,
         "uncategorised": uncategorised,
+        "uncategorised_alternative": dict(uncategorised_alternative),
         "interventions": {name: [validity[name], totals[name]] for name in sorted(totals)},
     }
 
@@ -441,7 +454,10 @@ def table(results):
             f"| {r['language']} | {r['files']} | {r['snippets']} | {r['binding_differences']} of {r['binding_rows']} | "
             f"{percent(r['agree'], r['matched'])} ({r['agree']}/{r['matched']}) | "
             f"{percent(r['extracted'], r['lizard_named'])} ({r['extracted']}/{r['lizard_named']}) | {interventions} | "
-            f"{percent(r['uncategorised'], r['leaves'])} |"
+            f"{percent(r['uncategorised'], r['leaves'])}"
+            + "".join(f" ({name}: {percent(count, r['leaves'])})"
+                      for name, count in sorted(r.get("uncategorised_alternative", {}).items()))
+            + " |"
         )
     return "\n".join(lines)
 

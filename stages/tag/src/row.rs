@@ -531,4 +531,46 @@ mod tests {
             assert!(categorised > 0, "{language}: no taxonomy category scored");
         }
     }
+
+    #[test]
+    fn the_astrust_java_taxonomy_categorises_most_of_a_real_method() {
+        let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/taxonomies");
+        let astrust = LanguageTable::new(
+            Taxonomy::load(Language::Java, &directory.join("java-astrust.yaml")).unwrap(),
+        );
+        let docode = table(Language::Java);
+        let code = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snippets/java.java"),
+        )
+        .unwrap();
+        let uncategorised = |table: &LanguageTable| {
+            let task_tokens = tokens_at(&[], code.len());
+            let task = RowTask {
+                model_id: "m",
+                row_id: "r",
+                code: &code,
+                table,
+                tokens: &task_tokens,
+                tokens_path: Path::new("tokens.parquet"),
+                bootstrap: 2,
+                seed: 1,
+            };
+            let result = process_row(&task, &mut Parsers::new()).unwrap();
+            let leaves = &result.tree.leaves;
+            leaves
+                .iter()
+                .filter(|&&leaf| result.tree.category[leaf as usize] == NONE)
+                .count() as f64
+                / leaves.len() as f64
+        };
+        // docode's categories are keywords and punctuation: identifiers and literals have none.
+        assert!(uncategorised(&docode) > 0.3, "{}", uncategorised(&docode));
+        assert!(uncategorised(&astrust) < 0.1, "{}", uncategorised(&astrust));
+        for category in ["decision", "operator", "natural_language", "scope", "types"] {
+            assert!(
+                astrust.category_names.iter().any(|name| name == category),
+                "{category}"
+            );
+        }
+    }
 }
