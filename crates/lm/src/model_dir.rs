@@ -171,16 +171,49 @@ pub fn load_with(dir: impl AsRef<Path>, options: LoadOptions) -> Result<LoadedMo
     })
 }
 
-/// Loads a Hugging Face checkpoint folder natively (see [`crate::hf`]).
-fn load_hf(dir: PathBuf, options: LoadOptions) -> Result<LoadedModel> {
-    let started = std::time::Instant::now();
+/// What a model reads and predicts over, without its weights: the tokenizer and the config
+/// (BOS, vocabulary, context).
+pub struct TextSide {
+    pub config: ModelConfig,
+    pub tokenizer: CodeTokenizer,
+}
+
+/// Loads only the text side of a model directory (cheap: no weights are read).
+pub fn load_text(dir: impl AsRef<Path>) -> Result<TextSide> {
+    let dir = dir.as_ref();
+    if !dir.is_dir() {
+        return Err(LmError::Invalid(format!(
+            "`{}` is not a model directory (no such directory)",
+            dir.display()
+        )));
+    }
+    let config_path = dir.join(CONFIG_FILE);
+    let text =
+        fs_err::read_to_string(&config_path).map_err(|e| LmError::io("read", &config_path, e))?;
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text)
+        && hf::is_hf_config(&value)
+    {
+        let (spec, tokenizer, tokens) = hf_text(dir)?;
+        return Ok(TextSide {
+            config: hf_model_config(&spec, &tokens, Kind::Float),
+            tokenizer,
+        });
+    }
+    Ok(TextSide {
+        config: ModelConfig::load(&config_path)?,
+        tokenizer: CodeTokenizer::load(dir.join(TOKENIZER_FILE))?,
+    })
+}
+
+/// A Hugging Face checkpoint's config, tokenizer and special tokens, checked against each other.
+fn hf_text(dir: &Path) -> Result<(hf::DecoderSpec, CodeTokenizer, hf::Tokens)> {
     let spec = hf::config::load(&dir.join(CONFIG_FILE))?;
-    hf::check_weights_present(&dir)?;
-    let tokenizer = hf::load_tokenizer(&dir)?;
-    let tokens = hf::special_tokens(&dir, &spec, &tokenizer)?;
+    hf::check_weights_present(dir)?;
+    let tokenizer = hf::load_tokenizer(dir)?;
+    let tokens = hf::special_tokens(dir, &spec, &tokenizer)?;
     if tokenizer.vocab_size() > spec.vocab_size {
         return Err(LmError::VocabularyMismatch {
-            dir: dir.clone(),
+            dir: dir.to_path_buf(),
             tokenizer: tokenizer.vocab_size(),
             model: spec.vocab_size,
         });
@@ -202,6 +235,30 @@ fn load_hf(dir: PathBuf, options: LoadOptions) -> Result<LoadedModel> {
             });
         }
     }
+    Ok((spec, tokenizer, tokens))
+}
+
+fn hf_model_config(spec: &hf::DecoderSpec, tokens: &hf::Tokens, kind: Kind) -> ModelConfig {
+    ModelConfig {
+        format: ModelFormat::Huggingface,
+        model: None,
+        vocab_size: spec.vocab_size,
+        context_length: spec.context_length,
+        bos_id: tokens.bos_id,
+        eos_id: tokens.eos_id,
+        pad_id: tokens.pad_id,
+        accepts_attention_mask: true,
+        provenance: Some(serde_json::json!({
+            "model_type": spec.model_type,
+            "dtype": hf::kind_name(kind),
+        })),
+    }
+}
+
+/// Loads a Hugging Face checkpoint folder natively (see [`crate::hf`]).
+fn load_hf(dir: PathBuf, options: LoadOptions) -> Result<LoadedModel> {
+    let started = std::time::Instant::now();
+    let (spec, tokenizer, tokens) = hf_text(&dir)?;
     // Weights are opened (mapped, headers checked) before the dtype is chosen: `auto` follows
     // what is stored when config.json does not say.
     let mut weights = hf::Weights::open(&dir, Kind::Float, options.device)?;
@@ -223,20 +280,7 @@ fn load_hf(dir: PathBuf, options: LoadOptions) -> Result<LoadedModel> {
         unused_tensors: weights.unused(),
     };
     drop(weights);
-    let config = ModelConfig {
-        format: ModelFormat::Huggingface,
-        model: None,
-        vocab_size: spec.vocab_size,
-        context_length: spec.context_length,
-        bos_id: tokens.bos_id,
-        eos_id: tokens.eos_id,
-        pad_id: tokens.pad_id,
-        accepts_attention_mask: true,
-        provenance: Some(serde_json::json!({
-            "model_type": spec.model_type,
-            "dtype": hf::kind_name(kind),
-        })),
-    };
+    let config = hf_model_config(&spec, &tokens, kind);
     let hash = directory_hash(&dir)?;
     Ok(LoadedModel {
         dir,

@@ -6,9 +6,12 @@
 //! token, its rank, the entropy and the top-k; `scores.parquet` gets per-row means (methodology
 //! §1). Code longer than the context is read in sliding windows (`stride` new tokens each), so
 //! each token is scored exactly once with at least `context - stride` tokens of context.
-//! Windows of many rows are sorted by length and batched with right padding; padded positions
-//! are never read. Only statistics leave the device, never logits. Results are deterministic
-//! for a given model, device and batch size.
+//! The windows of the whole testbed are sorted by (length, `row_id`, start) and cut into
+//! batches (of `batch_size` windows, or of at most `max_batch_tokens` tokens with padding
+//! counted), right-padded; padded positions are never read. Only statistics leave the device,
+//! never logits. Every window is scored in the same batch whatever the sharding (`--shard I/N`
+//! takes whole batches, balanced by tokens), so shards merged by `--merge` give the bytes of
+//! one unsharded run. Outputs are in canonical order (`row_id`, then position).
 //!
 //! The library knows nothing of the runner, its cache, the lock file or Slurm: it reads the
 //! inputs it is given and writes only the output paths it is given.
@@ -24,15 +27,13 @@ use icodegen_lm::LmError;
 use icodegen_lm::device::{DeviceChoice, DtypeChoice, device_name};
 use icodegen_lm::model_dir::{self, LoadedModel};
 use icodegen_lm::scoring::{self, TokenStatistics, Window};
+use icodegen_lm::tokenizer::CodeTokenizer;
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
 /// Why a row was not scored (the `skip_reason` column).
 pub const SKIP_EMPTY: &str = "empty or whitespace-only code";
 pub const SKIP_SINGLE_TOKEN: &str = "a single token and no BOS: nothing to predict";
-
-/// Distinct rows tokenized and scored together (bounds memory; larger groups batch better).
-const ROWS_PER_CHUNK: usize = 1024;
 
 /// An [`LmError`] as the CLI classifies it: the user's to fix (exit 2) or a failure (exit 1).
 pub fn lm_error(error: LmError) -> anyhow::Error {
@@ -47,9 +48,13 @@ pub fn lm_error(error: LmError) -> anyhow::Error {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InferConfig {
-    /// Windows (sequences) per forward pass.
+    /// Windows (sequences) per forward pass, when `max_batch_tokens` is not set.
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
+    /// Cut batches by tokens instead: at most this many tokens per forward pass, padding
+    /// counted (windows sorted by length pad little).
+    #[serde(default)]
+    pub max_batch_tokens: Option<usize>,
     /// New tokens per sliding window on code longer than the context; half the context when
     /// unset. Must be below the context.
     #[serde(default)]
@@ -80,6 +85,7 @@ impl Default for InferConfig {
     fn default() -> Self {
         Self {
             batch_size: default_batch_size(),
+            max_batch_tokens: None,
             stride: None,
             max_context: None,
             top_k: default_top_k(),
@@ -97,12 +103,16 @@ pub struct InferOptions {
     pub threads: Option<usize>,
     /// Overrides `dtype` of the params.
     pub dtype: Option<DtypeChoice>,
+    /// Score only this shard of the testbed's batches.
+    pub shard: Option<Shard>,
 }
 
 /// Settings in force after the model is known (recorded in the artifacts' metadata).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Resolved {
     pub batch_size: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_batch_tokens: Option<usize>,
     pub context: usize,
     pub stride: usize,
     pub top_k: usize,
@@ -117,6 +127,8 @@ impl InferConfig {
         let stride = self.stride.unwrap_or((context / 2).max(1));
         let problem = if self.batch_size == 0 {
             Some("batch_size must be at least 1".to_owned())
+        } else if self.max_batch_tokens == Some(0) {
+            Some("max_batch_tokens must be at least 1".to_owned())
         } else if context < 2 {
             Some(format!("the context ({context} tokens) must be at least 2"))
         } else if stride == 0 || stride >= context {
@@ -133,6 +145,7 @@ impl InferConfig {
         }
         Ok(Resolved {
             batch_size: self.batch_size,
+            max_batch_tokens: self.max_batch_tokens,
             context,
             stride,
             top_k: self.top_k,
@@ -153,7 +166,16 @@ pub struct Prepared {
 
 /// Tokenizes `codes` for `model`.
 pub fn prepare(model: &LoadedModel, codes: &[&str]) -> anyhow::Result<Vec<Prepared>> {
-    let encoded = model.tokenizer.encode_batch(codes).map_err(lm_error)?;
+    prepare_with(&model.tokenizer, model.config.bos_id, codes)
+}
+
+/// Tokenizes `codes` with `tokenizer`, prepending `bos` when set.
+pub fn prepare_with(
+    tokenizer: &CodeTokenizer,
+    bos: Option<i64>,
+    codes: &[&str],
+) -> anyhow::Result<Vec<Prepared>> {
+    let encoded = tokenizer.encode_batch(codes).map_err(lm_error)?;
     Ok(codes
         .iter()
         .zip(encoded)
@@ -161,7 +183,7 @@ pub fn prepare(model: &LoadedModel, codes: &[&str]) -> anyhow::Result<Vec<Prepar
             let n_tokens = encoded.len();
             let mut ids = Vec::with_capacity(n_tokens + 1);
             let mut spans = Vec::with_capacity(n_tokens + 1);
-            if let Some(bos) = model.config.bos_id {
+            if let Some(bos) = bos {
                 ids.push(bos);
                 spans.push(None);
             }
@@ -184,16 +206,141 @@ pub fn prepare(model: &LoadedModel, codes: &[&str]) -> anyhow::Result<Vec<Prepar
         .collect())
 }
 
-/// Scores every position `1..len` of each non-skipped row; the statistics of row `r` are in
-/// position order (entry `i` is position `i + 1`). Skipped rows get empty statistics.
-pub fn score(
-    model: &LoadedModel,
-    rows: &[Prepared],
-    settings: &Resolved,
-) -> anyhow::Result<Vec<TokenStatistics>> {
-    let k = settings.top_k.min(model.config.vocab_size as usize);
-    let mut results: Vec<TokenStatistics> = rows
+/// One window of one row, scored inside a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Item {
+    pub row: usize,
+    pub window: Window,
+}
+
+/// Windows read in one forward pass, right-padded to the longest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    pub items: Vec<Item>,
+}
+
+impl Batch {
+    /// Sequence length of the padded batch.
+    pub fn time(&self) -> usize {
+        self.items
+            .iter()
+            .map(|item| item.window.end - item.window.start)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Tokens the forward pass reads, padding included.
+    pub fn padded_tokens(&self) -> usize {
+        self.items.len() * self.time()
+    }
+
+    /// Tokens of the windows themselves.
+    pub fn real_tokens(&self) -> usize {
+        self.items
+            .iter()
+            .map(|item| item.window.end - item.window.start)
+            .sum()
+    }
+}
+
+/// The batches of a whole testbed, the same whatever the sharding: every window of every row,
+/// sorted by (length, `row_id`, start), cut into batches of at most `max_batch_tokens` tokens
+/// with padding counted (a window longer than the budget gets a batch of its own), or of
+/// `batch_size` windows when no budget is set. Sorting by length keeps padding small.
+pub fn plan(rows: &[Prepared], row_ids: &[&str], settings: &Resolved) -> Vec<Batch> {
+    let mut items: Vec<Item> = rows
         .iter()
+        .enumerate()
+        .filter(|(_, row)| row.skip.is_none())
+        .flat_map(|(index, row)| {
+            scoring::windows(row.ids.len(), settings.context, settings.stride)
+                .into_iter()
+                .map(move |window| Item { row: index, window })
+        })
+        .collect();
+    items.sort_by(|a, b| {
+        let length = |item: &Item| item.window.end - item.window.start;
+        length(a)
+            .cmp(&length(b))
+            .then_with(|| row_ids[a.row].cmp(row_ids[b.row]))
+            .then_with(|| a.window.start.cmp(&b.window.start))
+    });
+    let mut batches = Vec::new();
+    let mut current: Vec<Item> = Vec::new();
+    for item in items {
+        let length = item.window.end - item.window.start;
+        let full = match settings.max_batch_tokens {
+            // Ascending lengths: the new item sets the padded length.
+            Some(budget) => !current.is_empty() && (current.len() + 1) * length > budget,
+            None => current.len() == settings.batch_size,
+        };
+        if full {
+            batches.push(Batch {
+                items: std::mem::take(&mut current),
+            });
+        }
+        current.push(item);
+    }
+    if !current.is_empty() {
+        batches.push(Batch { items: current });
+    }
+    batches
+}
+
+/// `--shard I/N`: shard `index` of `count` (counted from 0, like Slurm array task ids).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let problem = || {
+            format!(
+                "shard `{text}` must be I/N with 0 <= I < N (I counted from 0, like Slurm array task ids)"
+            )
+        };
+        let (index, count) = text.split_once('/').ok_or_else(problem)?;
+        let index: usize = index.trim().parse().map_err(|_| problem())?;
+        let count: usize = count.trim().parse().map_err(|_| problem())?;
+        if count == 0 || index >= count {
+            return Err(problem());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// The shard of each batch: whole batches, balanced by padded tokens (largest first, each to
+/// the least loaded shard, ties to the lowest index), so it is deterministic.
+pub fn assign_shards(batches: &[Batch], count: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..batches.len()).collect();
+    order.sort_by_key(|&index| (std::cmp::Reverse(batches[index].padded_tokens()), index));
+    let mut load = vec![0usize; count.max(1)];
+    let mut shard_of = vec![0; batches.len()];
+    for index in order {
+        let (shard, _) = load
+            .iter()
+            .enumerate()
+            .min_by_key(|&(shard, load)| (*load, shard))
+            .expect("at least one shard");
+        shard_of[index] = shard;
+        load[shard] += batches[index].padded_tokens();
+    }
+    shard_of
+}
+
+/// Empty statistics for every position `1..len` of each row (none for skipped rows).
+fn empty_results(rows: &[Prepared], k: usize) -> Vec<TokenStatistics> {
+    rows.iter()
         .map(|row| {
             let n = if row.skip.is_some() {
                 0
@@ -209,89 +356,145 @@ pub fn score(
                 k,
             }
         })
+        .collect()
+}
+
+/// Scores every position `1..len` of each non-skipped row; the statistics of row `r` are in
+/// position order (entry `i` is position `i + 1`). Skipped rows get empty statistics.
+pub fn score(
+    model: &LoadedModel,
+    rows: &[Prepared],
+    settings: &Resolved,
+) -> anyhow::Result<Vec<TokenStatistics>> {
+    let ids: Vec<String> = (0..rows.len())
+        .map(|index| format!("{index:012}"))
         .collect();
-    let mut items: Vec<(usize, Window)> = rows
-        .iter()
-        .enumerate()
-        .filter(|(_, row)| row.skip.is_none())
-        .flat_map(|(index, row)| {
-            scoring::windows(row.ids.len(), settings.context, settings.stride)
-                .into_iter()
-                .map(move |window| (index, window))
-        })
-        .collect();
-    // Longest first, so each batch pads little and the largest allocation comes first.
-    items.sort_by_key(|(index, window)| {
-        (
-            std::cmp::Reverse(window.end - window.start),
-            *index,
-            window.start,
-        )
-    });
-    let pad = model.config.pad();
-    let _no_grad = tch::no_grad_guard();
-    for batch in items.chunks(settings.batch_size) {
-        let time = batch
-            .iter()
-            .map(|(_, w)| w.end - w.start)
-            .max()
-            .unwrap_or(0);
-        let mut ids = Vec::with_capacity(batch.len() * time);
-        let mut mask = Vec::with_capacity(batch.len() * time);
-        let (mut batch_index, mut time_index, mut targets) = (Vec::new(), Vec::new(), Vec::new());
-        let mut padded = false;
-        for (b, (row, window)) in batch.iter().enumerate() {
-            let sequence = &rows[*row].ids[window.start..window.end];
-            ids.extend_from_slice(sequence);
-            mask.extend(std::iter::repeat_n(1i64, sequence.len()));
-            let missing = time - sequence.len();
-            padded |= missing > 0;
-            ids.extend(std::iter::repeat_n(pad, missing));
-            mask.extend(std::iter::repeat_n(0i64, missing));
-            for position in window.score_from..window.end {
-                batch_index.push(b as i64);
-                time_index.push((position - window.start - 1) as i64);
-                targets.push(rows[*row].ids[position]);
-            }
-        }
-        let shape = [batch.len() as i64, time as i64];
-        let device = model.device;
-        let ids = Tensor::from_slice(&ids).view(shape).to_device(device);
-        let mask = Tensor::from_slice(&mask).view(shape).to_device(device);
-        let rows_at = model
-            .model
-            .select(
-                &ids,
-                padded.then_some(&mask),
-                &Tensor::from_slice(&batch_index).to_device(device),
-                &Tensor::from_slice(&time_index).to_device(device),
-            )
-            .map_err(lm_error)?;
-        let statistics = scoring::statistics_projected(
-            &rows_at,
-            &Tensor::from_slice(&targets).to_device(device),
-            k,
-            model.config.vocab_size,
-            &|rows| model.model.project(rows),
-        )
-        .map_err(lm_error)?;
-        let mut next = 0;
-        for (row, window) in batch {
-            let result = &mut results[*row];
-            for position in window.score_from..window.end {
-                let at = position - 1;
-                result.logprob[at] = statistics.logprob[next];
-                result.rank[at] = statistics.rank[next];
-                result.entropy[at] = statistics.entropy[next];
-                result.top_ids[at * k..(at + 1) * k]
-                    .copy_from_slice(&statistics.top_ids[next * k..(next + 1) * k]);
-                result.top_logprobs[at * k..(at + 1) * k]
-                    .copy_from_slice(&statistics.top_logprobs[next * k..(next + 1) * k]);
-                next += 1;
-            }
-        }
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let batches = plan(rows, &ids, settings);
+    let k = settings.top_k.min(model.config.vocab_size as usize);
+    let mut results = empty_results(rows, k);
+    for batch in &batches {
+        score_batch(model, rows, &batch.items, k, &mut results)?;
     }
     Ok(results)
+}
+
+/// Test-only fault injection: batches of more windows than this fail as a CUDA
+/// out-of-memory error would (`ICODEGEN_INFER_TEST_OOM_ABOVE`).
+fn injected_oom_limit() -> Option<usize> {
+    std::env::var("ICODEGEN_INFER_TEST_OOM_ABOVE")
+        .ok()
+        .and_then(|value| value.parse().ok())
+}
+
+fn is_out_of_memory(error: &LmError) -> bool {
+    let text = error.to_string();
+    text.contains("out of memory") || text.contains("CUDA error: out of memory")
+}
+
+/// Scores one batch into `results`. On an out-of-memory error the batch is split in two and
+/// each half retried (with a log line) instead of failing the job; a single window that does
+/// not fit fails.
+fn score_batch(
+    model: &LoadedModel,
+    rows: &[Prepared],
+    items: &[Item],
+    k: usize,
+    results: &mut [TokenStatistics],
+) -> anyhow::Result<()> {
+    match forward_batch(model, rows, items, k) {
+        Ok(statistics) => {
+            let mut next = 0;
+            for item in items {
+                let result = &mut results[item.row];
+                for position in item.window.score_from..item.window.end {
+                    let at = position - 1;
+                    result.logprob[at] = statistics.logprob[next];
+                    result.rank[at] = statistics.rank[next];
+                    result.entropy[at] = statistics.entropy[next];
+                    result.top_ids[at * k..(at + 1) * k]
+                        .copy_from_slice(&statistics.top_ids[next * k..(next + 1) * k]);
+                    result.top_logprobs[at * k..(at + 1) * k]
+                        .copy_from_slice(&statistics.top_logprobs[next * k..(next + 1) * k]);
+                    next += 1;
+                }
+            }
+            Ok(())
+        }
+        Err(error) if is_out_of_memory(&error) && items.len() > 1 => {
+            let half = items.len() / 2;
+            eprintln!(
+                "icodegen-infer: out of memory on a batch of {} windows x {} tokens; splitting it in two and retrying",
+                items.len(),
+                Batch {
+                    items: items.to_vec()
+                }
+                .time()
+            );
+            score_batch(model, rows, &items[..half], k, results)?;
+            score_batch(model, rows, &items[half..], k, results)
+        }
+        Err(error) => Err(lm_error(error)),
+    }
+}
+
+/// One forward pass over `items`, right-padded; the statistics of their scored positions in
+/// item order.
+fn forward_batch(
+    model: &LoadedModel,
+    rows: &[Prepared],
+    items: &[Item],
+    k: usize,
+) -> Result<TokenStatistics, LmError> {
+    if let Some(limit) = injected_oom_limit()
+        && items.len() > limit
+    {
+        return Err(LmError::Torch(
+            "CUDA out of memory (injected by ICODEGEN_INFER_TEST_OOM_ABOVE)".to_owned(),
+        ));
+    }
+    let time = Batch {
+        items: items.to_vec(),
+    }
+    .time();
+    let pad = model.config.pad();
+    let mut ids = Vec::with_capacity(items.len() * time);
+    let mut mask = Vec::with_capacity(items.len() * time);
+    let (mut batch_index, mut time_index, mut targets) = (Vec::new(), Vec::new(), Vec::new());
+    let mut padded = false;
+    for (b, item) in items.iter().enumerate() {
+        let window = item.window;
+        let sequence = &rows[item.row].ids[window.start..window.end];
+        ids.extend_from_slice(sequence);
+        mask.extend(std::iter::repeat_n(1i64, sequence.len()));
+        let missing = time - sequence.len();
+        padded |= missing > 0;
+        ids.extend(std::iter::repeat_n(pad, missing));
+        mask.extend(std::iter::repeat_n(0i64, missing));
+        for position in window.score_from..window.end {
+            batch_index.push(b as i64);
+            time_index.push((position - window.start - 1) as i64);
+            targets.push(rows[item.row].ids[position]);
+        }
+    }
+    let _no_grad = tch::no_grad_guard();
+    let shape = [items.len() as i64, time as i64];
+    let device = model.device;
+    let ids = Tensor::from_slice(&ids).view(shape).to_device(device);
+    let mask = Tensor::from_slice(&mask).view(shape).to_device(device);
+    let rows_at = model.model.select(
+        &ids,
+        padded.then_some(&mask),
+        &Tensor::from_slice(&batch_index).to_device(device),
+        &Tensor::from_slice(&time_index).to_device(device),
+    )?;
+    scoring::statistics_projected(
+        &rows_at,
+        &Tensor::from_slice(&targets).to_device(device),
+        k,
+        model.config.vocab_size,
+        &|rows| model.model.project(rows),
+    )
 }
 
 /// What a run did, for the log and `--metrics`.
@@ -311,17 +514,25 @@ pub struct InferReport {
     pub device: String,
     pub threads: i32,
     pub settings: Resolved,
+    /// `I/N` when this run scored one shard.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
     pub rows: usize,
     pub skipped_rows: usize,
     pub scored_tokens: usize,
+    /// Batches of the whole testbed, and those this run scored.
+    pub batches: usize,
+    pub batches_scored: usize,
+    /// Share of the tokens read that were padding, in the batches this run scored.
+    pub padding_fraction: f64,
     /// Seconds tokenizing and scoring (model loading and artifact IO excluded).
     pub scoring_seconds: f64,
     pub total_seconds: f64,
     pub tokens_per_second: f64,
 }
 
-/// Reads the distinct rows of a testbed artifact as (row_id, code), in order of first
-/// appearance.
+/// Reads the distinct rows of a testbed artifact as (row_id, code), sorted by `row_id` (the
+/// outputs' canonical order).
 pub fn read_testbed(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
     let mut seen = HashSet::new();
     let mut rows = Vec::new();
@@ -332,22 +543,30 @@ pub fn read_testbed(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
             }
         }
     }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(rows)
 }
 
 /// Runs the stage: scores the testbed at `testbed_path` with the model directory `model_path`
-/// and writes `tokens.parquet` and `scores.parquet` (atomically).
+/// and writes `tokens.parquet` and `scores.parquet` (atomically). With `options.shard`, scores
+/// only that shard's batches and writes its part of `tokens.parquet` (no scores): `merge`
+/// makes the pair from all parts.
 pub fn infer(
     config: &InferConfig,
     options: &InferOptions,
     model_path: &Path,
     testbed_path: &Path,
     tokens_path: &Path,
-    scores_path: &Path,
+    scores_path: Option<&Path>,
 ) -> anyhow::Result<InferReport> {
     let started = Instant::now();
     if options.model_id.trim().is_empty() {
         return Err(cli::usage("--model-id must not be empty"));
+    }
+    if options.shard.is_none() && scores_path.is_none() {
+        return Err(cli::usage(
+            "--scores is needed (only a --shard run writes no scores)",
+        ));
     }
     let device = options.device.resolve().map_err(lm_error)?;
     if let Some(threads) = options.threads.or(config.threads) {
@@ -368,7 +587,11 @@ pub fn infer(
         .map(|count| count.to_string())
         .unwrap_or_default();
     let device_text = device_name(device);
-    let metadata = [
+    let shard_text = options
+        .shard
+        .map(|shard| shard.to_string())
+        .unwrap_or_default();
+    let mut metadata = vec![
         ("icodegen.model_id", options.model_id.as_str()),
         ("icodegen.model_blake3", model.hash.as_str()),
         ("icodegen.infer_params", params_json.as_str()),
@@ -377,82 +600,91 @@ pub fn infer(
         ("icodegen.dtype", dtype_name.as_str()),
         ("icodegen.device", device_text.as_str()),
     ];
-    let mut token_writer =
-        ArtifactWriter::<tokens::Row>::create_with_metadata(tokens_path, "infer", &metadata)?;
-    let mut score_writer =
-        ArtifactWriter::<scores::Row>::create_with_metadata(scores_path, "infer", &metadata)?;
-    let bar = icodegen_artifacts::progress::bar(
-        rows.len() as u64,
-        &format!("infer {}", options.model_id),
-    );
-    let (mut scoring_seconds, mut scored_tokens, mut skipped_rows) = (0.0, 0, 0);
-    for chunk in rows.chunks(ROWS_PER_CHUNK) {
-        let scoring_started = Instant::now();
-        let codes: Vec<&str> = chunk.iter().map(|(_, code)| code.as_str()).collect();
-        let prepared = prepare(&model, &codes)?;
-        let statistics = score(&model, &prepared, &settings).with_context(|| {
+    if options.shard.is_some() {
+        metadata.push(("icodegen.shard", shard_text.as_str()));
+    }
+
+    let scoring_started = Instant::now();
+    let codes: Vec<&str> = rows.iter().map(|(_, code)| code.as_str()).collect();
+    let row_ids: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
+    let prepared = prepare(&model, &codes)?;
+    let batches = plan(&prepared, &row_ids, &settings);
+    let mine: Vec<&Batch> = match options.shard {
+        Some(shard) => {
+            let shard_of = assign_shards(&batches, shard.count);
+            batches
+                .iter()
+                .zip(shard_of)
+                .filter(|(_, of)| *of == shard.index)
+                .map(|(batch, _)| batch)
+                .collect()
+        }
+        None => batches.iter().collect(),
+    };
+    let k = settings.top_k.min(model.config.vocab_size as usize);
+    let mut results = empty_results(&prepared, k);
+    let total_windows: u64 = mine.iter().map(|batch| batch.items.len() as u64).sum();
+    let bar =
+        icodegen_artifacts::progress::bar(total_windows, &format!("infer {}", options.model_id));
+    // Which positions of each row this run scored (all, unless sharded).
+    let mut scored: Vec<Vec<(usize, usize)>> = vec![Vec::new(); prepared.len()];
+    for batch in &mine {
+        score_batch(&model, &prepared, &batch.items, k, &mut results).with_context(|| {
             format!(
                 "scoring `{}` with `{}`",
                 testbed_path.display(),
                 model_path.display()
             )
         })?;
-        scoring_seconds += scoring_started.elapsed().as_secs_f64();
-        for (((row_id, _), row), stats) in chunk.iter().zip(&prepared).zip(statistics) {
-            let n_tokens = i32::try_from(row.n_tokens).unwrap_or(i32::MAX);
-            if let Some(reason) = row.skip {
-                skipped_rows += 1;
-                score_writer.push(scores::Row {
-                    model_id: options.model_id.clone(),
-                    row_id: row_id.clone(),
-                    n_tokens,
-                    n_scored: 0,
-                    cross_entropy: None,
-                    perplexity: None,
-                    accuracy: None,
-                    skip_reason: Some(reason.to_owned()),
-                })?;
-                continue;
-            }
-            let k = stats.k;
-            for (at, position) in (1..row.ids.len()).enumerate() {
-                let span = row.spans[position];
-                token_writer.push(tokens::Row {
-                    model_id: options.model_id.clone(),
-                    row_id: row_id.clone(),
-                    position: position as i32,
-                    token_id: row.ids[position] as i32,
-                    token: model.tokenizer.token_text(row.ids[position]),
-                    byte_start: span.map(|(start, _)| start as i32),
-                    byte_end: span.map(|(_, end)| end as i32),
-                    logprob: stats.logprob[at],
-                    rank: stats.rank[at],
-                    entropy: stats.entropy[at],
-                    topk_ids: stats.top_ids[at * k..(at + 1) * k].to_vec(),
-                    topk_logprobs: stats.top_logprobs[at * k..(at + 1) * k].to_vec(),
-                })?;
-            }
-            let n = stats.len();
-            scored_tokens += n;
-            let cross_entropy =
-                -stats.logprob.iter().map(|&lp| f64::from(lp)).sum::<f64>() / n as f64;
-            let correct = stats.rank.iter().filter(|&&rank| rank == 1).count();
-            score_writer.push(scores::Row {
-                model_id: options.model_id.clone(),
-                row_id: row_id.clone(),
-                n_tokens,
-                n_scored: n as i32,
-                cross_entropy: Some(cross_entropy),
-                perplexity: Some(cross_entropy.exp()),
-                accuracy: Some(correct as f64 / n as f64),
-                skip_reason: None,
-            })?;
+        for item in &batch.items {
+            scored[item.row].push((item.window.score_from, item.window.end));
         }
-        bar.inc(chunk.len() as u64);
+        bar.inc(batch.items.len() as u64);
     }
     bar.finish_and_clear();
+    let scoring_seconds = scoring_started.elapsed().as_secs_f64();
+    let padded: usize = mine.iter().map(|batch| batch.padded_tokens()).sum();
+    let real: usize = mine.iter().map(|batch| batch.real_tokens()).sum();
+
+    let mut token_writer =
+        ArtifactWriter::<tokens::Row>::create_with_metadata(tokens_path, "infer", &metadata)?;
+    let mut score_writer = match scores_path {
+        Some(path) if options.shard.is_none() => Some(
+            ArtifactWriter::<scores::Row>::create_with_metadata(path, "infer", &metadata)?,
+        ),
+        _ => None,
+    };
+    let mut scored_tokens = 0;
+    for (index, (row_id, _)) in rows.iter().enumerate() {
+        let mut ranges = std::mem::take(&mut scored[index]);
+        ranges.sort_unstable();
+        for (from, to) in ranges {
+            for position in from..to {
+                token_writer.push(token_row(
+                    &model.tokenizer,
+                    &options.model_id,
+                    row_id,
+                    &prepared[index],
+                    &results[index],
+                    position,
+                ))?;
+                scored_tokens += 1;
+            }
+        }
+        if let Some(writer) = score_writer.as_mut() {
+            writer.push(score_row(
+                &options.model_id,
+                row_id,
+                &prepared[index],
+                &results[index],
+            ))?;
+        }
+    }
     token_writer.finish()?;
-    score_writer.finish()?;
+    if let Some(writer) = score_writer {
+        writer.finish()?;
+    }
+    let skipped_rows = prepared.iter().filter(|row| row.skip.is_some()).count();
     Ok(InferReport {
         model_id: options.model_id.clone(),
         model_blake3: model.hash.clone(),
@@ -463,11 +695,213 @@ pub fn infer(
         device: device_text,
         threads: tch::get_num_threads(),
         settings,
+        shard: options.shard.map(|shard| shard.to_string()),
         rows: rows.len(),
         skipped_rows,
         scored_tokens,
+        batches: batches.len(),
+        batches_scored: mine.len(),
+        padding_fraction: if padded == 0 {
+            0.0
+        } else {
+            1.0 - real as f64 / padded as f64
+        },
         scoring_seconds,
         total_seconds: started.elapsed().as_secs_f64(),
         tokens_per_second: scored_tokens as f64 / scoring_seconds.max(1e-9),
     })
+}
+
+/// The `tokens` row of `position` (>= 1) of a row.
+fn token_row(
+    tokenizer: &CodeTokenizer,
+    model_id: &str,
+    row_id: &str,
+    row: &Prepared,
+    stats: &TokenStatistics,
+    position: usize,
+) -> tokens::Row {
+    let k = stats.k;
+    let at = position - 1;
+    let span = row.spans[position];
+    tokens::Row {
+        model_id: model_id.to_owned(),
+        row_id: row_id.to_owned(),
+        position: position as i32,
+        token_id: row.ids[position] as i32,
+        token: tokenizer.token_text(row.ids[position]),
+        byte_start: span.map(|(start, _)| start as i32),
+        byte_end: span.map(|(_, end)| end as i32),
+        logprob: stats.logprob[at],
+        rank: stats.rank[at],
+        entropy: stats.entropy[at],
+        topk_ids: stats.top_ids[at * k..(at + 1) * k].to_vec(),
+        topk_logprobs: stats.top_logprobs[at * k..(at + 1) * k].to_vec(),
+    }
+}
+
+/// The `scores` row of a row: means over its scored tokens, or why it was skipped.
+fn score_row(model_id: &str, row_id: &str, row: &Prepared, stats: &TokenStatistics) -> scores::Row {
+    let n_tokens = i32::try_from(row.n_tokens).unwrap_or(i32::MAX);
+    if let Some(reason) = row.skip {
+        return scores::Row {
+            model_id: model_id.to_owned(),
+            row_id: row_id.to_owned(),
+            n_tokens,
+            n_scored: 0,
+            cross_entropy: None,
+            perplexity: None,
+            accuracy: None,
+            skip_reason: Some(reason.to_owned()),
+        };
+    }
+    let n = stats.len();
+    let cross_entropy = -stats.logprob.iter().map(|&lp| f64::from(lp)).sum::<f64>() / n as f64;
+    let correct = stats.rank.iter().filter(|&&rank| rank == 1).count();
+    scores::Row {
+        model_id: model_id.to_owned(),
+        row_id: row_id.to_owned(),
+        n_tokens,
+        n_scored: n as i32,
+        cross_entropy: Some(cross_entropy),
+        perplexity: Some(cross_entropy.exp()),
+        accuracy: Some(correct as f64 / n as f64),
+        skip_reason: None,
+    }
+}
+
+/// Merges the `tokens` parts of `--shard I/N` runs into `tokens.parquet` and `scores.parquet`,
+/// byte for byte what one unsharded run writes. Checks that the parts come from the same
+/// model and settings and cover every scored position of the testbed exactly once. Needs only
+/// the model's tokenizer (for the token sequences and skip reasons), not its weights.
+pub fn merge(
+    model_path: &Path,
+    testbed_path: &Path,
+    parts: &[std::path::PathBuf],
+    tokens_path: &Path,
+    scores_path: &Path,
+) -> anyhow::Result<usize> {
+    let text = model_dir::load_text(model_path).map_err(lm_error)?;
+    let rows = read_testbed(testbed_path)?;
+    let codes: Vec<&str> = rows.iter().map(|(_, code)| code.as_str()).collect();
+    let prepared = prepare_with(&text.tokenizer, text.config.bos_id, &codes)?;
+    let mut first: Option<(std::path::PathBuf, Vec<(String, String)>)> = None;
+    let mut by_row: std::collections::HashMap<String, Vec<tokens::Row>> =
+        std::collections::HashMap::new();
+    let mut shards_seen = HashSet::new();
+    for part in parts {
+        let metadata = icodegen_artifacts::read_metadata(part)?;
+        let keep: Vec<(String, String)> = metadata
+            .key_values
+            .iter()
+            .filter(|(key, _)| {
+                // infer's own keys; the writer adds kind, version, stage and tool version.
+                key.starts_with("icodegen.")
+                    && ![
+                        "icodegen.shard",
+                        icodegen_artifacts::io::META_KIND,
+                        icodegen_artifacts::io::META_VERSION,
+                        icodegen_artifacts::io::META_STAGE,
+                        icodegen_artifacts::io::META_TOOL_VERSION,
+                    ]
+                    .contains(&key.as_str())
+            })
+            .cloned()
+            .collect();
+        let shard = metadata
+            .key_values
+            .iter()
+            .find(|(key, _)| key == "icodegen.shard")
+            .map(|(_, value)| value.clone())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "`{}` is not a shard part (no icodegen.shard)",
+                    part.display()
+                )
+            })?;
+        if !shards_seen.insert(shard.clone()) {
+            anyhow::bail!("shard {shard} is given twice (`{}`)", part.display());
+        }
+        match &first {
+            None => first = Some((part.clone(), keep)),
+            Some((first_path, first_keep)) if *first_keep != keep => anyhow::bail!(
+                "`{}` and `{}` come from different models or settings",
+                first_path.display(),
+                part.display()
+            ),
+            _ => {}
+        }
+        for row in icodegen_artifacts::read_all::<tokens::Row>(part)? {
+            by_row.entry(row.row_id.clone()).or_default().push(row);
+        }
+    }
+    let Some((_, metadata)) = first else {
+        return Err(cli::usage("merge needs at least one shard part"));
+    };
+    let counts: HashSet<Option<usize>> = shards_seen
+        .iter()
+        .map(|shard| shard.parse::<Shard>().ok().map(|shard| shard.count))
+        .collect();
+    match counts.into_iter().collect::<Vec<_>>().as_slice() {
+        [Some(count)] if *count == shards_seen.len() => {}
+        [Some(count)] => anyhow::bail!(
+            "{} of {count} shard parts given: every shard is needed",
+            shards_seen.len()
+        ),
+        _ => anyhow::bail!("the parts are shards of different splits: {shards_seen:?}"),
+    }
+    let model_id = metadata
+        .iter()
+        .find(|(key, _)| key == "icodegen.model_id")
+        .map(|(_, value)| value.clone())
+        .unwrap_or_default();
+    let metadata: Vec<(&str, &str)> = metadata
+        .iter()
+        .map(|(key, value)| (key.as_str(), value.as_str()))
+        .collect();
+    let mut token_writer =
+        ArtifactWriter::<tokens::Row>::create_with_metadata(tokens_path, "infer", &metadata)?;
+    let mut score_writer =
+        ArtifactWriter::<scores::Row>::create_with_metadata(scores_path, "infer", &metadata)?;
+    let mut written = 0;
+    for ((row_id, _), row) in rows.iter().zip(&prepared) {
+        let mut tokens = by_row.remove(row_id).unwrap_or_default();
+        tokens.sort_by_key(|token| token.position);
+        let expected: Vec<i32> = if row.skip.is_some() {
+            Vec::new()
+        } else {
+            (1..row.ids.len() as i32).collect()
+        };
+        let positions: Vec<i32> = tokens.iter().map(|token| token.position).collect();
+        if positions != expected {
+            anyhow::bail!(
+                "the parts cover positions {:?}.. of row `{row_id}` ({} tokens), not each of 1..{} once: a shard is missing or from another testbed",
+                positions.iter().take(5).collect::<Vec<_>>(),
+                positions.len(),
+                expected.len() + 1
+            );
+        }
+        let k = tokens.first().map_or(0, |token| token.topk_ids.len());
+        let stats = TokenStatistics {
+            logprob: tokens.iter().map(|t| t.logprob).collect(),
+            rank: tokens.iter().map(|t| t.rank).collect(),
+            entropy: tokens.iter().map(|t| t.entropy).collect(),
+            top_ids: Vec::new(),
+            top_logprobs: Vec::new(),
+            k,
+        };
+        score_writer.push(score_row(&model_id, row_id, row, &stats))?;
+        for token in tokens {
+            token_writer.push(token)?;
+            written += 1;
+        }
+    }
+    if let Some(row_id) = by_row.keys().next() {
+        anyhow::bail!(
+            "the parts hold row `{row_id}`, which the testbed does not: parts of another testbed"
+        );
+    }
+    token_writer.finish()?;
+    score_writer.finish()?;
+    Ok(written)
 }

@@ -2,8 +2,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use icodegen_artifacts::{atomic, params};
-use icodegen_infer::{InferConfig, InferOptions};
+use icodegen_artifacts::{atomic, cli, params};
+use icodegen_infer::{InferConfig, InferOptions, Shard};
 use icodegen_lm::device::{DeviceChoice, DtypeChoice};
 
 /// Score every token of a testbed with a causal code language model (tokens.parquet, scores.parquet).
@@ -21,7 +21,7 @@ struct Args {
     #[arg(long)]
     model: PathBuf,
     /// Name of the model in the outputs (`model_id` column).
-    #[arg(long)]
+    #[arg(long, required_unless_present = "merge", default_value = "")]
     model_id: String,
     /// testbed.parquet; each distinct row_id is scored once.
     #[arg(long)]
@@ -29,9 +29,17 @@ struct Args {
     /// Where to write tokens.parquet.
     #[arg(long)]
     tokens: PathBuf,
-    /// Where to write scores.parquet.
+    /// Where to write scores.parquet (not with --shard).
     #[arg(long)]
-    scores: PathBuf,
+    scores: Option<PathBuf>,
+    /// Score only shard I of N of the testbed's batches (I counted from 0, like Slurm array
+    /// task ids) and write that part of the tokens to --tokens; `--merge` joins the parts.
+    #[arg(long, value_name = "I/N", conflicts_with = "merge")]
+    shard: Option<Shard>,
+    /// Instead of scoring, merge the --tokens parts of every shard into --tokens and --scores
+    /// (byte for byte what one unsharded run writes); needs --model's tokenizer only.
+    #[arg(long, value_name = "PART", num_args = 1..)]
+    merge: Vec<PathBuf>,
     /// Where to write a JSON summary (throughput, settings); optional.
     #[arg(long)]
     metrics: Option<PathBuf>,
@@ -53,12 +61,35 @@ fn main() -> ExitCode {
         env!("ICODEGEN_SOURCE_FINGERPRINT"),
         || {
             let args = Args::parse();
+            if !args.merge.is_empty() {
+                let Some(scores) = &args.scores else {
+                    return Err(cli::usage("--merge needs --scores"));
+                };
+                let tokens = icodegen_infer::merge(
+                    &args.model,
+                    &args.testbed,
+                    &args.merge,
+                    &args.tokens,
+                    scores,
+                )?;
+                eprintln!(
+                    "icodegen-infer: merged {} parts ({tokens} tokens)",
+                    args.merge.len()
+                );
+                return Ok(());
+            }
+            if args.shard.is_some() && args.scores.is_some() {
+                return Err(cli::usage(
+                    "a --shard run writes its part of the tokens only: drop --scores (--merge writes them)",
+                ));
+            }
             let config: InferConfig = params::load(&args.params, &args.key)?;
             let options = InferOptions {
                 model_id: args.model_id,
                 device: args.device,
                 threads: args.threads,
                 dtype: args.dtype,
+                shard: args.shard,
             };
             let report = icodegen_infer::infer(
                 &config,
@@ -66,7 +97,7 @@ fn main() -> ExitCode {
                 &args.model,
                 &args.testbed,
                 &args.tokens,
-                &args.scores,
+                args.scores.as_deref(),
             )?;
             if let Some(path) = &args.metrics {
                 atomic::write_json(path, &report)?;

@@ -559,3 +559,225 @@ fn corrupt_or_inconsistent_checkpoints_fail_with_the_file_named() {
         ],
     );
 }
+
+// ----- batches and shards -----
+
+/// 40 rows of varied lengths, a few longer than the 32-token windows, and two skipped rows.
+fn varied_codes() -> Vec<String> {
+    let mut codes: Vec<String> = (0..38)
+        .map(|i| {
+            let body: String = (0..(i % 7) * (1 + i % 3))
+                .map(|j| format!("    v{j} = x * {j} + {i}\n"))
+                .collect();
+            format!("def f{i}(x):\n{body}    return x\n")
+        })
+        .collect();
+    codes.push("   \n".to_owned());
+    codes.push("x".to_owned());
+    codes
+}
+
+fn run_sharded(dir: &Path, model: &Path, testbed: &Path, params: &str, shards: usize) -> Run {
+    let mut parts = Vec::new();
+    for index in 0..shards {
+        let part = dir.join(format!("part{index}.parquet"));
+        let run = infer_with(
+            dir,
+            model,
+            testbed,
+            params,
+            &["--shard", &format!("{index}/{shards}")],
+            &part,
+            None,
+        );
+        run.ok();
+        parts.push(part);
+    }
+    let mut args: Vec<String> = vec!["--merge".to_owned()];
+    args.extend(parts.iter().map(|part| part.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let merged = infer_with(
+        dir,
+        model,
+        testbed,
+        params,
+        &args,
+        &dir.join("merged/tokens.parquet"),
+        Some(&dir.join("merged/scores.parquet")),
+    );
+    merged.ok();
+    merged
+}
+
+#[test]
+fn three_shards_merged_equal_one_run_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let codes = varied_codes();
+    let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+    let testbed = write_testbed(dir.path(), &codes);
+    let model = checkpoint("starcoder2");
+    let params = "  max_batch_tokens: 160\n  max_context: 32\n  stride: 12\n  top_k: 3\n";
+    let single = infer(dir.path(), &model, &testbed, params, &[]);
+    single.ok();
+    let merged = run_sharded(dir.path(), &model, &testbed, params, 3);
+    assert_eq!(single.tokens(), merged.tokens());
+    assert_eq!(single.scores(), merged.scores());
+    assert_eq!(
+        std::fs::read(&single.tokens).unwrap(),
+        std::fs::read(&merged.tokens).unwrap(),
+        "tokens.parquet differs in bytes"
+    );
+    assert_eq!(
+        std::fs::read(&single.scores).unwrap(),
+        std::fs::read(&merged.scores).unwrap(),
+        "scores.parquet differs in bytes"
+    );
+    // Canonical order: by row_id, then position.
+    let tokens = single.tokens();
+    assert!(
+        tokens
+            .windows(2)
+            .all(|pair| (&pair[0].row_id, pair[0].position) < (&pair[1].row_id, pair[1].position))
+    );
+    // Fixed batches of 4 windows give the same values, up to float noise.
+    let fixed = infer(
+        dir.path(),
+        &model,
+        &testbed,
+        "  batch_size: 4\n  max_context: 32\n  stride: 12\n  top_k: 3\n",
+        &[],
+    );
+    let fixed = fixed.ok().tokens();
+    assert_eq!(fixed.len(), tokens.len());
+    for (a, b) in fixed.iter().zip(&tokens) {
+        assert!((a.logprob - b.logprob).abs() < 1e-4);
+    }
+}
+
+#[test]
+fn a_missing_or_foreign_shard_part_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let codes = varied_codes();
+    let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+    let testbed = write_testbed(dir.path(), &codes);
+    let model = checkpoint("gpt_neo");
+    let params = "  max_batch_tokens: 160\n  max_context: 32\n  stride: 12\n";
+    for index in 0..3 {
+        infer_with(
+            dir.path(),
+            &model,
+            &testbed,
+            params,
+            &["--shard", &format!("{index}/3")],
+            &dir.path().join(format!("p{index}.parquet")),
+            None,
+        )
+        .ok();
+    }
+    let merge = |parts: &[&str]| {
+        let mut args = vec!["--merge"];
+        args.extend_from_slice(parts);
+        infer_with(
+            dir.path(),
+            &model,
+            &testbed,
+            params,
+            &args,
+            &dir.path().join("m/tokens.parquet"),
+            Some(&dir.path().join("m/scores.parquet")),
+        )
+    };
+    let p = |i: usize| {
+        dir.path()
+            .join(format!("p{i}.parquet"))
+            .display()
+            .to_string()
+    };
+    let (p0, p1, p2) = (p(0), p(1), p(2));
+    assert_error(&merge(&[&p0, &p2]), 1, &["2 of 3 shard parts"]);
+    assert_error(&merge(&[&p0, &p1, &p1]), 1, &["given twice"]);
+    // A part of another split.
+    infer_with(
+        dir.path(),
+        &model,
+        &testbed,
+        params,
+        &["--shard", "1/2"],
+        &dir.path().join("other.parquet"),
+        None,
+    )
+    .ok();
+    let other = dir.path().join("other.parquet").display().to_string();
+    assert_error(&merge(&[&p0, &other, &p2]), 1, &["different splits"]);
+    merge(&[&p0, &p1, &p2]).ok();
+}
+
+#[test]
+fn shard_specs_out_of_range_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let testbed = write_testbed(dir.path(), &["x = 1\n"]);
+    for spec in ["4/4", "0/0", "1", "a/b", "-1/3"] {
+        let run = infer_with(
+            dir.path(),
+            &checkpoint("gpt2"),
+            &testbed,
+            "",
+            &[&format!("--shard={spec}")],
+            &dir.path().join("part.parquet"),
+            None,
+        );
+        assert_usage_error(&run, &["I/N"]);
+    }
+    // A shard run writes no scores.
+    let run = infer(
+        dir.path(),
+        &checkpoint("gpt2"),
+        &testbed,
+        "",
+        &["--shard", "0/2"],
+    );
+    assert_usage_error(&run, &["drop --scores"]);
+}
+
+#[test]
+fn an_out_of_memory_batch_is_split_and_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let codes = varied_codes();
+    let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+    let testbed = write_testbed(dir.path(), &codes);
+    let model = checkpoint("qwen2");
+    let params = "  batch_size: 8\n  max_context: 32\n  stride: 12\n  top_k: 3\n";
+    let plain = infer(dir.path(), &model, &testbed, params, &[]);
+    let plain = plain.ok().tokens();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_icodegen-infer"))
+        .env("ICODEGEN_INFER_TEST_OOM_ABOVE", "3")
+        .args(["--params", dir.path().join("params.yaml").to_str().unwrap()])
+        .arg("--model")
+        .arg(&model)
+        .args(["--model-id", "tiny", "--threads", "1", "--device", "cpu"])
+        .arg("--testbed")
+        .arg(&testbed)
+        .arg("--tokens")
+        .arg(dir.path().join("oom/tokens.parquet"))
+        .arg("--scores")
+        .arg(dir.path().join("oom/scores.parquet"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("out of memory on a batch of 8 windows"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("splitting it in two"), "{stderr}");
+    let split: Vec<icodegen_artifacts::schemas::tokens::Row> =
+        icodegen_artifacts::read_all(dir.path().join("oom/tokens.parquet")).unwrap();
+    assert_eq!(split.len(), plain.len());
+    for (a, b) in split.iter().zip(&plain) {
+        assert_eq!(
+            (&a.row_id, a.position, a.rank),
+            (&b.row_id, b.position, b.rank)
+        );
+        assert!((a.logprob - b.logprob).abs() < 1e-4);
+    }
+}

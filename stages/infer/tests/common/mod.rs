@@ -64,16 +64,36 @@ impl Run {
 
 /// Runs icodegen-infer in `dir` with the `infer` params `params` (YAML body lines).
 pub fn infer(dir: &Path, model: &Path, testbed: &Path, params: &str, extra: &[&str]) -> Run {
+    infer_with(
+        dir,
+        model,
+        testbed,
+        params,
+        extra,
+        &dir.join("out/tokens.parquet"),
+        Some(&dir.join("out/scores.parquet")),
+    )
+}
+
+/// Like [`infer`], writing to the given paths (no `--scores` when `scores` is `None`).
+pub fn infer_with(
+    dir: &Path,
+    model: &Path,
+    testbed: &Path,
+    params: &str,
+    extra: &[&str],
+    tokens: &Path,
+    scores: Option<&Path>,
+) -> Run {
     let params_path = dir.join("params.yaml");
     std::fs::write(&params_path, format!("infer:\n{params}")).unwrap();
-    let tokens = dir.join("out/tokens.parquet");
-    let scores = dir.join("out/scores.parquet");
     let device: &[&str] = if extra.contains(&"--device") {
         &[]
     } else {
         &["--device", "cpu"]
     };
-    let output = Command::new(env!("CARGO_BIN_EXE_icodegen-infer"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_icodegen-infer"));
+    command
         .arg("--params")
         .arg(&params_path)
         .arg("--model")
@@ -83,16 +103,15 @@ pub fn infer(dir: &Path, model: &Path, testbed: &Path, params: &str, extra: &[&s
         .arg("--testbed")
         .arg(testbed)
         .arg("--tokens")
-        .arg(&tokens)
-        .arg("--scores")
-        .arg(&scores)
-        .args(extra)
-        .output()
-        .unwrap();
+        .arg(tokens);
+    if let Some(scores) = scores {
+        command.arg("--scores").arg(scores);
+    }
+    let output = command.args(extra).output().unwrap();
     Run {
         output,
-        tokens,
-        scores,
+        tokens: tokens.to_path_buf(),
+        scores: scores.map_or_else(|| dir.join("no-scores.parquet"), Path::to_path_buf),
     }
 }
 
