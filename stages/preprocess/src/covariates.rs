@@ -122,7 +122,7 @@ impl<'a> Decisions<'a> {
         {
             self.ruby_question_marks(node).unwrap_or(1)
         } else {
-            self.ruby_heredoc_words(node)
+            self.text_read_as_code(node)
         };
         if count == 0 || templates > 0 || self.cut.is_some_and(|cut| node.start_byte() >= cut) {
             return;
@@ -236,35 +236,29 @@ impl<'a> Decisions<'a> {
         })
     }
 
-    /// Ruby: lizard does not know heredocs and reads their text as code, so decision words in
-    /// a heredoc's text count (its interpolations are code and counted as such).
-    fn ruby_heredoc_words(&self, node: Node) -> usize {
-        if self.language != Language::Ruby || node.kind() != "heredoc_content" {
-            return 0;
-        }
+    /// Text lizard does not know as a literal and reads as code (Ruby heredocs, PHP nowdocs):
+    /// the decision words and operators in it count. Interpolations are code and counted as
+    /// such.
+    fn text_read_as_code(&self, node: Node) -> usize {
+        let words: &[&str] = match (self.language, node.kind()) {
+            (Language::Ruby, "heredoc_content") => &[
+                "if", "elsif", "until", "for", "while", "rescue", "ensure", "when", "and", "or",
+            ],
+            (Language::Php, "nowdoc_string") => &[
+                "if", "elseif", "for", "foreach", "while", "catch", "match", "case",
+            ],
+            _ => return 0,
+        };
         let text = node.utf8_text(self.source.as_bytes()).unwrap_or("");
-        let words = text
+        let word_count = text
             .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .filter(|word| {
-                matches!(
-                    *word,
-                    "if" | "elsif"
-                        | "until"
-                        | "for"
-                        | "while"
-                        | "rescue"
-                        | "ensure"
-                        | "when"
-                        | "and"
-                        | "or"
-                )
-            })
+            .filter(|word| words.contains(word))
             .count();
         let operators = ["||", "&&"]
             .iter()
             .map(|op| text.matches(op).count())
             .sum::<usize>();
-        words + operators + text.matches('?').count()
+        word_count + operators + text.matches('?').count()
     }
 
     /// Whether lizard would count this node's token.
@@ -283,6 +277,8 @@ impl<'a> Decisions<'a> {
                     node.kind(),
                     "property_identifier" | "name" | "identifier" | "constant"
                 )
+                // A PHP variable (`$match`) is one token for lizard, `$` included.
+                && !parent.is_some_and(|parent| parent.kind() == "variable_name")
                 && node
                     .utf8_text(self.source.as_bytes())
                     .is_ok_and(|text| self.keyword_names.contains(&text));
