@@ -19,6 +19,12 @@ import pyarrow.parquet as pq
 MIB = 2**20
 
 
+def cpu_seconds(path):
+    """User + system CPU seconds from a /usr/bin/time -v report."""
+    text = open(path).read()
+    return sum(float(re.search(rf"{kind} time \(seconds\): ([\d.]+)", text).group(1)) for kind in ("User", "System"))
+
+
 def time_v(path):
     """Peak RSS (bytes) and wall seconds from a /usr/bin/time -v report."""
     text = open(path).read()
@@ -38,6 +44,7 @@ def runs(directory, prefix):
         try:
             metrics = json.load(open(base + ".json"))
             rss, wall = time_v(path)
+            metrics["_cpu_seconds"] = cpu_seconds(path)
         except (OSError, ValueError, AttributeError):
             continue  # unfinished or failed run
         out.append((metrics, rss, wall))
@@ -91,7 +98,7 @@ def main():
     args = parser.parse_args()
     base_ic, _ = time_v(os.path.join(args.runs, "baseline-icodegen.time"))
     base_tf, _ = time_v(os.path.join(args.runs, "baseline-transformers.time"))
-    main_rows, load_rows, notes, environment, counts = [], [], [], None, set()
+    main_rows, load_rows, cpu_rows, notes, environment, counts = [], [], [], [], None, set()
     for family in args.families.split():
         for dtype in args.dtypes.split():
             directory = os.path.join(args.runs, f"{family}-{dtype}")
@@ -118,6 +125,19 @@ def main():
             else:
                 notes.append(f"{family} {dtype}: no finished scoring runs")
             ic_l, tf_l = runs(directory, "load-icodegen"), runs(directory, "load-transformers")
+            if ic and tf and ic_l and tf_l:
+                # CPU seconds of a scoring run minus those of a load-only run: the scoring's own CPU time,
+                # which other work on the machine disturbs much less than wall time.
+                ic_cpu = median(m["_cpu_seconds"] for m, _, _ in ic) - median(m["_cpu_seconds"] for m, _, _ in ic_l)
+                tf_cpu = median(m["_cpu_seconds"] for m, _, _ in tf) - median(m["_cpu_seconds"] for m, _, _ in tf_l)
+                n_ic = median(m.get("scored_tokens") for m, _, _ in ic)
+                n_tf = median(m.get("scored_tokens") for m, _, _ in tf)
+                if ic_cpu > 0 and tf_cpu > 0:
+                    ratio = (n_ic / ic_cpu) / (n_tf / tf_cpu)
+                    cpu_rows.append(
+                        f"| {family} | {dtype} | {ic_cpu:.1f} | {tf_cpu:.1f} | {n_ic / ic_cpu:.0f} | {n_tf / tf_cpu:.0f} "
+                        f"| **{ratio:.2f}** {mark(ratio >= 1.0)} |"
+                    )
             if ic_l and tf_l:
                 ic_lrss, tf_lrss = median(r for _, r, _ in ic_l), median(r for _, r, _ in tf_l)
                 ic_lw, tf_lw = median(w for _, _, w in ic_l), median(w for _, _, w in tf_l)
@@ -176,6 +196,14 @@ def main():
         "| icodegen wall s | transformers wall s |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         *main_rows,
+        "",
+        "The same throughput in CPU time, less disturbed by other work on the machine: CPU seconds (user + "
+        "system, /usr/bin/time -v) of the median scoring run minus those of the median load-only run.",
+        "",
+        "| model | dtype | icodegen scoring CPU s | transformers scoring CPU s | icodegen tokens/CPU-s "
+        "| transformers tokens/CPU-s | ratio (>= 1.0) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        *cpu_rows,
         "",
         "Load only (issue 13 part 5: peak RSS while loading at most 1.2x the checkpoint). icodegen-infer scores the "
         "shortest testbed row; transformers runs `from_pretrained` alone. Baseline RSS of the bare process: "
