@@ -278,7 +278,7 @@ impl<'a> Decisions<'a> {
                     "property_identifier" | "name" | "identifier" | "constant"
                 )
                 // A PHP variable (`$match`) is one token for lizard, `$` included.
-                && !parent.is_some_and(|parent| parent.kind() == "variable_name")
+                && parent.is_none_or(|parent| parent.kind() != "variable_name")
                 && node
                     .utf8_text(self.source.as_bytes())
                     .is_ok_and(|text| self.keyword_names.contains(&text));
