@@ -11,7 +11,7 @@ use crate::executor::{Executor, Local, Request};
 use crate::key;
 use crate::plan::{self, Reach};
 use crate::process::{self, Output};
-use crate::runner_lock::{Mode, RunnerLock};
+use crate::runner_lock::Mode;
 use crate::session::Session;
 use crate::slurm;
 use crate::spec::Field;
@@ -109,11 +109,7 @@ pub fn repro(session: &Session, options: &ReproOptions) -> Result<()> {
         }
         return Ok(());
     }
-    let _lock = RunnerLock::acquire(
-        &session.store.runner_lock_path(),
-        Mode::Exclusive,
-        "icodegen repro",
-    )?;
+    let _lock = session.lock_runner(Mode::Exclusive, "icodegen repro")?;
     process::install_interrupt_handler();
     let request = Request {
         plan: plan.clone(),
@@ -173,11 +169,7 @@ fn repro_slurm(
 ) -> Result<()> {
     let console = &session.console;
     // Shared: beside running jobs (they hold it shared too), never beside a local `repro`.
-    let _lock = RunnerLock::acquire(
-        &session.store.runner_lock_path(),
-        Mode::Shared,
-        "icodegen repro --executor slurm",
-    )?;
+    let _lock = session.lock_runner(Mode::Shared, "icodegen repro --executor slurm")?;
     let mut active: std::collections::BTreeMap<usize, Vec<String>> = Default::default();
     let mut queued = Vec::new();
     if !slurm::read_jobs(session)?.jobs.is_empty() {
@@ -436,11 +428,7 @@ pub fn dag(session: &Session, targets: &[String], format: dag::Format) -> Result
 
 /// `icodegen checkout`: restores the outs recorded in the lock from the cache.
 pub fn checkout(session: &Session, targets: &[String]) -> Result<()> {
-    let _lock = RunnerLock::acquire(
-        &session.store.runner_lock_path(),
-        Mode::Exclusive,
-        "icodegen checkout",
-    )?;
+    let _lock = session.lock_runner(Mode::Exclusive, "icodegen checkout")?;
     let plan = plan_for(session, targets, Reach::Single)?;
     let lock = session.read_lock()?;
     let console = &session.console;
@@ -455,6 +443,7 @@ pub fn checkout(session: &Session, targets: &[String]) -> Result<()> {
             continue;
         };
         for out in record.all_outs() {
+            crate::guard::check_write(&session.pipeline.root, &out.path)?;
             if session
                 .hash(&out.path)?
                 .is_some_and(|hashed| out.matches(&hashed))
@@ -494,11 +483,7 @@ pub fn checkout(session: &Session, targets: &[String]) -> Result<()> {
 
 /// `icodegen gc`: removes objects that neither the lock nor the run-cache refers to.
 pub fn gc(session: &Session, dry_run: bool) -> Result<()> {
-    let _lock = RunnerLock::acquire(
-        &session.store.runner_lock_path(),
-        Mode::Exclusive,
-        "icodegen gc",
-    )?;
+    let _lock = session.lock_runner(Mode::Exclusive, "icodegen gc")?;
     let lock = session.read_lock()?;
     let mut records: Vec<crate::lock::FileRecord> = lock
         .stages
@@ -580,11 +565,7 @@ pub fn run_stage(session: &Session, options: &RunStageOptions) -> Result<u8> {
         session.save();
         return Ok(0);
     }
-    let _lock = RunnerLock::acquire(
-        &session.store.runner_lock_path(),
-        Mode::Shared,
-        &format!("icodegen run-stage {}", stage.name),
-    )?;
+    let _lock = session.lock_runner(Mode::Shared, &format!("icodegen run-stage {}", stage.name))?;
     process::install_interrupt_handler();
     check_sources(session, &[index])?;
     if let Some(expected) = &options.expect {

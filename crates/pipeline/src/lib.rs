@@ -9,6 +9,9 @@
 //! - keys: [`hash`] (blake3 of files and folders), [`memo`] (hash memo), [`code`] (stage binary
 //!   fingerprints), [`key`] (what invalidates a stage), [`status`] (staleness and reasons);
 //! - storage: [`store`] (objects, run-cache, gc), [`runner_lock`];
+//! - safety: [`guard`] (what outs may be: never the runner's state, the repository or tracked
+//!   files, never outside the workspace), [`running`] (every process of a stage, found and
+//!   ended, even after the runner is killed);
 //! - execution: [`executor`] (the `Executor` trait, `Local`), [`slurm`] (submitting the stale
 //!   part of a plan as chained Slurm jobs; job records, states, cancelling), [`stage_run`] (one
 //!   stage, shared by every executor), [`process`] (commands, signals);
@@ -22,7 +25,9 @@ pub mod console;
 pub mod dag;
 mod error;
 pub mod executor;
+pub mod fault;
 pub mod graph;
+pub mod guard;
 pub mod hash;
 pub mod interpolate;
 pub mod key;
@@ -32,6 +37,7 @@ pub mod params;
 pub mod plan;
 pub mod process;
 pub mod runner_lock;
+pub mod running;
 pub mod session;
 pub mod slurm;
 pub mod spec;

@@ -4,6 +4,9 @@
 //! Each command runs in its own process group, so that on Ctrl-C or SIGTERM the runner can stop
 //! exactly its stages (and their children), wait for them, record nothing for them, and exit;
 //! if the runner itself is killed, the kernel sends the shell SIGTERM (`PR_SET_PDEATHSIG`).
+//! Every descendant also carries a run id (see [`crate::running`]): when the shell exits, what
+//! it left behind is ended before anything is recorded, and a later runner ends what a killed
+//! one left.
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
@@ -15,6 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, Once};
 
 use crate::error::{IoContext, Result};
+use crate::running;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static SIGNALS: AtomicUsize = AtomicUsize::new(0);
@@ -65,14 +69,27 @@ pub fn describe(status: &ExitStatus) -> String {
     }
 }
 
-/// Runs `cmd` for stage `stage` and waits for it.
+/// How a stage's command ended.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    /// Processes it left running after its shell exited (they have been ended).
+    pub leftovers: Vec<i32>,
+}
+
+/// Runs `cmd` for stage `stage` in the workspace `cwd` and waits for it and every process it
+/// started.
 pub fn run(
     cmd: &str,
     cwd: &Path,
     path_env: &OsStr,
     stage: &str,
     output: Output,
-) -> Result<ExitStatus> {
+) -> Result<Finished> {
+    let run_id = running::new_run_id();
+    let mut record = running::Record::new(&run_id, stage);
+    // Written before the command starts, so a runner killed at any later point leaves a trace.
+    record.write(cwd)?;
     let mut command = Command::new("sh");
     command
         .arg("-c")
@@ -80,6 +97,7 @@ pub fn run(
         .current_dir(cwd)
         .env("PATH", path_env)
         .env("ICODEGEN_STAGE", stage)
+        .env(running::RUN_ID_VAR, &run_id)
         .stdin(Stdio::null())
         .process_group(0);
     // SAFETY: prctl is async-signal-safe; it only sets a flag of the child.
@@ -93,10 +111,22 @@ pub fn run(
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
     }
     let mut guard = GROUPS.lock().expect("groups lock");
-    let mut child = command.spawn().at("start `sh` for stage", stage)?;
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(error) => {
+            record.remove(cwd);
+            return Err(crate::error::PipelineError::io(
+                "start `sh` for stage",
+                stage,
+                error,
+            ));
+        }
+    };
     let group = child.id() as i32;
     guard.insert(group);
     drop(guard);
+    record.group = Some(group);
+    let _ = record.write(cwd);
     if interrupted() {
         // SAFETY: kill(2) on the process group just started.
         unsafe {
@@ -134,9 +164,15 @@ pub fn run(
     })
     .collect();
     let status = child.wait().at("wait for stage", stage);
+    // Background processes keep the output pipes open: end them before joining the copiers.
+    let leftovers = running::stop(&run_id, Some(group), std::time::Duration::from_secs(2));
     for copier in copiers {
         let _ = copier.join();
     }
     GROUPS.lock().expect("groups lock").remove(&group);
-    status
+    record.remove(cwd);
+    Ok(Finished {
+        status: status?,
+        leftovers,
+    })
 }

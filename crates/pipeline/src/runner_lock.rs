@@ -1,5 +1,5 @@
-//! The runner lock (`cache/v1/runner.lock`): one runner at a time changes the workspace and the
-//! cache. `repro`, `checkout` and `gc` hold it exclusively; `run-stage` (one cluster job each)
+//! The runner locks (`.icodegen/runner.lock` in the workspace, and `runner.lock` in each cache it
+//! writes): one runner at a time changes a workspace and a cache, whichever `--cache` it uses. `repro`, `checkout` and `gc` hold it exclusively; `run-stage` (one cluster job each)
 //! holds it shared, so jobs run side by side but never beside a local `repro`. It is an OS file
 //! lock (flock), released when the holder exits, even if killed: there is no stale lock to
 //! clean up. The exclusive holder writes who it is into the file, so the next one can say.
@@ -30,6 +30,9 @@ impl RunnerLock {
     /// Takes the lock at `path` or fails at once, naming the holder; `what` describes this
     /// runner (`icodegen repro`).
     pub fn acquire(path: &Path, mode: Mode, what: &str) -> Result<RunnerLock> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).at("create", parent)?;
+        }
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)

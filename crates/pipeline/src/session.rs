@@ -12,8 +12,23 @@ use crate::graph::Graph;
 use crate::hash::{self, Hashed};
 use crate::lock::{self, CodeRecord, LockFile};
 use crate::memo::HashMemo;
+use crate::runner_lock::{Mode, RunnerLock};
 use crate::spec::Pipeline;
 use crate::store::Store;
+
+/// Removes a file, a symlink or a whole folder (never following a symlink).
+fn remove_any(path: &Path) -> Result<()> {
+    let result = match std::fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+        Err(_) => return Ok(()),
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(PipelineError::io("remove", path, error)),
+    }
+}
 
 /// The default pipeline file.
 pub const PIPELINE_FILE: &str = "pipeline.yaml";
@@ -66,6 +81,7 @@ impl Session {
             Some(dir) => dir.clone(),
             None => pipeline.root.join(CACHE_DIR),
         };
+        crate::guard::check_outs(&pipeline, &cache_dir)?;
         let store = Store::open(&cache_dir)?;
         let memo = Mutex::new(HashMemo::load(&store.memo_path()));
         let fingerprints = Mutex::new(Fingerprints::load(&store.fingerprints_path()));
@@ -93,6 +109,63 @@ impl Session {
         })
     }
 
+    /// The workspace's own state (`.icodegen/`): runner locks, running stages.
+    pub fn state_dir(&self) -> PathBuf {
+        self.pipeline.root.join(crate::guard::STATE_DIR)
+    }
+
+    /// Takes the runner locks of the workspace and of the cache (exclusive: `repro`,
+    /// `checkout`, `gc`; shared: `run-stage` jobs, side by side), then ends what dead runners
+    /// left running and, when exclusive, removes their half-written files.
+    pub fn lock_runner(&self, mode: Mode, what: &str) -> Result<[RunnerLock; 2]> {
+        let workspace = RunnerLock::acquire(&self.state_dir().join("runner.lock"), mode, what)?;
+        let cache = RunnerLock::acquire(&self.store.runner_lock_path(), mode, what)?;
+        for note in crate::running::sweep(&self.pipeline.root)? {
+            self.console.warn(note);
+        }
+        if mode == Mode::Exclusive {
+            self.remove_leftovers()?;
+        }
+        Ok([workspace, cache])
+    }
+
+    /// Removes the temporary files and folders a killed runner left: staging siblings of outs
+    /// (`.NAME.tmp-*`), of the lock file, and objects being written in the cache. Only called
+    /// under the exclusive runner lock, when nobody else can be writing them.
+    fn remove_leftovers(&self) -> Result<()> {
+        let root = &self.pipeline.root;
+        let mut candidates: Vec<(PathBuf, String)> =
+            vec![(root.clone(), format!(".{}.tmp-", lock::FILE_NAME))];
+        for stage in &self.pipeline.stages {
+            for out in &stage.outs {
+                let path = self.abs(&out.path);
+                if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
+                    candidates.push((
+                        parent.to_path_buf(),
+                        format!(".{}.tmp-", name.to_string_lossy()),
+                    ));
+                }
+            }
+        }
+        for (folder, prefix) in candidates {
+            let Ok(entries) = std::fs::read_dir(&folder) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                    remove_any(&entry.path())?;
+                }
+            }
+        }
+        let tmp = self.store.dir.join("tmp");
+        if let Ok(entries) = std::fs::read_dir(&tmp) {
+            for entry in entries.flatten() {
+                remove_any(&entry.path())?;
+            }
+        }
+        Ok(())
+    }
+
     /// The absolute path of a workspace-relative path.
     pub fn abs(&self, relative: &str) -> PathBuf {
         self.pipeline.root.join(relative)
@@ -111,7 +184,7 @@ impl Session {
     pub fn update_lock(&self, change: impl FnOnce(&mut LockFile)) -> Result<()> {
         lock::update(
             &self.lock_path(),
-            &self.store.lock_file_lock_path(),
+            &self.state_dir().join("pipeline.lock.lock"),
             |lock| {
                 change(lock);
                 lock.stages

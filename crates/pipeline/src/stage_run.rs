@@ -63,6 +63,7 @@ pub fn run_stage(
         return Ok(failed("interrupted"));
     }
     let deps = session.hash_all(&stage.deps)?;
+    crate::fault::point("hashing-deps");
     if let Some(missing) = stage
         .deps
         .iter()
@@ -126,6 +127,7 @@ pub fn run_stage(
 
     // Run it.
     for out in &stage.outs {
+        crate::guard::check_write(&session.pipeline.root, &out.path)?;
         let path = session.abs(&out.path);
         remove_path(&path)?;
         if let Some(parent) = path.parent() {
@@ -139,13 +141,14 @@ pub fn run_stage(
         stage.cmd
     ));
     let started = Instant::now();
-    let status = process::run(
+    let finished = process::run(
         &stage.cmd,
         &session.pipeline.root,
         &session.path_env,
         &stage.name,
         output,
     )?;
+    let status = finished.status;
     let seconds = started.elapsed().as_secs_f64();
     if process::interrupted() {
         return Ok(failed("interrupted"));
@@ -155,6 +158,14 @@ pub fn run_stage(
             message: format!("command {}", process::describe(&status)),
             code: status.code(),
         });
+    }
+    if !finished.leftovers.is_empty() {
+        let pids: Vec<String> = finished.leftovers.iter().map(ToString::to_string).collect();
+        return Ok(failed(format!(
+            "the command exited but left {} process(es) running in the background (pid {}); they were stopped and nothing was recorded, since they could still be writing its outs\nhint: make the command wait for what it starts (`wait` in the shell)",
+            pids.len(),
+            pids.join(", ")
+        )));
     }
     let after = session.hash_all(&stage.deps)?;
     for ((path, before), after) in stage.deps.iter().zip(&deps).zip(&after) {
@@ -202,6 +213,7 @@ pub fn run_stage(
     if !stage.outs.is_empty() {
         session.store.run_put(&key, &record)?;
     }
+    crate::fault::point("recording");
     session.update_lock(|lock| {
         lock.stages.insert(stage.name.clone(), record);
     })?;
@@ -230,6 +242,7 @@ fn restore_outs(
                 out.path
             ))));
         };
+        crate::guard::check_write(&session.pipeline.root, &out.path)?;
         let current: Option<Hashed> = session.hash(&out.path)?;
         if current.is_some_and(|hashed| record.matches(&hashed)) {
             continue;

@@ -5,7 +5,7 @@
 //! cache/v1/runs/ab/<key>.json run-cache: stage key -> the stage's lock record (its outs' hashes)
 //! cache/v1/tmp/               objects being written (renamed into objects/ when complete)
 //! cache/v1/memo               hash memo            cache/v1/fingerprints  code fingerprint memo
-//! cache/v1/runner.lock        the runner lock      cache/v1/pipeline.lock.lock  lock-file updates
+//! cache/v1/runner.lock        this cache's runner lock (the workspace has its own, in .icodegen/)
 //! ```
 //!
 //! Objects are written to `tmp/` while being hashed and renamed into place only when complete,
@@ -44,6 +44,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .at("create", path)?;
     temp.write_all(bytes).at("write", path)?;
     temp.as_file().sync_all().at("sync", path)?;
+    if path
+        .file_name()
+        .is_some_and(|name| name == crate::lock::FILE_NAME)
+    {
+        crate::fault::point("writing-lock");
+    }
     let permissions = std::fs::Permissions::from_mode(0o644);
     temp.as_file()
         .set_permissions(permissions)
@@ -142,10 +148,6 @@ impl Store {
         self.dir.join("runner.lock")
     }
 
-    pub fn lock_file_lock_path(&self) -> PathBuf {
-        self.dir.join("pipeline.lock.lock")
-    }
-
     fn temp_file(&self) -> Result<tempfile::NamedTempFile> {
         let tmp = self.dir.join("tmp");
         tempfile::Builder::new()
@@ -216,6 +218,7 @@ impl Store {
                         .to_owned(),
             });
         }
+        crate::fault::point("storing-outs");
         self.persist(temp, &hash)?;
         Ok(hash)
     }
@@ -361,6 +364,21 @@ impl Store {
             return self.restore_file(&record.hash, dest);
         }
         let manifest = self.manifest(&record.hash)?;
+        // A manifest names files inside the folder only: never `..`, a root or an empty name.
+        if let Some(entry) = manifest.iter().find(|entry| {
+            entry.path.is_empty()
+                || !Path::new(&entry.path)
+                    .components()
+                    .all(|part| matches!(part, std::path::Component::Normal(_)))
+        }) {
+            return Err(RestoreError::Other(PipelineError::Cache {
+                path: self.object_path(&record.hash),
+                message: format!(
+                    "the folder manifest names `{}`, which is not a path inside the folder",
+                    entry.path
+                ),
+            }));
+        }
         let parent = dest.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).at("create", parent)?;
         let name = dest
@@ -373,6 +391,7 @@ impl Store {
         manifest.par_iter().try_for_each(|entry| {
             self.restore_file(&entry.hash, &staging.path().join(&entry.path))
         })?;
+        crate::fault::point("restoring-folder");
         let staged = staging.keep();
         std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o755))
             .at("write", &staged)?;
