@@ -343,7 +343,44 @@ fn default_study_runs_end_to_end_and_reruns_only_what_a_param_change_touches() {
     assert!(report.contains("llama"));
     // The checkpoint was only read.
     assert!(!checkpoint.join(".icodegen").exists());
+
+    // The same checkpoint scored in 3 shards (a models x shards matrix, as the Slurm executor
+    // submits as a job array) and merged: the same bytes as the unsharded run.
+    let mut pipeline = std::fs::read_to_string(study.root().join("pipeline.yaml")).unwrap();
+    pipeline.push_str(SHARDED_STAGES);
+    std::fs::write(study.root().join("pipeline.yaml"), pipeline).unwrap();
+    let sharded = study.repro();
+    assert!(sharded.contains("Done: 4 ran, 0 restored"), "{sharded}");
+    for file in ["tokens.parquet", "scores.parquet"] {
+        assert_eq!(
+            std::fs::read(study.root().join("data/work/results/llama").join(file)).unwrap(),
+            std::fs::read(study.root().join("data/work/sharded/llama").join(file)).unwrap(),
+            "{file}"
+        );
+    }
 }
+
+/// The README's sharded audit (Slurm section): `infer@MODEL-SHARD` parts, then a merge.
+const SHARDED_STAGES: &str = r#"
+  infer-shard:
+    matrix:
+      model: [llama]
+      shard: [0, 1, 2]
+    cmd: >-
+      icodegen-infer --params params.yaml --model models/tiny-${item.model} --model-id ${item.model}
+      --testbed data/work/testbed.parquet --shard ${item.shard}/3
+      --tokens data/work/parts/${item.model}/tokens-${item.shard}.parquet
+    deps: ["models/tiny-${item.model}", data/work/testbed.parquet]
+    params: [infer]
+    outs: ["data/work/parts/${item.model}/tokens-${item.shard}.parquet"]
+  merge-llama:
+    cmd: >-
+      icodegen-infer --merge data/work/parts/llama/tokens-0.parquet data/work/parts/llama/tokens-1.parquet
+      data/work/parts/llama/tokens-2.parquet --model models/tiny-llama --testbed data/work/testbed.parquet
+      --tokens data/work/sharded/llama/tokens.parquet --scores data/work/sharded/llama/scores.parquet
+    deps: [models/tiny-llama, data/work/testbed.parquet, data/work/parts/llama]
+    outs: [data/work/sharded/llama/tokens.parquet, data/work/sharded/llama/scores.parquet]
+"#;
 
 /// The README's "Bring your own model" stages, for a checkpoint folder under models/.
 const HF_STAGES: &str = r#"

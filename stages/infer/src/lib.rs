@@ -16,6 +16,8 @@
 //! The library knows nothing of the runner, its cache, the lock file or Slurm: it reads the
 //! inputs it is given and writes only the output paths it is given.
 
+pub mod journal;
+
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::Instant;
@@ -105,6 +107,8 @@ pub struct InferOptions {
     pub dtype: Option<DtypeChoice>,
     /// Score only this shard of the testbed's batches.
     pub shard: Option<Shard>,
+    /// Keep completed batches here, and resume from them (see [`journal`]).
+    pub journal: Option<std::path::PathBuf>,
 }
 
 /// Settings in force after the model is known (recorded in the artifacts' metadata).
@@ -520,9 +524,11 @@ pub struct InferReport {
     pub rows: usize,
     pub skipped_rows: usize,
     pub scored_tokens: usize,
-    /// Batches of the whole testbed, and those this run scored.
+    /// Batches of the whole testbed, those this run scored, and those it took from its
+    /// journal (scored by an earlier, interrupted run).
     pub batches: usize,
     pub batches_scored: usize,
+    pub batches_resumed: usize,
     /// Share of the tokens read that were padding, in the batches this run scored.
     pub padding_fraction: f64,
     /// Seconds tokenizing and scoring (model loading and artifact IO excluded).
@@ -609,33 +615,113 @@ pub fn infer(
     let row_ids: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
     let prepared = prepare(&model, &codes)?;
     let batches = plan(&prepared, &row_ids, &settings);
-    let mine: Vec<&Batch> = match options.shard {
+    let mine: Vec<(usize, &Batch)> = match options.shard {
         Some(shard) => {
             let shard_of = assign_shards(&batches, shard.count);
             batches
                 .iter()
+                .enumerate()
                 .zip(shard_of)
                 .filter(|(_, of)| *of == shard.index)
                 .map(|(batch, _)| batch)
                 .collect()
         }
-        None => batches.iter().collect(),
+        None => batches.iter().enumerate().collect(),
     };
     let k = settings.top_k.min(model.config.vocab_size as usize);
     let mut results = empty_results(&prepared, k);
-    let total_windows: u64 = mine.iter().map(|batch| batch.items.len() as u64).sum();
+    let journal = match &options.journal {
+        Some(dir) => {
+            let mut key = blake3::Hasher::new();
+            for part in [
+                model.hash.as_str(),
+                params_json.as_str(),
+                dtype_name.as_str(),
+                device_text.as_str(),
+                shard_text.as_str(),
+                options.model_id.as_str(),
+            ] {
+                key.update(part.as_bytes());
+                key.update(&[0]);
+            }
+            for ((row_id, _), row) in rows.iter().zip(&prepared) {
+                key.update(row_id.as_bytes());
+                key.update(&[0]);
+                for id in &row.ids {
+                    key.update(&id.to_le_bytes());
+                }
+            }
+            Some(journal::Journal::open(
+                dir,
+                key.finalize().to_hex().as_str(),
+            )?)
+        }
+        None => None,
+    };
+    let mut resumed = journal
+        .as_ref()
+        .map(journal::Journal::completed)
+        .transpose()?
+        .unwrap_or_default();
+    let index_of: std::collections::HashMap<&str, usize> = row_ids
+        .iter()
+        .enumerate()
+        .map(|(index, id)| (*id, index))
+        .collect();
+    let total_windows: u64 = mine.iter().map(|(_, batch)| batch.items.len() as u64).sum();
     let bar =
         icodegen_artifacts::progress::bar(total_windows, &format!("infer {}", options.model_id));
+    let pause = std::env::var("ICODEGEN_INFER_TEST_PAUSE_MS")
+        .ok()
+        .and_then(|ms| ms.parse::<u64>().ok());
     // Which positions of each row this run scored (all, unless sharded).
     let mut scored: Vec<Vec<(usize, usize)>> = vec![Vec::new(); prepared.len()];
-    for batch in &mine {
-        score_batch(&model, &prepared, &batch.items, k, &mut results).with_context(|| {
-            format!(
-                "scoring `{}` with `{}`",
-                testbed_path.display(),
-                model_path.display()
-            )
-        })?;
+    let mut batches_resumed = 0;
+    for (batch_index, batch) in &mine {
+        if let Some(done) = resumed.remove(batch_index) {
+            for token in done {
+                let Some(&row) = index_of.get(token.row_id.as_str()) else {
+                    anyhow::bail!(
+                        "the infer journal names row `{}`, which the testbed lacks",
+                        token.row_id
+                    );
+                };
+                let (result, at) = (&mut results[row], token.position as usize - 1);
+                result.logprob[at] = token.logprob;
+                result.rank[at] = token.rank;
+                result.entropy[at] = token.entropy;
+                result.top_ids[at * k..(at + 1) * k].copy_from_slice(&token.topk_ids);
+                result.top_logprobs[at * k..(at + 1) * k].copy_from_slice(&token.topk_logprobs);
+            }
+            batches_resumed += 1;
+        } else {
+            score_batch(&model, &prepared, &batch.items, k, &mut results).with_context(|| {
+                format!(
+                    "scoring `{}` with `{}`",
+                    testbed_path.display(),
+                    model_path.display()
+                )
+            })?;
+            if let Some(journal) = &journal {
+                let mut done = Vec::new();
+                for item in &batch.items {
+                    for position in item.window.score_from..item.window.end {
+                        done.push(token_row(
+                            &model.tokenizer,
+                            &options.model_id,
+                            row_ids[item.row],
+                            &prepared[item.row],
+                            &results[item.row],
+                            position,
+                        ));
+                    }
+                }
+                journal.record(*batch_index, &done)?;
+                if let Some(ms) = pause {
+                    std::thread::sleep(std::time::Duration::from_millis(ms));
+                }
+            }
+        }
         for item in &batch.items {
             scored[item.row].push((item.window.score_from, item.window.end));
         }
@@ -643,8 +729,8 @@ pub fn infer(
     }
     bar.finish_and_clear();
     let scoring_seconds = scoring_started.elapsed().as_secs_f64();
-    let padded: usize = mine.iter().map(|batch| batch.padded_tokens()).sum();
-    let real: usize = mine.iter().map(|batch| batch.real_tokens()).sum();
+    let padded: usize = mine.iter().map(|(_, batch)| batch.padded_tokens()).sum();
+    let real: usize = mine.iter().map(|(_, batch)| batch.real_tokens()).sum();
 
     let mut token_writer =
         ArtifactWriter::<tokens::Row>::create_with_metadata(tokens_path, "infer", &metadata)?;
@@ -684,6 +770,9 @@ pub fn infer(
     if let Some(writer) = score_writer {
         writer.finish()?;
     }
+    if let Some(journal) = journal {
+        journal.finish()?;
+    }
     let skipped_rows = prepared.iter().filter(|row| row.skip.is_some()).count();
     Ok(InferReport {
         model_id: options.model_id.clone(),
@@ -700,7 +789,8 @@ pub fn infer(
         skipped_rows,
         scored_tokens,
         batches: batches.len(),
-        batches_scored: mine.len(),
+        batches_scored: mine.len() - batches_resumed,
+        batches_resumed,
         padding_fraction: if padded == 0 {
             0.0
         } else {

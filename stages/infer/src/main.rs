@@ -40,6 +40,10 @@ struct Args {
     /// (byte for byte what one unsharded run writes); needs --model's tokenizer only.
     #[arg(long, value_name = "PART", num_args = 1..)]
     merge: Vec<PathBuf>,
+    /// Keep completed batches in this folder (outside the outputs) and resume from them after
+    /// a kill, time-out or pre-emption; removed when the outputs are complete.
+    #[arg(long, value_name = "DIR")]
+    journal: Option<PathBuf>,
     /// Where to write a JSON summary (throughput, settings); optional.
     #[arg(long)]
     metrics: Option<PathBuf>,
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
                 threads: args.threads,
                 dtype: args.dtype,
                 shard: args.shard,
+                journal: args.journal,
             };
             let report = icodegen_infer::infer(
                 &config,

@@ -781,3 +781,111 @@ fn an_out_of_memory_batch_is_split_and_retried() {
         assert!((a.logprob - b.logprob).abs() < 1e-4);
     }
 }
+
+#[test]
+fn a_killed_run_resumes_from_its_journal_and_writes_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let codes = varied_codes();
+    let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+    let testbed = write_testbed(dir.path(), &codes);
+    let model = checkpoint("llama_linear");
+    let params = "  batch_size: 1\n  max_context: 32\n  stride: 12\n  top_k: 3\n";
+    let clean = infer(dir.path(), &model, &testbed, params, &[]);
+    clean.ok();
+
+    let journal = dir.path().join("journal");
+    let out = dir.path().join("resumed");
+    let command = |pause: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_icodegen-infer"));
+        command
+            .args(["--params", dir.path().join("params.yaml").to_str().unwrap()])
+            .arg("--model")
+            .arg(&model)
+            .args(["--model-id", "tiny", "--threads", "1", "--device", "cpu"])
+            .arg("--testbed")
+            .arg(&testbed)
+            .arg("--tokens")
+            .arg(out.join("tokens.parquet"))
+            .arg("--scores")
+            .arg(out.join("scores.parquet"))
+            .arg("--metrics")
+            .arg(out.join("metrics.json"))
+            .arg("--journal")
+            .arg(&journal);
+        if let Some(ms) = pause {
+            command.env("ICODEGEN_INFER_TEST_PAUSE_MS", ms);
+        }
+        command
+    };
+    let batch_files = || {
+        std::fs::read_dir(&journal)
+            .map(|entries| {
+                entries
+                    .filter(|entry| {
+                        entry
+                            .as_ref()
+                            .unwrap()
+                            .file_name()
+                            .to_string_lossy()
+                            .starts_with("batch-")
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let mut child = command(Some("200")).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while batch_files() < 4 {
+        assert!(started.elapsed().as_secs() < 120, "no batch journaled");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed_after = batch_files();
+    assert!(
+        !out.join("tokens.parquet").exists(),
+        "nothing partial at the output path"
+    );
+
+    let output = command(None).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metrics: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let (total, scored, resumed) = (
+        metrics["batches"].as_u64().unwrap(),
+        metrics["batches_scored"].as_u64().unwrap(),
+        metrics["batches_resumed"].as_u64().unwrap(),
+    );
+    assert!(resumed >= killed_after as u64 && resumed >= 4, "{metrics}");
+    assert_eq!(scored + resumed, total);
+    assert_eq!(
+        std::fs::read(&clean.tokens).unwrap(),
+        std::fs::read(out.join("tokens.parquet")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(&clean.scores).unwrap(),
+        std::fs::read(out.join("scores.parquet")).unwrap()
+    );
+    assert!(
+        !journal.exists(),
+        "the journal goes once the outputs are complete"
+    );
+
+    // A journal of another run (other settings) is not resumed.
+    std::fs::create_dir_all(&journal).unwrap();
+    std::fs::write(journal.join("journal.json"), r#"{"key": "another run"}"#).unwrap();
+    std::fs::copy(&clean.tokens, journal.join("batch-000000.parquet")).unwrap();
+    let output = command(None).output().unwrap();
+    assert!(output.status.success());
+    let metrics: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["batches_resumed"], 0);
+    assert_eq!(
+        std::fs::read(&clean.tokens).unwrap(),
+        std::fs::read(out.join("tokens.parquet")).unwrap()
+    );
+}
