@@ -368,18 +368,35 @@ fn query(
             .register_parquet_files(&table.name, &table.files)
             .with_context(|| format!("cannot register table `{}`", table.name))?;
     }
-    let batches = engine.query(sql_text).map_err(|error| {
-        let mut message = error.to_string();
-        if message.contains("not found") && !tables.is_empty() {
-            let names: Vec<&str> = tables.iter().map(|table| table.name.as_str()).collect();
-            message.push_str(&format!("\nhint: the tables are {}", names.join(", ")));
+    if let Some(path) = &output {
+        icodegen_pipeline::guard::check_query_output(session, path).map_err(|message| {
+            anyhow::Error::new(PipelineError::Spec {
+                file: "--output".into(),
+                location: None,
+                key: String::new(),
+                message,
+            })
+        })?;
+    }
+    let batches = engine.query(sql_text).map_err(|error| match error {
+        icodegen_sql::SqlError::Query { .. } => {
+            let mut message = error.to_string();
+            if message.contains("not found") && !tables.is_empty() {
+                let names: Vec<&str> = tables.iter().map(|table| table.name.as_str()).collect();
+                message.push_str(&format!("\nhint: the tables are {}", names.join(", ")));
+            }
+            if message.contains("not supported") {
+                message.push_str("\nhint: queries are read-only: SELECT (and WITH, EXPLAIN) over the artifacts of pipeline.lock; write a result with `--output FILE`");
+            }
+            anyhow::Error::new(PipelineError::Spec {
+                file: "query".into(),
+                location: None,
+                key: String::new(),
+                message,
+            })
         }
-        anyhow::Error::new(PipelineError::Spec {
-            file: "query".into(),
-            location: None,
-            key: String::new(),
-            message,
-        })
+        // The data could not be read (a corrupt artifact): the work failed, exit 1.
+        other => anyhow::Error::new(other),
     })?;
     let format = match format {
         QueryFormat::Table => icodegen_sql::Format::Table,

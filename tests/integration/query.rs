@@ -139,3 +139,88 @@ fn a_bad_query_names_the_tables() {
             "hint: the tables are infer_gpt2_scores, infer_gru_scores, scores, summary_best",
         ]);
 }
+
+#[test]
+fn queries_are_read_only_copy_create_insert_and_set_are_refused() {
+    let project = project();
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("stolen.csv");
+    let lock = project.lock();
+    for sql in [
+        format!("COPY (SELECT * FROM scores) TO '{}'", target.display()),
+        "COPY (SELECT 1 AS x) TO 'pipeline.lock' STORED AS CSV".to_owned(),
+        "CREATE EXTERNAL TABLE secret STORED AS CSV LOCATION '/etc/passwd'".to_owned(),
+        "CREATE TABLE t AS SELECT 1".to_owned(),
+        "INSERT INTO scores SELECT * FROM scores".to_owned(),
+        "SET datafusion.execution.batch_size = 1".to_owned(),
+    ] {
+        project
+            .run(&["query", &sql])
+            .code(2)
+            .says(&["not supported", "read-only"]);
+    }
+    assert!(!target.exists());
+    assert_eq!(project.lock(), lock);
+}
+
+#[test]
+fn query_output_refuses_the_runners_files_artifacts_and_paths_outside_the_workspace() {
+    let project = project();
+    let lock = project.lock();
+    let outside = tempfile::tempdir().unwrap();
+    let away = outside.path().join("result.csv");
+    std::os::unix::fs::symlink(outside.path(), project.path("ext")).unwrap();
+    for (output, says) in [
+        ("pipeline.lock", "the lock file"),
+        ("pipeline.yaml", "the pipeline file"),
+        ("cache/v1/objects/x", "the cache"),
+        (".git/config", "the git repository"),
+        ("best.parquet", "out of stage `summary`"),
+        ("work/gru/scores.parquet", "out of stage `infer@gru`"),
+        ("../result.csv", "outside the workspace"),
+        (away.to_str().unwrap(), "outside the workspace"),
+        ("ext/result.csv", "outside the workspace"),
+    ] {
+        project
+            .run(&["query", "SELECT 1 AS x", "--format", "csv", "-o", output])
+            .code(2)
+            .says(&[says]);
+    }
+    assert_eq!(project.lock(), lock);
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+    assert_eq!(project.in_state("fresh").len(), 3);
+    project
+        .run(&[
+            "query",
+            "SELECT 1 AS x",
+            "--format",
+            "csv",
+            "-o",
+            "mine.csv",
+        ])
+        .ok();
+    assert_eq!(project.read("mine.csv"), "x\n1\n");
+}
+
+#[test]
+fn a_corrupt_artifact_fails_a_query_with_exit_1() {
+    let project = project();
+    // Damage the data, not the footer: the table registers, reading it fails.
+    let path = project.path("best.parquet");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let footer = u32::from_le_bytes(bytes[bytes.len() - 8..bytes.len() - 4].try_into().unwrap());
+    let end = bytes.len() - 8 - footer as usize;
+    for byte in &mut bytes[4..end] {
+        *byte ^= 0x5a;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    project
+        .run(&["query", "SELECT sum(cross_entropy) FROM summary_best"])
+        .code(1);
+    // A file that is not Parquet at all.
+    std::fs::write(&path, "not parquet").unwrap();
+    project
+        .run(&["query", "SELECT count(*) FROM summary_best"])
+        .code(1)
+        .says(&["best.parquet"]);
+}

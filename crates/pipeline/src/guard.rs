@@ -234,3 +234,44 @@ pub fn check_write(root: &Path, relative: &str) -> Result<()> {
         message,
     })
 }
+
+/// Checks where `icodegen query --output` may write: inside the workspace, never over the
+/// runner's own files or an out of a stage (an artifact). `path` is relative to the current
+/// folder, as the user typed it.
+pub fn check_query_output(session: &crate::Session, path: &Path) -> Result<(), String> {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    let pipeline = &session.pipeline;
+    let cache_dir = session.store.dir.parent().unwrap_or(&session.store.dir);
+    let Some(relative) = inside(&pipeline.root, &absolute).filter(|r| !r.is_empty()) else {
+        return Err(format!(
+            "`{}` is outside the workspace (`{}`); query results are written inside it",
+            path.display(),
+            pipeline.root.display()
+        ));
+    };
+    if let Some((protected, why)) = protected(pipeline, cache_dir)
+        .into_iter()
+        .find(|(protected, _)| overlaps(&relative, protected))
+    {
+        return Err(format!(
+            "`{}` would overwrite `{protected}`, {why}; choose another file",
+            path.display()
+        ));
+    }
+    if let Some(stage) = pipeline
+        .stages
+        .iter()
+        .find(|stage| stage.outs.iter().any(|out| overlaps(&relative, &out.path)))
+    {
+        return Err(format!(
+            "`{}` is an out of stage `{}`, written only by that stage; choose another file",
+            path.display(),
+            stage.name
+        ));
+    }
+    Ok(())
+}

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use arrow::record_batch::RecordBatch;
+use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 
 #[derive(Debug, thiserror::Error)]
@@ -18,8 +19,16 @@ pub enum SqlError {
         #[source]
         source: datafusion::error::DataFusionError,
     },
+    /// The query itself is wrong (syntax, unknown table or column) or not allowed: the user's to
+    /// fix.
     #[error("query failed: {source}")]
     Query {
+        #[source]
+        source: datafusion::error::DataFusionError,
+    },
+    /// The query is fine but reading the data failed (a corrupt or unreadable file).
+    #[error("query failed while reading the data: {source}")]
+    Execute {
         #[source]
         source: datafusion::error::DataFusionError,
     },
@@ -110,18 +119,24 @@ impl Sql {
         names
     }
 
-    /// Runs `sql` and collects the result.
+    /// Runs `sql`, a read-only query, and collects the result. DDL (`CREATE EXTERNAL TABLE`
+    /// reads any path), DML (`INSERT`, `COPY ... TO` writes any path) and other statements
+    /// (`SET`) are refused: queries only read the registered tables.
     pub fn query(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
         self.runtime.block_on(async {
             let frame = self
                 .context
-                .sql(sql)
+                .sql_with_options(sql, options)
                 .await
                 .map_err(|source| SqlError::Query { source })?;
             frame
                 .collect()
                 .await
-                .map_err(|source| SqlError::Query { source })
+                .map_err(|source| SqlError::Execute { source })
         })
     }
 }
