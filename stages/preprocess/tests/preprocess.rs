@@ -509,3 +509,124 @@ fn cyclomatic_complexity_matches_lizard_on_real_code_of_every_language() {
         );
     }
 }
+
+/// (kind, text) of every leaf of `code` within the snippet, strings split into their parts.
+fn leaves_of(
+    parsers: &mut icodegen_lang::Parsers,
+    language: icodegen_lang::Language,
+    code: &str,
+) -> (Vec<(String, String)>, usize) {
+    let snippet = icodegen_lang::Snippet::parse(parsers, language, code).unwrap();
+    let mut leaves = Vec::new();
+    snippet.walk(|node, _| {
+        if node.child_count() == 0 && node.end_byte() > node.start_byte() {
+            leaves.push((node.kind().to_owned(), snippet.text(node).to_owned()));
+        }
+        icodegen_lang::ast::Visit::Descend
+    });
+    (leaves, snippet.error_count())
+}
+
+#[test]
+fn interventions_are_valid_on_real_code_of_every_language() {
+    // The suite's intervention checks (scripts/reference/languages/suite.py), on the reference
+    // fixtures' real functions: treated code parses unless the intervention breaks syntax on
+    // purpose; `comments` removes comments (and Python docstrings) and nothing else; `rename`
+    // changes identifiers only, one new name per old name.
+    let fixtures =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/lang/tests/fixtures/reference");
+    let mut rows = Vec::new();
+    for language in icodegen_lang::Language::ALL {
+        let path = fixtures.join(format!("{}.json", language.name()));
+        let document: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for entry in document["snippets"].as_array().unwrap() {
+            rows.push(snippet(
+                language.name(),
+                "test",
+                entry["code"].as_str().unwrap(),
+            ));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = preprocess(
+        dir.path(),
+        "preprocess:\n  seed: 3\n  interventions: [comments, bugfix, rename, reformat, deadcode, syntax]\n",
+        &rows,
+    )
+    .ok();
+    let mut pairs: BTreeMap<(String, String), BTreeMap<i8, testbed::Row>> = BTreeMap::new();
+    for row in run.testbed() {
+        if row.intervention != "none" {
+            pairs
+                .entry((row.intervention.clone(), row.pair_id.clone()))
+                .or_default()
+                .insert(row.treatment, row);
+        }
+    }
+    let mut parsers = icodegen_lang::Parsers::new();
+    let mut checked: BTreeMap<&str, usize> = BTreeMap::new();
+    for ((intervention, _), sides) in &pairs {
+        let (control, treated) = (&sides[&0], &sides[&1]);
+        let language = icodegen_lang::Language::from_name(&control.language).unwrap();
+        let (before, before_errors) = leaves_of(&mut parsers, language, &control.code);
+        let (after, after_errors) = leaves_of(&mut parsers, language, &treated.code);
+        let context = format!(
+            "{language} {intervention}:\n{}\n---\n{}",
+            control.code, treated.code
+        );
+        *checked.entry(language.name()).or_default() += 1;
+        if intervention == "syntax" {
+            assert_ne!(before_errors == 0, after_errors == 0, "{context}");
+            continue;
+        }
+        assert_eq!((before_errors, after_errors), (0, 0), "{context}");
+        let is_comment = |kind: &str| matches!(kind, "comment" | "line_comment" | "block_comment");
+        match intervention.as_str() {
+            "comments" => {
+                // control = stripped, treated = original.
+                assert!(
+                    before.iter().all(|(kind, _)| !is_comment(kind)),
+                    "{context}"
+                );
+                let kept: Vec<&(String, String)> =
+                    after.iter().filter(|(kind, _)| !is_comment(kind)).collect();
+                if language == icodegen_lang::Language::Python {
+                    // Docstrings go too: the stripped leaves are the original's, in order.
+                    let mut rest = kept.iter();
+                    for leaf in &before {
+                        assert!(rest.any(|kept| *kept == leaf), "{context}");
+                    }
+                } else {
+                    assert_eq!(kept, before.iter().collect::<Vec<_>>(), "{context}");
+                }
+            }
+            "rename" => {
+                assert_eq!(before.len(), after.len(), "{context}");
+                let mut forward = BTreeMap::new();
+                let mut backward = BTreeMap::new();
+                for ((kind, old), (new_kind, new)) in before.iter().zip(&after) {
+                    assert_eq!(kind, new_kind, "{context}");
+                    if old != new {
+                        assert!(
+                            matches!(
+                                kind.as_str(),
+                                "identifier" | "name" | "field_identifier" | "property_identifier"
+                            ),
+                            "{kind} `{old}` renamed in {context}"
+                        );
+                        assert_eq!(forward.entry(old).or_insert(new), &new, "{context}");
+                        assert_eq!(backward.entry(new).or_insert(old), &old, "{context}");
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for language in icodegen_lang::Language::ALL {
+        assert!(
+            checked.get(language.name()).copied().unwrap_or(0) >= 30,
+            "{language}: {checked:?}"
+        );
+    }
+}
