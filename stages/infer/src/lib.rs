@@ -17,6 +17,7 @@
 //! inputs it is given and writes only the output paths it is given.
 
 pub mod journal;
+pub mod row_cache;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -109,6 +110,9 @@ pub struct InferOptions {
     pub shard: Option<Shard>,
     /// Keep completed batches here, and resume from them (see [`journal`]).
     pub journal: Option<std::path::PathBuf>,
+    /// Reuse rows scored earlier by the same model and settings, kept here (see
+    /// [`row_cache`]).
+    pub row_cache: Option<std::path::PathBuf>,
 }
 
 /// Settings in force after the model is known (recorded in the artifacts' metadata).
@@ -252,10 +256,20 @@ impl Batch {
 /// with padding counted (a window longer than the budget gets a batch of its own), or of
 /// `batch_size` windows when no budget is set. Sorting by length keeps padding small.
 pub fn plan(rows: &[Prepared], row_ids: &[&str], settings: &Resolved) -> Vec<Batch> {
+    plan_rows(rows, row_ids, settings, &vec![true; rows.len()])
+}
+
+/// [`plan`] over the rows with `include[row]` set.
+pub fn plan_rows(
+    rows: &[Prepared],
+    row_ids: &[&str],
+    settings: &Resolved,
+    include: &[bool],
+) -> Vec<Batch> {
     let mut items: Vec<Item> = rows
         .iter()
         .enumerate()
-        .filter(|(_, row)| row.skip.is_none())
+        .filter(|(index, row)| row.skip.is_none() && include[*index])
         .flat_map(|(index, row)| {
             scoring::windows(row.ids.len(), settings.context, settings.stride)
                 .into_iter()
@@ -529,6 +543,10 @@ pub struct InferReport {
     pub batches: usize,
     pub batches_scored: usize,
     pub batches_resumed: usize,
+    /// Rows taken from `--row-cache` (scored by an earlier run of the same model and
+    /// settings), and rows this run scored.
+    pub rows_reused: usize,
+    pub rows_scored: usize,
     /// Share of the tokens read that were padding, in the batches this run scored.
     pub padding_fraction: f64,
     /// Seconds tokenizing and scoring (model loading and artifact IO excluded).
@@ -614,7 +632,36 @@ pub fn infer(
     let codes: Vec<&str> = rows.iter().map(|(_, code)| code.as_str()).collect();
     let row_ids: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
     let prepared = prepare(&model, &codes)?;
-    let batches = plan(&prepared, &row_ids, &settings);
+    let k = settings.top_k.min(model.config.vocab_size as usize);
+    let mut results = empty_results(&prepared, k);
+    // Which positions of each row this run writes (all, unless sharded).
+    let mut scored: Vec<Vec<(usize, usize)>> = vec![Vec::new(); prepared.len()];
+    let cache = match &options.row_cache {
+        Some(_) if options.shard.is_some() => {
+            return Err(cli::usage(
+                "--row-cache works on whole runs, not with --shard",
+            ));
+        }
+        Some(dir) => Some(row_cache::RowCache::open(
+            dir,
+            &[&model.hash, &params_json, &dtype_name, &device_text],
+        )?),
+        None => None,
+    };
+    let mut include = vec![true; prepared.len()];
+    let mut rows_reused = 0;
+    if let Some(cache) = &cache {
+        for (index, row_id) in row_ids.iter().enumerate() {
+            if prepared[index].skip.is_none()
+                && cache.fill(row_id, &prepared[index].ids, &mut results[index])
+            {
+                include[index] = false;
+                scored[index].push((1, prepared[index].ids.len()));
+                rows_reused += 1;
+            }
+        }
+    }
+    let batches = plan_rows(&prepared, &row_ids, &settings, &include);
     let mine: Vec<(usize, &Batch)> = match options.shard {
         Some(shard) => {
             let shard_of = assign_shards(&batches, shard.count);
@@ -628,8 +675,6 @@ pub fn infer(
         }
         None => batches.iter().enumerate().collect(),
     };
-    let k = settings.top_k.min(model.config.vocab_size as usize);
-    let mut results = empty_results(&prepared, k);
     let journal = match &options.journal {
         Some(dir) => {
             let mut key = blake3::Hasher::new();
@@ -674,8 +719,6 @@ pub fn infer(
     let pause = std::env::var("ICODEGEN_INFER_TEST_PAUSE_MS")
         .ok()
         .and_then(|ms| ms.parse::<u64>().ok());
-    // Which positions of each row this run scored (all, unless sharded).
-    let mut scored: Vec<Vec<(usize, usize)>> = vec![Vec::new(); prepared.len()];
     let mut batches_resumed = 0;
     for (batch_index, batch) in &mine {
         if let Some(done) = resumed.remove(batch_index) {
@@ -770,6 +813,20 @@ pub fn infer(
     if let Some(writer) = score_writer {
         writer.finish()?;
     }
+    if let Some(cache) = &cache {
+        let fresh: Vec<tokens::Row> = (0..prepared.len())
+            .filter(|&index| include[index] && prepared[index].skip.is_none())
+            .flat_map(|index| {
+                let (row_id, row, stats) = (row_ids[index], &prepared[index], &results[index]);
+                let tokenizer = &model.tokenizer;
+                let model_id = options.model_id.as_str();
+                (1..row.ids.len()).map(move |position| {
+                    token_row(tokenizer, model_id, row_id, row, stats, position)
+                })
+            })
+            .collect();
+        cache.store(&fresh)?;
+    }
     if let Some(journal) = journal {
         journal.finish()?;
     }
@@ -791,6 +848,12 @@ pub fn infer(
         batches: batches.len(),
         batches_scored: mine.len() - batches_resumed,
         batches_resumed,
+        rows_reused,
+        rows_scored: include
+            .iter()
+            .zip(&prepared)
+            .filter(|(include, row)| **include && row.skip.is_none())
+            .count(),
         padding_fraction: if padded == 0 {
             0.0
         } else {

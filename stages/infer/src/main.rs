@@ -44,6 +44,10 @@ struct Args {
     /// a kill, time-out or pre-emption; removed when the outputs are complete.
     #[arg(long, value_name = "DIR")]
     journal: Option<PathBuf>,
+    /// Reuse rows that the same model folder already scored with the same settings, kept in
+    /// this folder (outside the outputs), so a grown testbed scores only its new rows.
+    #[arg(long, value_name = "DIR")]
+    row_cache: Option<PathBuf>,
     /// Where to write a JSON summary (throughput, settings); optional.
     #[arg(long)]
     metrics: Option<PathBuf>,
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
                 dtype: args.dtype,
                 shard: args.shard,
                 journal: args.journal,
+                row_cache: args.row_cache,
             };
             let report = icodegen_infer::infer(
                 &config,

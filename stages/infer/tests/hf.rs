@@ -889,3 +889,99 @@ fn a_killed_run_resumes_from_its_journal_and_writes_the_same_bytes() {
         std::fs::read(out.join("tokens.parquet")).unwrap()
     );
 }
+
+#[test]
+fn adding_ten_rows_to_the_testbed_scores_only_those_ten() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = checkpoint("gpt_bigcode_mha");
+    let codes = varied_codes();
+    let params = "  batch_size: 4\n  max_context: 32\n  stride: 12\n  top_k: 3\n";
+    let cache = dir.path().join("rows");
+    let run = |codes: &[String], name: &str| -> (Run, Value) {
+        let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+        let sub = dir.path().join(name);
+        std::fs::create_dir_all(&sub).unwrap();
+        let testbed = write_testbed(&sub, &codes);
+        let metrics = sub.join("metrics.json");
+        let run = infer(
+            &sub,
+            &model,
+            &testbed,
+            params,
+            &[
+                "--row-cache",
+                cache.to_str().unwrap(),
+                "--metrics",
+                metrics.to_str().unwrap(),
+            ],
+        );
+        run.ok();
+        let metrics = serde_json::from_str(&std::fs::read_to_string(metrics).unwrap()).unwrap();
+        (run, metrics)
+    };
+    // 38 scorable rows (two are skipped).
+    let (first, metrics) = run(&codes[..], "first");
+    assert_eq!(
+        (
+            metrics["rows_reused"].as_u64(),
+            metrics["rows_scored"].as_u64()
+        ),
+        (Some(0), Some(38))
+    );
+    let mut grown = codes.clone();
+    grown.extend((0..10).map(|i| format!("def added_{i}(y):\n    return y * {i}\n")));
+    let (second, metrics) = run(&grown, "second");
+    assert_eq!(
+        (
+            metrics["rows_reused"].as_u64(),
+            metrics["rows_scored"].as_u64()
+        ),
+        (Some(38), Some(10))
+    );
+    // The reused rows are the first run's, exactly; the new ones agree with a fresh run.
+    let (before, after) = (first.tokens(), second.tokens());
+    for token in &before {
+        assert!(
+            after.contains(token),
+            "row {} position {}",
+            token.row_id,
+            token.position
+        );
+    }
+    let fresh_dir = dir.path().join("fresh");
+    std::fs::create_dir_all(&fresh_dir).unwrap();
+    let codes: Vec<&str> = grown.iter().map(String::as_str).collect();
+    let fresh = infer(
+        &fresh_dir,
+        &model,
+        &write_testbed(&fresh_dir, &codes),
+        params,
+        &[],
+    );
+    let fresh = fresh.ok().tokens();
+    assert_eq!(fresh.len(), after.len());
+    for (a, b) in fresh.iter().zip(&after) {
+        assert_eq!(
+            (&a.row_id, a.position, a.token_id),
+            (&b.row_id, b.position, b.token_id)
+        );
+        assert!((a.logprob - b.logprob).abs() < 1e-4);
+    }
+    // Other settings: nothing reused.
+    let other = infer(
+        &fresh_dir,
+        &model,
+        &write_testbed(&fresh_dir, &codes),
+        "  batch_size: 4\n  max_context: 24\n  stride: 12\n  top_k: 3\n",
+        &[
+            "--row-cache",
+            cache.to_str().unwrap(),
+            "--metrics",
+            fresh_dir.join("m.json").to_str().unwrap(),
+        ],
+    );
+    other.ok();
+    let metrics: Value =
+        serde_json::from_str(&std::fs::read_to_string(fresh_dir.join("m.json")).unwrap()).unwrap();
+    assert_eq!(metrics["rows_reused"], 0);
+}
