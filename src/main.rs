@@ -108,6 +108,9 @@ enum Command {
     Checkout {
         /// Stages or groups; default: all
         targets: Vec<String>,
+        /// Overwrite outs changed by hand even when their contents are not in the cache
+        #[arg(short, long)]
+        force: bool,
     },
     /// Remove cache objects that neither pipeline.lock nor the run-cache refers to
     Gc {
@@ -304,7 +307,7 @@ fn run(command: Command, options: &Options) -> anyhow::Result<u8> {
             };
             print!("{}", commands::dag(&session, &targets, format)?);
         }
-        Command::Checkout { targets } => commands::checkout(&session, &targets)?,
+        Command::Checkout { targets, force } => commands::checkout(&session, &targets, force)?,
         Command::Gc { dry_run } => commands::gc(&session, dry_run)?,
         Command::Query {
             sql,

@@ -9,8 +9,15 @@ fn checkout_restores_deleted_and_modified_outs() {
     project.run(&["repro"]).ok();
     project.remove("upper.txt");
     project.write("count.txt", "999\n");
+    // A hand edit whose contents are not in the cache is only overwritten with --force.
     project
         .run(&["checkout"])
+        .code(2)
+        .says(&["`count.txt`", "nothing was restored", "--force"]);
+    assert!(!project.exists("upper.txt"));
+    assert_eq!(project.read("count.txt"), "999\n");
+    project
+        .run(&["checkout", "--force"])
         .ok()
         .says(&["2 out(s) restored, 0 already in place."]);
     assert_eq!(project.read("upper.txt"), "HELLO\n");
@@ -146,4 +153,65 @@ fn run_stage_exits_with_the_commands_status() {
         .run(&["run-stage", "fial"])
         .code(2)
         .says(&["did you mean `fail`?"]);
+}
+
+#[test]
+fn checkout_refuses_to_overwrite_files_edited_inside_a_folder_out_without_force() {
+    let project = Project::new();
+    project.pipeline(
+        "stages:\n  make:\n    cmd: mkdir -p out && echo a > out/a.txt && echo b > out/b.txt\n    outs: [out]\n",
+    );
+    project.run(&["repro"]).ok();
+    project.write("out/a.txt", "my edit\n");
+    project.write("out/new.txt", "my notes\n");
+    project
+        .run(&["checkout"])
+        .code(2)
+        .says(&["`out/a.txt`", "`out/new.txt`", "--force"]);
+    assert_eq!(project.read("out/a.txt"), "my edit\n");
+    // Contents the cache holds (an older recorded version) may be replaced freely.
+    project.remove("out/new.txt");
+    project.write("out/a.txt", "b\n");
+    project.run(&["checkout"]).ok();
+    assert_eq!(project.read("out/a.txt"), "a\n");
+    project.write("out/a.txt", "my edit\n");
+    project.run(&["checkout", "--force"]).ok();
+    assert_eq!(project.read("out/a.txt"), "a\n");
+}
+
+#[test]
+fn a_stages_outs_are_restored_all_or_none() {
+    let project = Project::new();
+    project.pipeline(
+        "stages:\n  make:\n    cmd: cp input.txt first.txt && (cat input.txt; echo 2) > second.txt\n    deps: [input.txt]\n    outs: [first.txt, second.txt]\n",
+    );
+    project.write("input.txt", "old\n");
+    project.run(&["repro"]).ok();
+    project.write("input.txt", "new\n");
+    project.run(&["repro"]).ok();
+    // Back to old: the run-cache would restore both, but second.txt's object is gone.
+    let old = blake3::hash(b"old\n2\n").to_hex().to_string();
+    let object = project.path(&format!("cache/v1/objects/{}/{}", &old[..2], &old[2..]));
+    std::fs::remove_file(&object).unwrap();
+    project.write("input.txt", "old\n");
+    project.run(&["repro"]).ok().says(&[
+        "cannot restore stage `make` from the run-cache",
+        "Running `make`",
+    ]);
+    assert_eq!(project.read("first.txt"), "old\n");
+    assert_eq!(project.read("second.txt"), "old\n2\n");
+    // checkout: a missing object for one out leaves the other untouched.
+    project.run(&["repro"]).ok();
+    std::fs::remove_file(&object).unwrap();
+    project.write("first.txt", "new\n");
+    project.remove("second.txt");
+    project
+        .run(&["checkout"])
+        .code(1)
+        .says(&["`first.txt`, `second.txt`", "none of its outs was replaced"]);
+    assert_eq!(
+        project.read("first.txt"),
+        "new\n",
+        "first.txt was replaced alone"
+    );
 }

@@ -426,13 +426,17 @@ pub fn dag(session: &Session, targets: &[String], format: dag::Format) -> Result
     Ok(dag::render(&names, &session.graph, Some(&shown), format))
 }
 
-/// `icodegen checkout`: restores the outs recorded in the lock from the cache.
-pub fn checkout(session: &Session, targets: &[String]) -> Result<()> {
+/// `icodegen checkout`: restores the outs recorded in the lock from the cache. An out (or a file
+/// inside a folder out) whose current contents are not in the cache was edited by hand: it is
+/// not overwritten without `force`, and nothing is restored while any is refused.
+pub fn checkout(session: &Session, targets: &[String], force: bool) -> Result<()> {
     let _lock = session.lock_runner(Mode::Exclusive, "icodegen checkout")?;
     let plan = plan_for(session, targets, Reach::Single)?;
     let lock = session.read_lock()?;
     let console = &session.console;
     let (mut restored, mut intact, mut problems) = (0, 0, Vec::new());
+    let mut wanted: Vec<(usize, Vec<&crate::lock::FileRecord>)> = Vec::new();
+    let mut edited = Vec::new();
     for index in plan {
         let stage = &session.pipeline.stages[index];
         let Some(record) = lock.stages.get(&stage.name) else {
@@ -442,29 +446,71 @@ pub fn checkout(session: &Session, targets: &[String]) -> Result<()> {
             ));
             continue;
         };
+        let mut outs = Vec::new();
         for out in record.all_outs() {
             crate::guard::check_write(&session.pipeline.root, &out.path)?;
-            if session
-                .hash(&out.path)?
-                .is_some_and(|hashed| out.matches(&hashed))
-            {
+            let Some(current) = session.hash(&out.path)? else {
+                outs.push(out);
+                continue;
+            };
+            if out.matches(&current) {
                 intact += 1;
                 continue;
             }
-            match session.store.restore(out, &session.abs(&out.path)) {
-                Ok(()) => {
-                    restored += 1;
+            match &current.manifest {
+                Some(manifest) => edited.extend(
+                    manifest
+                        .iter()
+                        .filter(|entry| !session.store.has(&entry.hash))
+                        .map(|entry| format!("{}/{}", out.path, entry.path)),
+                ),
+                None if !session.store.has(&current.hash) => edited.push(out.path.clone()),
+                None => {}
+            }
+            outs.push(out);
+        }
+        if !outs.is_empty() {
+            wanted.push((index, outs));
+        }
+    }
+    if !edited.is_empty() && !force {
+        let shown: Vec<String> = edited.iter().take(20).map(|p| format!("`{p}`")).collect();
+        let more = edited.len().saturating_sub(shown.len());
+        return Err(PipelineError::Refused(format!(
+            "checkout would overwrite {} file(s) changed since they were recorded, whose contents are not in the cache: {}{}\nnothing was restored\nhint: keep them elsewhere first, or pass `--force` to overwrite them",
+            edited.len(),
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        )));
+    }
+    for (index, outs) in wanted {
+        let stage = &session.pipeline.stages[index];
+        let places: Vec<(&crate::lock::FileRecord, std::path::PathBuf)> = outs
+            .iter()
+            .map(|out| (*out, session.abs(&out.path)))
+            .collect();
+        match session.store.restore_all(&places) {
+            Ok(()) => {
+                restored += outs.len();
+                for out in &outs {
                     console.verbose(format!("restored `{}`", out.path));
                 }
-                Err(RestoreError::Other(error)) => return Err(error),
-                Err(problem) => problems.push(format!(
-                    "cannot restore `{}` of stage `{}`: {}\nhint: run `icodegen repro {}`",
-                    out.path,
-                    stage.name,
-                    problem.describe(),
-                    stage.name
-                )),
             }
+            Err(RestoreError::Other(error)) => return Err(error),
+            Err(problem) => problems.push(format!(
+                "cannot restore {} of stage `{}`: {}; none of its outs was replaced\nhint: run `icodegen repro {}`",
+                outs.iter()
+                    .map(|out| format!("`{}`", out.path))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                stage.name,
+                problem.describe(),
+                stage.name
+            )),
         }
     }
     session.save();

@@ -65,6 +65,10 @@ pub enum PipelineError {
     /// A Slurm client command failed or could not run.
     #[error("slurm: {0}")]
     Cluster(String),
+    /// The command would destroy work that is nowhere else (a hand-edited out): refused
+    /// without `--force`.
+    #[error("{0}")]
+    Refused(String),
     /// Jobs of this pipeline are still queued: submitting more is refused without `--force`.
     #[error("{0}")]
     JobsQueued(String),
@@ -112,6 +116,7 @@ impl PipelineError {
             PipelineError::Spec { .. }
             | PipelineError::UnknownTarget { .. }
             | PipelineError::Locked { .. }
+            | PipelineError::Refused(_)
             | PipelineError::JobsQueued(_) => EXIT_USAGE,
             PipelineError::Io { .. }
             | PipelineError::Cache { .. }

@@ -229,12 +229,13 @@ fn outs_match(session: &Session, stage: &crate::spec::Stage, record: &StageRecor
     }))
 }
 
-/// Restores each out of a run-cache entry that is not already in place.
+/// Restores the outs of a run-cache entry that are not already in place, as a set: all or none.
 fn restore_outs(
     session: &Session,
     stage: &crate::spec::Stage,
     entry: &StageRecord,
 ) -> Result<(), RestoreError> {
+    let mut wanted = Vec::new();
     for out in &stage.outs {
         let Some(record) = entry.out(&out.path) else {
             return Err(RestoreError::Other(PipelineError::Internal(format!(
@@ -247,7 +248,7 @@ fn restore_outs(
         if current.is_some_and(|hashed| record.matches(&hashed)) {
             continue;
         }
-        session.store.restore(record, &session.abs(&out.path))?;
+        wanted.push((record, session.abs(&out.path)));
     }
-    Ok(())
+    session.store.restore_all(&wanted)
 }

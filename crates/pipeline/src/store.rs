@@ -99,6 +99,60 @@ pub fn short(hash: &str) -> &str {
     &hash[..hash.len().min(12)]
 }
 
+/// An out copied beside its place, not yet moved in.
+#[derive(Debug)]
+pub enum Staged {
+    File {
+        temp: tempfile::NamedTempFile,
+        dest: PathBuf,
+    },
+    Folder {
+        dir: tempfile::TempDir,
+        dest: PathBuf,
+    },
+}
+
+impl Staged {
+    /// Moves the staged out into its place, replacing what is there (a file, a folder or a
+    /// symlink, never following it).
+    pub fn commit(self) -> Result<()> {
+        let dest = match &self {
+            Staged::File { dest, .. } | Staged::Folder { dest, .. } => dest.clone(),
+        };
+        let parent = dest.parent().unwrap_or(Path::new("."));
+        let name = dest
+            .file_name()
+            .map_or("out".into(), |name| name.to_string_lossy().into_owned());
+        // What is there goes to a temporary sibling, removed when `trash` drops.
+        let mut trash = None;
+        if let Ok(metadata) = std::fs::symlink_metadata(&dest)
+            && (metadata.is_dir() || matches!(self, Staged::Folder { .. }))
+        {
+            let folder = tempfile::Builder::new()
+                .prefix(&format!(".{name}.tmp-"))
+                .tempdir_in(parent)
+                .at("create", &dest)?;
+            std::fs::rename(&dest, folder.path().join("old")).at("rename", &dest)?;
+            trash = Some(folder);
+        }
+        match self {
+            Staged::File { temp, dest } => {
+                temp.persist(&dest)
+                    .map_err(|error| PipelineError::io("rename", &dest, error.error))?;
+            }
+            Staged::Folder { dir, dest } => {
+                let staged = dir.keep();
+                if let Err(error) = std::fs::rename(&staged, &dest) {
+                    let _ = std::fs::remove_dir_all(&staged);
+                    return Err(PipelineError::io("rename", &dest, error));
+                }
+            }
+        }
+        drop(trash);
+        Ok(())
+    }
+}
+
 /// What `gc` removed (or would remove).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct GcReport {
@@ -285,6 +339,17 @@ impl Store {
 
     /// Copies object `hash` to `dest` (replacing it), verifying the hash while copying.
     fn restore_file(&self, hash: &str, dest: &Path) -> Result<(), RestoreError> {
+        let temp = self.stage_file(hash, dest)?;
+        Staged::File {
+            temp,
+            dest: dest.to_path_buf(),
+        }
+        .commit()?;
+        Ok(())
+    }
+
+    /// Copies object `hash` to a temporary sibling of `dest`, verifying the hash while copying.
+    fn stage_file(&self, hash: &str, dest: &Path) -> Result<tempfile::NamedTempFile, RestoreError> {
         let object = self.object_path(hash);
         let source = match std::fs::File::open(&object) {
             Ok(file) => file,
@@ -319,12 +384,7 @@ impl Store {
         temp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o644))
             .at("write", dest)?;
-        if dest.is_dir() {
-            std::fs::remove_dir_all(dest).at("remove", dest)?;
-        }
-        temp.persist(dest)
-            .map_err(|error| PipelineError::io("rename", dest, error.error))?;
-        Ok(())
+        Ok(temp)
     }
 
     /// Checks that the objects of `record` are present and intact (hashing them), without
@@ -360,8 +420,31 @@ impl Store {
 
     /// Restores the out `record` at `dest` (a file or a whole folder, replacing what is there).
     pub fn restore(&self, record: &FileRecord, dest: &Path) -> Result<(), RestoreError> {
+        self.stage(record, dest)?.commit()?;
+        Ok(())
+    }
+
+    /// Restores several outs as a set: every one is staged (copied and verified beside its
+    /// place) before any is moved in, so a missing or corrupt object replaces none of them.
+    pub fn restore_all(&self, outs: &[(&FileRecord, PathBuf)]) -> Result<(), RestoreError> {
+        let mut staged = Vec::with_capacity(outs.len());
+        for (record, dest) in outs {
+            staged.push(self.stage(record, dest)?);
+        }
+        for staged in staged {
+            staged.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Copies the out `record` beside `dest`, verified, ready to be moved in by
+    /// [`Staged::commit`]; dropped uncommitted, it is removed.
+    pub fn stage(&self, record: &FileRecord, dest: &Path) -> Result<Staged, RestoreError> {
         if record.files.is_none() {
-            return self.restore_file(&record.hash, dest);
+            return Ok(Staged::File {
+                temp: self.stage_file(&record.hash, dest)?,
+                dest: dest.to_path_buf(),
+            });
         }
         let manifest = self.manifest(&record.hash)?;
         // A manifest names files inside the folder only: never `..`, a root or an empty name.
@@ -392,18 +475,12 @@ impl Store {
             self.restore_file(&entry.hash, &staging.path().join(&entry.path))
         })?;
         crate::fault::point("restoring-folder");
-        let staged = staging.keep();
-        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o755))
-            .at("write", &staged)?;
-        if std::fs::symlink_metadata(dest).is_ok() {
-            let trash = tempfile::Builder::new()
-                .prefix(&format!(".{name}.tmp-"))
-                .tempdir_in(parent)
-                .at("create", dest)?;
-            std::fs::rename(dest, trash.path().join("old")).at("rename", dest)?;
-        }
-        std::fs::rename(&staged, dest).at("rename", dest)?;
-        Ok(())
+        std::fs::set_permissions(staging.path(), std::fs::Permissions::from_mode(0o755))
+            .at("write", staging.path())?;
+        Ok(Staged::Folder {
+            dir: staging,
+            dest: dest.to_path_buf(),
+        })
     }
 
     fn run_path(&self, key: &str) -> PathBuf {
