@@ -12,7 +12,8 @@
 #    saved in float32 and in bfloat16. Random weights cost the same as trained ones.
 # 2. For each model and dtype (DTYPES; a float32 run reads the float32 checkpoint, a bfloat16 run the
 #    bfloat16 one), RUNS runs of each side, alternating, on the same checkpoint folder, testbed,
-#    tokens, windows, batch size, order and thread count:
+#    tokens, windows, batches (icodegen-infer's plan: windows sorted by length, row_id, start), order
+#    and thread count:
 #    - icodegen-infer (release build, CARGO_TARGET_DIR=target-bench) --model DIR --dtype D --device cpu;
 #    - transformers (scripts/bench/hf_transformers.py): from_pretrained(dtype=D), the same
 #      statistics (log-softmax, rank, entropy, top-k), logits made as icodegen-infer makes them
@@ -31,7 +32,7 @@
 # The Markdown table is printed and written to $BENCH_DIR/results.md (.tools/bench/hf by default).
 # Targets (issue 13): throughput ratio >= 1.0, load at least as fast, peak RSS no higher.
 #
-# Environment: THREADS BATCH TESTBED_ROWS MAX_CONTEXT TOP_K RUNS LOAD_RUNS FAMILIES ("llama
+# Environment: THREADS BATCH (or MAX_BATCH_TOKENS: infer.max_batch_tokens) TESTBED_ROWS MAX_CONTEXT TOP_K RUNS LOAD_RUNS FAMILIES ("llama
 # gpt_bigcode") DTYPES ("float32 bfloat16") LAYERS WIDTH PROJECT (selected|full) BENCH_DIR PY (the
 # Python; by default `scripts/reference/venv.sh hf`: transformers 5.x over the torch of .tools/py-torch,
 # ~5 GB the first time). About 20 minutes on a 2-core machine with the defaults (first run: plus
@@ -51,6 +52,7 @@ DTYPES=${DTYPES:-float32 bfloat16}
 LAYERS=${LAYERS:-12}
 WIDTH=${WIDTH:-768}
 PROJECT=${PROJECT:-selected}
+MAX_BATCH_TOKENS=${MAX_BATCH_TOKENS:-}
 WORK=${BENCH_DIR:-$ROOT/.tools/bench/hf}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target-bench}
 export ICODEGEN_PROGRESS=0
@@ -101,6 +103,11 @@ infer:
   top_k: $TOP_K
   max_context: $MAX_CONTEXT
 YAML
+batch_tokens=()
+if [ -n "$MAX_BATCH_TOKENS" ]; then
+  echo "  max_batch_tokens: $MAX_BATCH_TOKENS" >> "$WORK/params.yaml"
+  batch_tokens=(--max-batch-tokens "$MAX_BATCH_TOKENS")
+fi
 
 RUNS_DIR=$WORK/runs
 rm -rf "$RUNS_DIR"
@@ -120,7 +127,7 @@ transformers() { # transformers OUT_PREFIX MODEL_DIR DTYPE [TESTBED | --load-onl
   shift 3
   timed "$prefix.time" "$prefix.json" "$prefix.err" "$PY" scripts/bench/hf_transformers.py "$model" "$@" \
     --threads "$THREADS" --batch-size "$BATCH" --dtype "$dtype" --top-k "$TOP_K" --max-context "$MAX_CONTEXT" \
-    --project "$PROJECT" || { cat "$prefix.err" >&2; log "transformers failed ($prefix)"; return 1; }
+    --project "$PROJECT" "${batch_tokens[@]}" || { cat "$prefix.err" >&2; log "transformers failed ($prefix)"; return 1; }
 }
 
 log "baselines: icodegen-infer refusing a missing folder, Python importing torch + transformers"
@@ -161,6 +168,6 @@ for family in $FAMILIES; do
   done
 done
 
-COMMAND="THREADS=$THREADS BATCH=$BATCH TESTBED_ROWS=$TESTBED_ROWS MAX_CONTEXT=$MAX_CONTEXT RUNS=$RUNS PROJECT=$PROJECT bash scripts/bench/hf.sh"
+COMMAND="THREADS=$THREADS BATCH=$BATCH ${MAX_BATCH_TOKENS:+MAX_BATCH_TOKENS=$MAX_BATCH_TOKENS }TESTBED_ROWS=$TESTBED_ROWS MAX_CONTEXT=$MAX_CONTEXT RUNS=$RUNS PROJECT=$PROJECT bash scripts/bench/hf.sh"
 "$PY" scripts/bench/hf_report.py "$RUNS_DIR" --models "$MODELS" --families "$FAMILIES" --dtypes "$DTYPES" \
   --command "$COMMAND" --out "$WORK/results.md"

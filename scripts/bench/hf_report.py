@@ -116,6 +116,13 @@ def main():
                 params = (first.get("checkpoint") or {}).get("parameters") or first.get("parameters")
                 environment = environment or (tf[0][0], first)
                 counts.update((len(ic), len(tf)))
+                if "batches" in first:
+                    resumed = sum(m.get("batches_resumed", 0) for m, _, _ in ic)
+                    notes.append(
+                        f"{family} {dtype}: batches: icodegen-infer {first['batches']} (padding fraction "
+                        f"{first.get('padding_fraction', float('nan')):.3f}{f', {resumed} resumed!' if resumed else ''}), "
+                        f"transformers {tf[0][0].get('batches', '?')}"
+                    )
                 main_rows.append(
                     f"| {family} | {dtype} | {params / 1e6:.1f} M | {'/'.join(str(t) for t in sorted(tokens, key=str))} "
                     f"| {ic_tps:.0f} | {tf_tps:.0f} | **{ic_tps / tf_tps:.2f}** {mark(ic_tps >= tf_tps)} "

@@ -59,6 +59,7 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    parser.add_argument("--max-batch-tokens", type=int, help="as infer.max_batch_tokens (batches by tokens)")
     parser.add_argument("--top-k", type=int, default=5)
     parser.add_argument("--max-context", type=int)
     parser.add_argument("--stride", type=int)
@@ -102,18 +103,33 @@ def main():
         if row["row_id"] not in seen:
             seen.add(row["row_id"])
             rows.append(row)
+    rows.sort(key=lambda row: row["row_id"])
     scoring_started = time.perf_counter()
     encodings = tokenizer.encode_batch([row["code"] for row in rows], add_special_tokens=False)
     sequences = [([bos] if bos is not None else []) + encoding.ids for encoding in encodings]
     keep = [bool(row["code"].strip()) and len(sequence) >= 2 for row, sequence in zip(rows, sequences)]
     items = [(index, w) for index, sequence in enumerate(sequences) if keep[index]
              for w in windows(len(sequence), context, stride)]
-    items.sort(key=lambda item: (-(item[1][1] - item[1][0]), item[0], item[1][0]))
+    # icodegen-infer's plan (stages/infer/src/lib.rs): windows sorted by (length, row_id, start), cut
+    # into batches of batch_size windows, or of at most max_batch_tokens tokens with padding counted.
+    items.sort(key=lambda item: (item[1][1] - item[1][0], rows[item[0]]["row_id"], item[1][0]))
+    batches, current = [], []
+    for item in items:
+        length = item[1][1] - item[1][0]
+        if args.max_batch_tokens:
+            full = bool(current) and (len(current) + 1) * length > args.max_batch_tokens
+        else:
+            full = len(current) == args.batch_size
+        if full:
+            batches.append(current)
+            current = []
+        current.append(item)
+    if current:
+        batches.append(current)
     results = [[None] * max(0, len(sequence) - 1) for sequence in sequences]
     scored = 0
     with torch.inference_mode():
-        for offset in range(0, len(items), args.batch_size):
-            batch = items[offset : offset + args.batch_size]
+        for batch in batches:
             length = max(end - start for _, (start, end, _) in batch)
             ids = torch.full((len(batch), length), pad, dtype=torch.long)
             mask = torch.zeros((len(batch), length), dtype=torch.long)
@@ -175,6 +191,7 @@ def main():
         "dtype": str(next(model.parameters()).dtype).replace("torch.", ""),
         "context": context,
         "stride": stride,
+        "batches": len(batches),
         "attention": config._attn_implementation,
         "project": args.project,
         "transformers": transformers.__version__,
