@@ -35,8 +35,8 @@
 # Environment: THREADS BATCH (or MAX_BATCH_TOKENS: infer.max_batch_tokens) TESTBED_ROWS MAX_CONTEXT TOP_K RUNS LOAD_RUNS FAMILIES ("llama
 # gpt_bigcode") DTYPES ("float32 bfloat16") LAYERS WIDTH PROJECT (selected|full) BENCH_DIR PY (the
 # Python; by default `scripts/reference/venv.sh hf`: transformers 5.x over the torch of .tools/py-torch,
-# ~5 GB the first time). About 20 minutes on a 2-core machine with the defaults (first run: plus
-# the release build, the corpus and the models).
+# ~5 GB the first time). About 15 minutes on a 2-core machine with the defaults (first run: plus
+# the release build, the corpus and the models, about 20 minutes more).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
