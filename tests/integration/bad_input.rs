@@ -136,7 +136,7 @@ fn an_unknown_top_level_key_suggests_stages() {
 fn an_unknown_stage_target_suggests_the_closest() {
     let project = chain();
     project.run(&["repro", "prepre"]).code(2).says(&[
-        "unknown stage `prepre`",
+        "unknown stage or out `prepre`",
         "pipeline.yaml",
         "did you mean `prepare`?",
     ]);
@@ -253,4 +253,42 @@ fn a_hand_edited_broken_lock_is_located() {
         .run(&["status"])
         .code(2)
         .says(&["pipeline.lock:", "cmnd", "delete it"]);
+}
+
+#[test]
+fn a_non_utf8_params_lock_or_pipeline_file_is_a_located_usage_error() {
+    let project = Project::new();
+    project.pipeline("stages:\n  s:\n    cmd: echo ${a} > out.txt\n    outs: [out.txt]\n");
+    std::fs::write(project.path("params.yaml"), b"a: 1\nb: caf\xe9\n").unwrap();
+    project
+        .run(&["status"])
+        .code(2)
+        .says(&["params.yaml:2:7", "not UTF-8"]);
+    project.params("a: 1\n");
+    project.run(&["repro"]).ok();
+    let mut lock = std::fs::read(project.path("pipeline.lock")).unwrap();
+    lock.extend_from_slice(b"# \xff\n");
+    std::fs::write(project.path("pipeline.lock"), lock).unwrap();
+    project
+        .run(&["status"])
+        .code(2)
+        .says(&["pipeline.lock:", "not UTF-8"]);
+    std::fs::write(project.path("pipeline.yaml"), b"stages:\n  \xff: {}\n").unwrap();
+    project
+        .run(&["status"])
+        .code(2)
+        .says(&["pipeline.yaml:2:3", "not UTF-8"]);
+}
+
+#[test]
+fn a_mistyped_out_target_gets_a_did_you_mean() {
+    let project = Project::new();
+    project.pipeline("stages:\n  s:\n    cmd: echo x > data/snippets.parquet\n    outs: [data/snippets.parquet]\n");
+    project
+        .run(&["repro", "data/snipets.parquet"])
+        .code(2)
+        .says(&[
+            "unknown stage or out `data/snipets.parquet`",
+            "did you mean `data/snippets.parquet`?",
+        ]);
 }

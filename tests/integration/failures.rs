@@ -286,3 +286,44 @@ fn an_interrupted_runner_stops_its_stages_and_records_nothing() {
     assert!(!project.exists("out.txt"));
     assert!(!project.lock().contains("slow"));
 }
+
+#[test]
+fn a_dep_deleted_while_the_stage_ran_is_reported_as_deleted() {
+    let project = Project::new();
+    project
+        .pipeline("stages:\n  eater:\n    cmd: cp input.txt out.txt && rm input.txt\n    deps: [input.txt]\n    outs: [out.txt]\n")
+        .write("input.txt", "data\n");
+    let run = project
+        .run(&["repro"])
+        .code(1)
+        .says(&["dep `input.txt` was deleted while the stage ran"]);
+    assert!(!run.stderr.contains("once it is stable"), "{}", run.stderr);
+}
+
+#[test]
+fn a_signalled_runner_exits_128_plus_the_signal() {
+    for (signal, code) in [("TERM", 143), ("INT", 130)] {
+        let project = Project::new();
+        project
+            .pipeline("stages:\n  slow:\n    cmd: touch started; i=0; while [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; echo x > out.txt\n    outs: [out.txt]\n")
+            .write("hang", "");
+        let child = project
+            .command(&["repro"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        assert!(wait_for(&project.path("started"), 10));
+        std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "SIG{signal}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!project.lock().contains("slow"));
+    }
+}

@@ -35,7 +35,7 @@ pub enum PipelineError {
         key: String,
         message: String,
     },
-    #[error("unknown stage `{target}` in `{file}`{}", hint(suggestion))]
+    #[error("unknown stage or out `{target}` in `{file}`{}", hint(suggestion))]
     UnknownTarget {
         target: String,
         file: PathBuf,
@@ -124,7 +124,7 @@ impl PipelineError {
             | PipelineError::RunFailed(_)
             | PipelineError::Cluster(_)
             | PipelineError::Internal(_) => EXIT_FAILURE,
-            PipelineError::Interrupted => 130,
+            PipelineError::Interrupted => crate::process::interrupt_exit_code(),
         }
     }
 }

@@ -113,12 +113,8 @@ impl Default for LockFile {
 impl LockFile {
     /// Reads `path`; a missing lock is empty.
     pub fn read(path: &Path) -> Result<LockFile> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(LockFile::default());
-            }
-            Err(error) => return Err(PipelineError::io("read", path, error)),
+        let Some(text) = crate::yaml::read_text(path, path)? else {
+            return Ok(LockFile::default());
         };
         if text.trim().is_empty()
             || text

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_norway::Value;
 
-use crate::error::{PipelineError, Result};
+use crate::error::Result;
 
 /// The default params file, beside pipeline.yaml.
 pub const DEFAULT_FILE: &str = "params.yaml";
@@ -48,11 +48,10 @@ impl ParamsFiles {
     pub fn load(&mut self, name: &str) -> Result<()> {
         if !self.files.contains_key(name) {
             let path = self.root.join(name);
-            let value = match std::fs::read_to_string(&path) {
-                Ok(text) if text.trim().is_empty() => Some(Value::Null),
-                Ok(text) => Some(crate::yaml::from_str::<Value>(&self.display(name), &text)?),
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
-                Err(error) => return Err(PipelineError::io("read", self.display(name), error)),
+            let value = match crate::yaml::read_text(&path, &self.display(name))? {
+                Some(text) if text.trim().is_empty() => Some(Value::Null),
+                Some(text) => Some(crate::yaml::from_str::<Value>(&self.display(name), &text)?),
+                None => None,
             };
             self.files.insert(name.to_owned(), value);
         }

@@ -51,7 +51,11 @@ pub fn resolve_targets(pipeline: &Pipeline, targets: &[String]) -> Result<Vec<us
         let names: BTreeSet<&str> = pipeline
             .stages
             .iter()
-            .flat_map(|stage| std::iter::once(stage.name.as_str()).chain(stage.group.as_deref()))
+            .flat_map(|stage| {
+                std::iter::once(stage.name.as_str())
+                    .chain(stage.group.as_deref())
+                    .chain(stage.outs.iter().map(|out| out.path.as_str()))
+            })
             .collect();
         return Err(PipelineError::UnknownTarget {
             target: target.clone(),

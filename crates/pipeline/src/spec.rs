@@ -143,8 +143,8 @@ impl Stage {
 impl Pipeline {
     /// Reads and expands `file`.
     pub fn load(file: &Path) -> Result<Pipeline> {
-        let text = std::fs::read_to_string(file)
-            .map_err(|error| PipelineError::io("read", file, error))?;
+        let text = crate::yaml::read_text(file, file)?
+            .ok_or_else(|| PipelineError::io("read", file, std::io::ErrorKind::NotFound.into()))?;
         let display_root = file.parent().unwrap_or(Path::new("")).to_path_buf();
         let root = std::fs::canonicalize(if display_root.as_os_str().is_empty() {
             Path::new(".")

@@ -169,6 +169,11 @@ pub fn run_stage(
     }
     let after = session.hash_all(&stage.deps)?;
     for ((path, before), after) in stage.deps.iter().zip(&deps).zip(&after) {
+        if after.is_none() {
+            return Ok(failed(format!(
+                "dep `{path}` was deleted while the stage ran; nothing was recorded"
+            )));
+        }
         if before != after {
             return Ok(failed(format!(
                 "dep `{path}` changed while the stage ran; nothing was recorded (run again once it is stable)"

@@ -229,6 +229,37 @@ impl<'de> Visitor<'de> for Here {
 /// Deserializes `text` (the contents of `file`) as `T`, turning errors into
 /// [`PipelineError::Spec`] with line, column, the dotted key and a "did you mean" hint for
 /// unknown keys.
+/// Reads a YAML file the user edits (or the lock) as text; `None` when it does not exist. Bytes
+/// that are not UTF-8 are a located error (exit 2), not an I/O failure.
+pub fn read_text(path: &Path, display: &Path) -> Result<Option<String>, PipelineError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(PipelineError::io("read", display, error)),
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Some(text)),
+        Err(error) => {
+            let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|&&byte| byte == b'\n').count() + 1;
+            let start = valid
+                .iter()
+                .rposition(|&byte| byte == b'\n')
+                .map_or(0, |at| at + 1);
+            let column = String::from_utf8_lossy(&valid[start..]).chars().count() + 1;
+            Err(PipelineError::Spec {
+                file: display.to_path_buf(),
+                location: Some(Location { line, column }),
+                key: String::new(),
+                message: format!(
+                    "the file is not UTF-8 text (byte 0x{:02x}); save it as UTF-8",
+                    error.as_bytes()[valid.len()]
+                ),
+            })
+        }
+    }
+}
+
 pub fn from_str<T: de::DeserializeOwned>(file: &Path, text: &str) -> Result<T, PipelineError> {
     let deserializer = serde_norway::Deserializer::from_str(text);
     let mut track = serde_path_to_error::Track::new();
