@@ -3,13 +3,16 @@
 # Debian binary packages that ship source with `apt-get download`) into
 # .tools/lang-corpus/downloads and unpacks the listed folder of each into
 # .tools/lang-corpus/LANGUAGE/PACKAGE-VERSION. Idempotent; prints the corpus folder.
+#
+#   fetch.sh [LIST [FOLDER]]   another list (corpus-holdout.txt) into another folder
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-CORPUS=.tools/lang-corpus
-DOWNLOADS=$CORPUS/downloads
+LIST=${1:-scripts/reference/languages/corpus.txt}
+CORPUS=${2:-.tools/lang-corpus}
+DOWNLOADS=.tools/lang-corpus/downloads
 mkdir -p "$DOWNLOADS"
 log() { echo "[lang-corpus] $*" >&2; }
-grep -v '^#' scripts/reference/languages/corpus.txt | while read -r language registry package version subdir; do
+grep -v '^#' "$LIST" | while read -r language registry package version subdir; do
   [ -n "$language" ] || continue
   target="$CORPUS/$language/$package-$version"
   [ -d "$target" ] && continue
@@ -42,7 +45,9 @@ grep -v '^#' scripts/reference/languages/corpus.txt | while read -r language reg
   esac
   log "$language: $package $version ($subdir)"
   mkdir -p "$target"
-  if [ "$package" = openjdk-17-source ]; then
+  if [ -f "$unpacked/$subdir" ]; then
+    cp "$unpacked/$subdir" "$target/"
+  elif [ "$package" = openjdk-17-source ]; then
     find "$unpacked/$subdir" -maxdepth 1 -type f -name '*.java' -exec cp {} "$target/" \;
   else
     cp -r "$unpacked/$subdir/." "$target/"

@@ -39,8 +39,8 @@ import pyarrow.parquet as pq
 import tree_sitter
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-CORPUS = os.path.join(ROOT, ".tools", "lang-corpus")
-WORK = os.path.join(ROOT, ".tools", "lang-suite")
+CORPUS = os.environ.get("LANG_CORPUS", os.path.join(ROOT, ".tools", "lang-corpus"))
+WORK = os.environ.get("LANG_SUITE_WORK", os.path.join(ROOT, ".tools", "lang-suite"))
 LANGUAGES = ["python", "java", "javascript", "go", "ruby", "php"]
 EXTENSIONS = {
     "python": (".py",),

@@ -116,6 +116,7 @@ impl<'a> Decisions<'a> {
             .push(above + u32::from(!is_main && class.intersects(self.separate)));
         if self.language == Language::JavaScript {
             self.note_swallowed_parentheses(node);
+            self.note_lost_call(node);
         }
         let count = if self.is_parameter_default(node)
             || (self.is_decision(node, class, parent) && !self.is_swallowed(node))
@@ -188,6 +189,41 @@ impl<'a> Decisions<'a> {
                 Some(first) if first.start_byte() == start && first.is_named() => value = first,
                 _ => return,
             }
+        }
+    }
+
+    /// JavaScript: lizard reads some parenthesized groups as possible binding patterns, and
+    /// when such a group indexes something (`o[i]`) its reader does not recover before the
+    /// function ends: no decision after the group counts. Measured on real code (the suite),
+    /// two places do it: the arguments of a plain call that is (or leads) an expression
+    /// statement (`g(o[i]);`, `g(o[i]) || h();`) and a parenthesized group nested in an `if` or
+    /// `while` condition (`if (a || (b && o[0]))`); not a call inside a condition, not
+    /// `return (...)`. Sets [`Decisions::cut`] at the group's end.
+    fn note_lost_call(&mut self, node: Node) {
+        let group = match node.kind() {
+            "call_expression"
+                if node
+                    .child_by_field_name("function")
+                    .is_some_and(|function| function.kind() == "identifier")
+                    && leads_expression_statement(node) =>
+            {
+                node.child_by_field_name("arguments")
+            }
+            "parenthesized_expression" if nested_in_condition(node) => Some(node),
+            _ => None,
+        };
+        let Some(group) = group else { return };
+        let mut indexes = false;
+        ast_walk(group, &mut |inner: Node| {
+            if indexes || syntax_class(self.language, inner).intersects(self.separate) {
+                return false;
+            }
+            indexes = inner.kind() == "subscript_expression";
+            !indexes
+        });
+        let at = group.end_byte();
+        if indexes && self.cut.is_none_or(|cut| at < cut) {
+            self.cut = Some(at);
         }
     }
 
@@ -412,6 +448,59 @@ fn ruby_tokens<'tree>(node: Node<'tree>, tokens: &mut Vec<Node<'tree>>) {
             for child in node.children(&mut cursor) {
                 ruby_tokens(child, tokens);
             }
+        }
+    }
+}
+
+/// Whether `node` is, or leads (as the first child of a chain of member, call and binary
+/// expressions), the expression of an expression statement.
+fn leads_expression_statement(node: Node) -> bool {
+    let mut current = node;
+    while let Some(parent) = current.parent() {
+        let leads = parent
+            .child(0)
+            .is_some_and(|first| first.id() == current.id());
+        match parent.kind() {
+            "expression_statement" => return true,
+            "member_expression" | "call_expression" | "binary_expression" if leads => {
+                current = parent
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Whether a parenthesized expression lies inside (not is) the condition of an `if` or
+/// `while`, without a function in between.
+fn nested_in_condition(node: Node) -> bool {
+    let mut current = node;
+    while let Some(parent) = current.parent() {
+        match parent.kind() {
+            "if_statement" | "while_statement" => {
+                return current.kind() == "parenthesized_expression"
+                    && current.id() != node.id()
+                    && parent
+                        .child_by_field_name("condition")
+                        .is_some_and(|condition| condition.id() == current.id());
+            }
+            "statement_block"
+            | "function_expression"
+            | "arrow_function"
+            | "function_declaration"
+            | "method_definition" => return false,
+            _ => current = parent,
+        }
+    }
+    false
+}
+
+/// Pre-order walk of `node`'s subtree; `visit` returns whether to descend.
+fn ast_walk<'tree>(node: Node<'tree>, visit: &mut impl FnMut(Node<'tree>) -> bool) {
+    if visit(node) {
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            ast_walk(child, visit);
         }
     }
 }
