@@ -215,3 +215,47 @@ fn a_stages_outs_are_restored_all_or_none() {
         "first.txt was replaced alone"
     );
 }
+
+#[test]
+fn file_names_that_are_not_utf8_inside_folder_outs_are_restored_exactly() {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let project = Project::new();
+    project.pipeline(
+        "stages:\n  make:\n    cmd: mkdir -p out && printf one > out/a$(printf '\\377') && printf two > out/a$(printf '\\376') && printf three > out/plain\n    outs: [out]\n",
+    );
+    project.run(&["repro"]).ok();
+    let listing = |project: &Project| {
+        let mut files: Vec<(Vec<u8>, String)> = std::fs::read_dir(project.path("out"))
+            .unwrap()
+            .map(|entry| {
+                let entry = entry.unwrap();
+                let contents = std::fs::read_to_string(entry.path()).unwrap();
+                (entry.file_name().into_vec(), contents)
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let before = listing(&project);
+    assert_eq!(before.len(), 3, "{before:?}");
+    project.remove("out");
+    project.run(&["checkout"]).ok();
+    assert_eq!(listing(&project), before);
+    assert_eq!(project.in_state("fresh"), ["make"]);
+    // A UTF-8 name keeps its plain manifest entry (existing caches stay valid).
+    let lock = project.lock();
+    let hash = lock
+        .lines()
+        .skip_while(|line| !line.contains("path: out"))
+        .find_map(|line| line.trim().strip_prefix("hash: "))
+        .unwrap()
+        .to_owned();
+    let manifest =
+        std::fs::read(project.path(&format!("cache/v1/objects/{}/{}", &hash[..2], &hash[2..])))
+            .unwrap();
+    let text = std::ffi::OsStr::from_bytes(&manifest).to_string_lossy();
+    assert!(
+        text.contains(r#"{"path":"plain","#) && text.matches("\"raw\":").count() == 2,
+        "{text}"
+    );
+}

@@ -21,11 +21,47 @@ const BLOCK: usize = 8 << 20;
 /// One file of a folder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestEntry {
-    /// `/`-separated, relative to the folder.
+    /// `/`-separated, relative to the folder (lossy when the name is not UTF-8: see `raw`).
     pub path: String,
     pub hash: String,
     pub size: u64,
+    /// Only for a path that is not UTF-8: its exact bytes, hex-encoded, so two names that read
+    /// the same lossily stay two files and are restored byte for byte. Absent otherwise, so the
+    /// manifest (and hash) of every UTF-8 folder is what it always was and existing caches stay
+    /// valid; older runners ignore the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
 }
+
+impl ManifestEntry {
+    /// The entry's path relative to its folder, exactly as it was on disk.
+    pub fn relative_path(&self) -> std::path::PathBuf {
+        use std::os::unix::ffi::OsStrExt;
+        match self.raw.as_deref().and_then(from_hex) {
+            Some(bytes) => std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&bytes)),
+            None => std::path::PathBuf::from(&self.path),
+        }
+    }
+}
+
+fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(text.get(at..at + 2)?, 16).ok())
+        .collect()
+}
+
+/// A file of a folder being listed: its relative path (lossy text and, when not UTF-8, exact
+/// bytes as hex), where it is, and its metadata.
+pub type Listed = (
+    String,
+    Option<String>,
+    std::path::PathBuf,
+    std::fs::Metadata,
+);
 
 /// What a path hashed to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,7 +177,7 @@ pub fn hash_path(memo: &Mutex<HashMemo>, path: &Path) -> Result<Option<Hashed>> 
 }
 
 /// The files of the folder `dir` (relative `/` paths, sorted), skipping temporary files.
-pub fn list_dir(dir: &Path) -> Result<Vec<(String, std::path::PathBuf, std::fs::Metadata)>> {
+pub fn list_dir(dir: &Path) -> Result<Vec<Listed>> {
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(dir)
         .follow_links(true)
@@ -154,26 +190,33 @@ pub fn list_dir(dir: &Path) -> Result<Vec<(String, std::path::PathBuf, std::fs::
         if !entry.file_type().is_file() || is_temporary(&entry.file_name().to_string_lossy()) {
             continue;
         }
-        let relative = entry
-            .path()
-            .strip_prefix(dir)
-            .map_err(|_| {
-                PipelineError::Internal(format!(
-                    "`{}` is not inside `{}`",
-                    entry.path().display(),
-                    dir.display()
-                ))
-            })?
+        let relative_path = entry.path().strip_prefix(dir).map_err(|_| {
+            PipelineError::Internal(format!(
+                "`{}` is not inside `{}`",
+                entry.path().display(),
+                dir.display()
+            ))
+        })?;
+        let relative = relative_path
             .components()
             .map(|part| part.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join("/");
+        let raw = relative_path.to_str().is_none().then(|| {
+            use std::os::unix::ffi::OsStrExt;
+            relative_path
+                .as_os_str()
+                .as_bytes()
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect::<String>()
+        });
         let metadata = entry
             .metadata()
             .map_err(|error| PipelineError::io("read", entry.path(), error.into()))?;
-        files.push((relative, entry.into_path(), metadata));
+        files.push((relative, raw, entry.into_path(), metadata));
     }
-    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     Ok(files)
 }
 
@@ -181,11 +224,12 @@ fn hash_dir(memo: &Mutex<HashMemo>, dir: &Path) -> Result<Hashed> {
     let files = list_dir(dir)?;
     let manifest = files
         .par_iter()
-        .map(|(relative, path, metadata)| {
+        .map(|(relative, raw, path, metadata)| {
             Ok(ManifestEntry {
                 path: relative.clone(),
                 hash: hash_file(memo, path, metadata)?,
                 size: metadata.len(),
+                raw: raw.clone(),
             })
         })
         .collect::<Result<Vec<_>>>()?;

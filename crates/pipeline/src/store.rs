@@ -295,11 +295,12 @@ impl Store {
         }
         let manifest = hash::list_dir(path)?
             .par_iter()
-            .map(|(relative, file, metadata)| {
+            .map(|(relative, raw, file, metadata)| {
                 Ok(ManifestEntry {
                     path: relative.clone(),
                     hash: self.add_file(memo, file, metadata)?,
                     size: metadata.len(),
+                    raw: raw.clone(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -449,8 +450,9 @@ impl Store {
         let manifest = self.manifest(&record.hash)?;
         // A manifest names files inside the folder only: never `..`, a root or an empty name.
         if let Some(entry) = manifest.iter().find(|entry| {
-            entry.path.is_empty()
-                || !Path::new(&entry.path)
+            let relative = entry.relative_path();
+            relative.as_os_str().is_empty()
+                || !relative
                     .components()
                     .all(|part| matches!(part, std::path::Component::Normal(_)))
         }) {
@@ -472,7 +474,7 @@ impl Store {
             .tempdir_in(parent)
             .at("create", dest)?;
         manifest.par_iter().try_for_each(|entry| {
-            self.restore_file(&entry.hash, &staging.path().join(&entry.path))
+            self.restore_file(&entry.hash, &staging.path().join(entry.relative_path()))
         })?;
         crate::fault::point("restoring-folder");
         std::fs::set_permissions(staging.path(), std::fs::Permissions::from_mode(0o755))
