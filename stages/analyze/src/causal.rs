@@ -290,6 +290,21 @@ pub fn run(args: &CausalArgs) -> Result<String> {
     let outcome = columns.next().expect("outcome column");
     let data = CausalData::new(treatment, outcome, columns.collect())
         .map_err(|error| classify(error, &args.data, label))?;
+    // Checked here, for every method: a constant column leaves nothing to estimate (and some
+    // estimators cannot even fit on it).
+    for (role, name, values) in [
+        ("treatment", data.treatment_name(), data.treatment()),
+        ("outcome", data.outcome_name(), data.outcome()),
+    ] {
+        if let Some(&first) = values.first()
+            && values.iter().all(|&value| value == first)
+        {
+            return Err(usage(format!(
+                "`{}`: {role} `{name}` is constant ({first}) in every row: there is no effect to estimate",
+                args.data.display()
+            )));
+        }
+    }
 
     let estimate = icodegen_causal::estimate(&data, method, &estimator)
         .map_err(|error| classify(error, &args.data, label))?;
@@ -305,7 +320,8 @@ pub fn run(args: &CausalArgs) -> Result<String> {
     )
     .map_err(|error| classify(error, &args.data, label))?;
 
-    let report = json_report(
+    let warnings = overlap_warnings(&data, method, &estimator);
+    let mut report = json_report(
         args,
         &data,
         &estimate,
@@ -314,17 +330,61 @@ pub fn run(args: &CausalArgs) -> Result<String> {
         sets.as_ref(),
         &refuter_options,
     );
+    report["reliable"] = json!(warnings.is_empty());
+    report["warnings"] = json!(warnings);
     if args.json {
         Ok(serde_json::to_string_pretty(&report)? + "\n")
     } else {
-        Ok(text_report(
-            &data,
-            &estimate,
-            &correlations,
-            &refutations,
-            sets.as_ref(),
-        ))
+        let mut text = text_report(&data, &estimate, &correlations, &refutations, sets.as_ref());
+        for warning in &warnings {
+            text += &format!("  WARNING: {warning}\n");
+        }
+        Ok(text)
     }
+}
+
+/// Why a propensity-score estimate cannot be trusted: the treated and control rows do not
+/// overlap in their propensity scores (perfect separation by the confounders), or most scores
+/// are so extreme that clipping, not the data, sets the effect. Empty when fine, or for
+/// methods without propensity scores.
+fn overlap_warnings(data: &CausalData, method: Method, options: &EstimatorOptions) -> Vec<String> {
+    if !method.uses_propensity() {
+        return Vec::new();
+    }
+    let Ok(model) = icodegen_causal::fit_propensity(data, &options.propensity) else {
+        return Vec::new();
+    };
+    let treatment = data.treatment();
+    let scores = |arm: f64| {
+        model
+            .scores
+            .iter()
+            .zip(treatment)
+            .filter(move |(_, t)| **t == arm)
+            .map(|(score, _)| *score)
+    };
+    let min_treated = scores(1.0).fold(f64::INFINITY, f64::min);
+    let max_control = scores(0.0).fold(f64::NEG_INFINITY, f64::max);
+    let max_treated = scores(1.0).fold(f64::NEG_INFINITY, f64::max);
+    let min_control = scores(0.0).fold(f64::INFINITY, f64::min);
+    let extreme = model
+        .scores
+        .iter()
+        .filter(|&&score| !(0.01..=0.99).contains(&score))
+        .count();
+    let mut warnings = Vec::new();
+    if min_treated >= max_control || max_treated <= min_control {
+        warnings.push(format!(
+            "not reliable: the confounders ({}) separate treated and control rows perfectly (no overlap in propensity scores), so `{method}` compares rows that have no counterpart; the effect is set by score clipping, not by the data",
+            data.confounder_names().join(", ")
+        ));
+    } else if extreme * 2 > model.scores.len() {
+        warnings.push(format!(
+            "not reliable: {extreme} of {} rows have a propensity score below 0.01 or above 0.99 (almost no overlap between treated and control rows)",
+            model.scores.len()
+        ));
+    }
+    warnings
 }
 
 fn json_report(

@@ -453,3 +453,65 @@ fn bad_arguments_are_usage_errors() {
         &["--testbed", "--models-dir", "--out"],
     );
 }
+
+#[test]
+fn a_constant_outcome_is_a_usage_error_for_every_method() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_csv(dir.path(), "flat.csv", |_, fields| fields[3] = "0.5".into());
+    for method in ["linear_regression", "ps_weighting", "ps_matching", "aipw"] {
+        let output = causal(
+            &data,
+            &["--confounders", "size", "--method", method, "--json"],
+        );
+        assert_usage_error(&output, &["flat.csv", "outcome `loss`", "constant"]);
+    }
+}
+
+#[test]
+fn perfect_separation_marks_propensity_estimates_not_reliable() {
+    let dir = tempfile::tempdir().unwrap();
+    // Treated exactly when size > 2: the confounder separates the arms.
+    let data = write_csv(dir.path(), "separated.csv", |_, fields| {
+        let size: f64 = fields[0].parse().unwrap();
+        fields[2] = if size > 2.0 { "1" } else { "0" }.into();
+    });
+    for method in ["ps_weighting", "ps_matching"] {
+        let args = [
+            "--confounders",
+            "size",
+            "--method",
+            method,
+            "--refuters",
+            "none",
+            // DoWhy's default penalty keeps the separated fit finite.
+            "--propensity-l2",
+            "1",
+        ];
+        let report = json(&causal(&data, &[&args[..], &["--json"]].concat()));
+        assert_eq!(report["reliable"], false, "{method}: {report}");
+        assert!(
+            report["warnings"][0]
+                .as_str()
+                .unwrap()
+                .contains("separate treated and control rows perfectly"),
+            "{method}: {report}"
+        );
+        let text = causal(&data, &args);
+        assert!(text.status.success());
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(text.contains("WARNING: not reliable"), "{method}: {text}");
+    }
+    // With overlap, the same methods are reliable and say nothing.
+    let data = write_csv(dir.path(), "overlap.csv", |_, _| {});
+    let args = [
+        "--confounders",
+        "size",
+        "--method",
+        "ps_weighting",
+        "--refuters",
+        "none",
+    ];
+    let report = json(&causal(&data, &[&args[..], &["--json"]].concat()));
+    assert_eq!(report["reliable"], true, "{report}");
+    assert_eq!(report["warnings"], serde_json::json!([]));
+}
