@@ -23,6 +23,7 @@
 //! This crate knows nothing of Parquet artifacts, params files or the runner: the stages read
 //! their inputs and hand this crate plain values.
 
+pub mod allocator;
 pub mod config;
 pub mod device;
 mod error;

@@ -259,6 +259,9 @@ fn hf_model_config(spec: &hf::DecoderSpec, tokens: &hf::Tokens, kind: Kind) -> M
 fn load_hf(dir: PathBuf, options: LoadOptions) -> Result<LoadedModel> {
     let started = std::time::Instant::now();
     let (spec, tokenizer, tokens) = hf_text(&dir)?;
+    // Hashed before the weights are loaded: hashing maps each file whole, and those pages
+    // must be gone before the model's own memory grows (peak RSS about 1x the checkpoint).
+    let hash = directory_hash(&dir)?;
     // Weights are opened (mapped, headers checked) before the dtype is chosen: `auto` follows
     // what is stored when config.json does not say.
     let mut weights = hf::Weights::open(&dir, Kind::Float, options.device)?;
@@ -281,7 +284,6 @@ fn load_hf(dir: PathBuf, options: LoadOptions) -> Result<LoadedModel> {
     };
     drop(weights);
     let config = hf_model_config(&spec, &tokens, kind);
-    let hash = directory_hash(&dir)?;
     Ok(LoadedModel {
         dir,
         config,

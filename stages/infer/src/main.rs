@@ -64,6 +64,7 @@ struct Args {
 
 fn main() -> ExitCode {
     icodegen_lm::openmp::use_passive_wait_policy();
+    icodegen_lm::allocator::keep_large_blocks();
     icodegen_artifacts::cli::main(
         "icodegen-infer",
         env!("ICODEGEN_SOURCE_FINGERPRINT"),

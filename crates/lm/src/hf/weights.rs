@@ -21,6 +21,9 @@ use crate::error::{LmError, Result, torch_message};
 pub const SINGLE_FILE: &str = "model.safetensors";
 pub const INDEX_FILE: &str = "model.safetensors.index.json";
 
+/// Bytes of a tensor copied from the map at once.
+const COPY_SLICE: usize = 16 << 20;
+
 /// One mapped safetensors file and where each of its tensors lies.
 struct Shard {
     path: PathBuf,
@@ -184,21 +187,40 @@ impl Weights {
                 format!("tensor `{name}` has dtype {dtype:?}, which icodegen cannot load"),
             )
         })?;
-        let bytes = &shard.map[*start..*end];
-        let tensor = Tensor::f_from_data_size(bytes, &file_shape, kind).map_err(|e| {
+        // Copied in slices of at most COPY_SLICE bytes, each dropped from the process once
+        // copied, so a large tensor (an embedding of hundreds of MB) is never resident twice.
+        let tensor = Tensor::f_empty(&file_shape, (kind, Device::Cpu)).map_err(|e| {
             weights_error(
                 &shard.path,
-                format!("cannot read tensor `{name}`: {}", torch_message(&e)),
+                format!("cannot allocate tensor `{name}`: {}", torch_message(&e)),
             )
         })?;
-        // The copy is made: let the kernel take those pages back from this process.
-        // SAFETY: the map is read-only and no slice of this range is used after this point
-        // (`tensor` owns its own copy).
-        unsafe {
-            let _ =
-                shard
-                    .map
-                    .unchecked_advise_range(UncheckedAdvice::DontNeed, *start, end - start);
+        let flat = tensor.f_view(-1)?;
+        let element = kind.elt_size_in_bytes();
+        let per_slice = (COPY_SLICE / element).max(1);
+        let count = (end - start) / element;
+        let mut done = 0;
+        while done < count {
+            let length = per_slice.min(count - done);
+            let (from, to) = (start + done * element, start + (done + length) * element);
+            let source = Tensor::f_from_data_size(&shard.map[from..to], &[length as i64], kind)
+                .map_err(|e| {
+                    weights_error(
+                        &shard.path,
+                        format!("cannot read tensor `{name}`: {}", torch_message(&e)),
+                    )
+                })?;
+            flat.f_narrow(0, done as i64, length as i64)?
+                .f_copy_(&source)?;
+            // SAFETY: the map is read-only and this range is not read again (the tensor owns
+            // its copy); a page shared with the next tensor is simply read in again.
+            unsafe {
+                let _ =
+                    shard
+                        .map
+                        .unchecked_advise_range(UncheckedAdvice::DontNeed, from, to - from);
+            }
+            done += length;
         }
         if self.taken.insert(name.to_owned()) {
             self.parameters += file_shape.iter().product::<i64>();
