@@ -646,3 +646,48 @@ fn help_documents_the_inputs_the_models_folder_layout_and_the_output() {
         assert!(help.contains(table), "table {table} missing from:\n{help}");
     }
 }
+
+#[test]
+fn an_out_folder_holding_an_input_or_the_workspace_is_refused_and_no_temp_folder_is_left() {
+    let fixture = fixture(&["gru"], 4);
+    let listing = || {
+        let mut names: Vec<String> = std::fs::read_dir(fixture.dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    std::fs::write(fixture.path("params.yaml"), PARAMS).unwrap();
+    let before = listing();
+    // `.` (the folder holding every input), an input folder, a folder inside it.
+    for (out, says) in [
+        (".", "overlap"),
+        ("models", "--models-dir"),
+        ("models/report", "--models-dir"),
+    ] {
+        let output = run(&fixture, PARAMS, out, "models");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{out}: {stderr}");
+        assert!(stderr.contains(says), "{out}: {stderr}");
+        assert!(fixture.path("testbed.parquet").exists());
+        assert!(fixture.path("models/gru/scores.parquet").exists());
+    }
+    assert_eq!(listing(), before, "nothing added, nothing removed");
+    // The current folder (the workspace, when the runner runs the stage) is refused too.
+    let output = Command::new(env!("CARGO_BIN_EXE_icodegen-analyze"))
+        .current_dir(fixture.path("models"))
+        .args([
+            "study",
+            "--params",
+            "../params.yaml",
+            "--testbed",
+            "../testbed.parquet",
+        ])
+        .args(["--models-dir", "gru/..", "--out", ".."])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("current folder"));
+    assert_eq!(listing(), before);
+}

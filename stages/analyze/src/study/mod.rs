@@ -152,13 +152,96 @@ pub fn run(args: &StudyArgs) -> Result<()> {
             return Err(usage(format!("{what} `{}` does not exist", path.display())));
         }
     }
+    check_out(args)?;
     let study = analyze(
         &args.testbed,
         args.covariates.as_deref(),
         &args.models_dir,
         params,
     )?;
-    write_report(&study, &args.out)
+    let parent = match args.out.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let before = temporaries(&parent, &args.out);
+    let written = write_report(&study, &args.out);
+    if written.is_err() {
+        // A failed commit can leave the staged folder beside --out: remove what we made.
+        for leftover in temporaries(&parent, &args.out).difference(&before) {
+            let _ = fs_err::remove_dir_all(leftover).or_else(|_| fs_err::remove_file(leftover));
+        }
+    }
+    written
+}
+
+/// The temporary siblings of `out` (`.NAME.tmp-*`) in `parent`.
+fn temporaries(parent: &Path, out: &Path) -> std::collections::BTreeSet<PathBuf> {
+    let name = out
+        .file_name()
+        .map_or("output".into(), |name| name.to_string_lossy().into_owned());
+    let prefix = format!(".{name}.tmp-");
+    std::fs::read_dir(parent)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|entry| entry.path())
+        .collect()
+}
+
+/// `path` made absolute, with its longest existing prefix resolved through symlinks.
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut existing = absolute.clone();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(canonical) = existing.canonicalize() {
+            return rest
+                .iter()
+                .rev()
+                .fold(canonical, |path, part| path.join(part));
+        }
+        match (existing.file_name(), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name.to_os_string());
+                existing = parent.to_path_buf();
+            }
+            _ => return absolute,
+        }
+    }
+}
+
+/// Refuses an `--out` folder whose replacement would destroy an input or the workspace: one
+/// that is or holds the current folder, or is, holds or lies inside an input.
+fn check_out(args: &StudyArgs) -> Result<()> {
+    let out = resolved(&args.out);
+    let here = resolved(Path::new("."));
+    if here.starts_with(&out) {
+        return Err(usage(format!(
+            "--out `{}` is or holds the current folder `{}`: the report folder is replaced whole, so it must be a folder of its own (e.g. `report`)",
+            args.out.display(),
+            here.display()
+        )));
+    }
+    let mut inputs = vec![
+        ("--params", &args.params),
+        ("--testbed", &args.testbed),
+        ("--models-dir", &args.models_dir),
+    ];
+    if let Some(covariates) = &args.covariates {
+        inputs.push(("--covariates", covariates));
+    }
+    for (what, path) in inputs {
+        let input = resolved(path);
+        if input.starts_with(&out) || out.starts_with(&input) {
+            return Err(usage(format!(
+                "--out `{}` and {what} `{}` overlap: the report folder is replaced whole, so it may neither hold an input nor lie inside one",
+                args.out.display(),
+                path.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Reads the inputs and computes every results table and explanation.
