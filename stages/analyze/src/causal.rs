@@ -237,10 +237,11 @@ fn column_names(path: &Path) -> Result<Vec<String>> {
             file.into_parts().0,
         )
         .map_err(|error| {
-            usage(format!(
+            // A corrupt input file is a failed run (exit 1), not a usage mistake.
+            anyhow::anyhow!(
                 "`{}` is not a readable Parquet file: {error}",
                 path.display()
-            ))
+            )
         })?;
         Ok(builder
             .schema()

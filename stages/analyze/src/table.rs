@@ -85,11 +85,12 @@ pub fn read_columns(path: &Path, names: &[String]) -> Result<Table> {
 fn read_parquet(path: &Path, names: &[String]) -> Result<Table> {
     let file = fs_err::File::open(path).map_err(|error| usage(error.to_string()))?;
     let builder =
+        // A corrupt input file is a failed run (exit 1), not a usage mistake.
         ParquetRecordBatchReaderBuilder::try_new(file.into_parts().0).map_err(|error| {
-            usage(format!(
+            anyhow::anyhow!(
                 "`{}` is not a readable Parquet file: {error}",
                 path.display()
-            ))
+            )
         })?;
     let schema = builder.schema().clone();
     let available: Vec<String> = schema

@@ -515,3 +515,15 @@ fn perfect_separation_marks_propensity_estimates_not_reliable() {
     assert_eq!(report["reliable"], true, "{report}");
     assert_eq!(report["warnings"], serde_json::json!([]));
 }
+
+#[test]
+fn a_corrupt_parquet_file_fails_with_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.parquet");
+    std::fs::write(&path, "not parquet at all").unwrap();
+    let output = causal(&path, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("broken.parquet"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
