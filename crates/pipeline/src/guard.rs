@@ -275,3 +275,34 @@ pub fn check_query_output(session: &crate::Session, path: &Path) -> Result<(), S
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_means_equal_holding_or_inside() {
+        assert!(overlaps("cache", "cache"));
+        assert!(overlaps("cache", "cache/v1"));
+        assert!(overlaps("cache/v1", "cache"));
+        assert!(!overlaps("cache2", "cache"));
+        assert!(!overlaps("data/cache", "cache"));
+    }
+
+    #[test]
+    fn a_write_path_may_not_leave_the_workspace_through_any_symlink() {
+        let outside = tempfile::tempdir().unwrap();
+        let workspace = tempfile::tempdir().unwrap();
+        let root = workspace.path().canonicalize().unwrap();
+        std::fs::create_dir(root.join("real")).unwrap();
+        std::os::unix::fs::symlink("real", root.join("inside")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("ext")).unwrap();
+        std::os::unix::fs::symlink(".", root.join("self")).unwrap();
+        assert!(confined(&root, "inside/new/file.txt").is_ok());
+        assert!(confined(&root, "not/yet/there").is_ok());
+        assert!(confined(&root, "ext/file.txt").is_err());
+        assert!(confined(&root, "ext").is_err());
+        assert!(confined(&root, "self").is_err(), "the workspace itself");
+        assert!(confined(&root, "../escape").is_err());
+    }
+}
