@@ -187,40 +187,50 @@ impl Weights {
                 format!("tensor `{name}` has dtype {dtype:?}, which icodegen cannot load"),
             )
         })?;
-        // Copied in slices of at most COPY_SLICE bytes, each dropped from the process once
-        // copied, so a large tensor (an embedding of hundreds of MB) is never resident twice.
+        // Copied straight into the new tensor in slices of at most COPY_SLICE bytes, each
+        // dropped from the process once copied, so a large tensor (an embedding of hundreds of
+        // MB) is never resident twice and no temporary buffer is made.
         let tensor = Tensor::f_empty(&file_shape, (kind, Device::Cpu)).map_err(|e| {
             weights_error(
                 &shard.path,
                 format!("cannot allocate tensor `{name}`: {}", torch_message(&e)),
             )
         })?;
-        let flat = tensor.f_view(-1)?;
-        let element = kind.elt_size_in_bytes();
-        let per_slice = (COPY_SLICE / element).max(1);
-        let count = (end - start) / element;
-        let mut done = 0;
-        while done < count {
-            let length = per_slice.min(count - done);
-            let (from, to) = (start + done * element, start + (done + length) * element);
-            let source = Tensor::f_from_data_size(&shard.map[from..to], &[length as i64], kind)
-                .map_err(|e| {
-                    weights_error(
-                        &shard.path,
-                        format!("cannot read tensor `{name}`: {}", torch_message(&e)),
-                    )
-                })?;
-            flat.f_narrow(0, done as i64, length as i64)?
-                .f_copy_(&source)?;
+        let expected = file_shape.iter().product::<i64>() as usize * kind.elt_size_in_bytes();
+        if expected != end - start {
+            return Err(weights_error(
+                &shard.path,
+                format!(
+                    "tensor `{name}` holds {} bytes, but its shape and dtype need {expected}",
+                    end - start
+                ),
+            ));
+        }
+        let destination = tensor.data_ptr() as *mut u8;
+        let mut offset = *start;
+        while offset < *end {
+            let to = (offset + COPY_SLICE).min(*end);
+            let bytes = &shard.map[offset..to];
+            // SAFETY: `tensor` is a fresh contiguous CPU tensor of exactly `end - start` bytes
+            // (its shape and element size are the file's), so the destination range is in
+            // bounds and does not overlap the read-only map.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    bytes.as_ptr(),
+                    destination.add(offset - start),
+                    bytes.len(),
+                );
+            }
             // SAFETY: the map is read-only and this range is not read again (the tensor owns
             // its copy); a page shared with the next tensor is simply read in again.
             unsafe {
-                let _ =
-                    shard
-                        .map
-                        .unchecked_advise_range(UncheckedAdvice::DontNeed, from, to - from);
+                let _ = shard.map.unchecked_advise_range(
+                    UncheckedAdvice::DontNeed,
+                    offset,
+                    to - offset,
+                );
             }
-            done += length;
+            offset = to;
         }
         if self.taken.insert(name.to_owned()) {
             self.parameters += file_shape.iter().product::<i64>();
