@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: set-up (idempotent), a single-node Slurm cluster for the
-# cluster tests (when this machine can run one), then every test of the workspace.
+# cluster tests (when this machine can run one), `cargo fmt --check` and clippy with warnings as
+# errors, then every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -15,6 +16,10 @@ if [ "${ICODEGEN_SLURM:-1}" = 1 ]; then
     echo "[test] could not start Slurm (see /tmp/icodegen-start-slurm.log); the Slurm tests will say they are skipped" >&2
   fi
 fi
+
+# Formatting and lints first: a submission that fails them does not land.
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
 
 # Integration tests drive the stage binaries the way a user does: build them all first.
 cargo build --workspace --bins
