@@ -749,20 +749,17 @@ fn an_out_of_memory_batch_is_split_and_retried() {
     let params = "  batch_size: 8\n  max_context: 32\n  stride: 12\n  top_k: 3\n";
     let plain = infer(dir.path(), &model, &testbed, params, &[]);
     let plain = plain.ok().tokens();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_icodegen-infer"))
-        .env("ICODEGEN_INFER_TEST_OOM_ABOVE", "3")
-        .args(["--params", dir.path().join("params.yaml").to_str().unwrap()])
-        .arg("--model")
-        .arg(&model)
-        .args(["--model-id", "tiny", "--threads", "1", "--device", "cpu"])
-        .arg("--testbed")
-        .arg(&testbed)
-        .arg("--tokens")
-        .arg(dir.path().join("oom/tokens.parquet"))
-        .arg("--scores")
-        .arg(dir.path().join("oom/scores.parquet"))
-        .output()
-        .unwrap();
+    let output = infer_command(
+        &dir.path().join("params.yaml"),
+        &model,
+        &testbed,
+        &dir.path().join("oom/tokens.parquet"),
+        Some(&dir.path().join("oom/scores.parquet")),
+    )
+    .args(["--device", "cpu"])
+    .env("ICODEGEN_INFER_TEST_OOM_ABOVE", "3")
+    .output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(
@@ -796,19 +793,15 @@ fn a_killed_run_resumes_from_its_journal_and_writes_the_same_bytes() {
     let journal = dir.path().join("journal");
     let out = dir.path().join("resumed");
     let command = |pause: Option<&str>| {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_icodegen-infer"));
+        let mut command = infer_command(
+            &dir.path().join("params.yaml"),
+            &model,
+            &testbed,
+            &out.join("tokens.parquet"),
+            Some(&out.join("scores.parquet")),
+        );
         command
-            .args(["--params", dir.path().join("params.yaml").to_str().unwrap()])
-            .arg("--model")
-            .arg(&model)
-            .args(["--model-id", "tiny", "--threads", "1", "--device", "cpu"])
-            .arg("--testbed")
-            .arg(&testbed)
-            .arg("--tokens")
-            .arg(out.join("tokens.parquet"))
-            .arg("--scores")
-            .arg(out.join("scores.parquet"))
-            .arg("--metrics")
+            .args(["--device", "cpu", "--metrics"])
             .arg(out.join("metrics.json"))
             .arg("--journal")
             .arg(&journal);

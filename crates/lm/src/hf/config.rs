@@ -191,13 +191,24 @@ impl Reader<'_> {
             .find_map(|key| self.map.get(*key).filter(|value| !value.is_null()))
     }
 
-    fn int(&self, keys: &[&str]) -> Result<Option<i64>> {
+    /// The first of `keys` present, converted by `convert`; an error naming the key and
+    /// `what` it must be when it is there but of another type.
+    fn typed<T>(
+        &self,
+        keys: &[&str],
+        convert: fn(&Value) -> Option<T>,
+        what: &str,
+    ) -> Result<Option<T>> {
         match self.value(keys) {
             None => Ok(None),
-            Some(value) => value.as_i64().map(Some).ok_or_else(|| {
-                self.config_error(format!("`{}` must be an integer, not {value}", keys[0]))
+            Some(value) => convert(value).map(Some).ok_or_else(|| {
+                self.config_error(format!("`{}` must be {what}, not {value}", keys[0]))
             }),
         }
+    }
+
+    fn int(&self, keys: &[&str]) -> Result<Option<i64>> {
+        self.typed(keys, Value::as_i64, "an integer")
     }
 
     fn int_or(&self, keys: &[&str], default: i64) -> Result<i64> {
@@ -210,12 +221,7 @@ impl Reader<'_> {
     }
 
     fn float(&self, keys: &[&str]) -> Result<Option<f64>> {
-        match self.value(keys) {
-            None => Ok(None),
-            Some(value) => value.as_f64().map(Some).ok_or_else(|| {
-                self.config_error(format!("`{}` must be a number, not {value}", keys[0]))
-            }),
-        }
+        self.typed(keys, Value::as_f64, "a number")
     }
 
     fn float_or(&self, keys: &[&str], default: f64) -> Result<f64> {
@@ -223,12 +229,9 @@ impl Reader<'_> {
     }
 
     fn bool_or(&self, keys: &[&str], default: bool) -> Result<bool> {
-        match self.value(keys) {
-            None => Ok(default),
-            Some(value) => value.as_bool().ok_or_else(|| {
-                self.config_error(format!("`{}` must be true or false, not {value}", keys[0]))
-            }),
-        }
+        Ok(self
+            .typed(keys, Value::as_bool, "true or false")?
+            .unwrap_or(default))
     }
 
     fn string(&self, keys: &[&str]) -> Option<&str> {

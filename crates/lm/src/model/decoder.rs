@@ -114,6 +114,19 @@ fn deinterleave_heads(tensor: Tensor, heads: i64) -> Result<Tensor> {
         .f_contiguous()?)
 }
 
+/// A linear layer's `NAME.weight` `[rows, columns]` and `NAME.bias` `[rows]`.
+fn biased(
+    weights: &mut Weights,
+    name: &str,
+    rows: i64,
+    columns: i64,
+) -> Result<(Tensor, Option<Tensor>)> {
+    Ok((
+        weights.take(&format!("{name}.weight"), &[rows, columns])?,
+        Some(weights.take(&format!("{name}.bias"), &[rows])?),
+    ))
+}
+
 /// CodeGen's fused projection: four model-parallel groups, each `[q, v, k]`, to `[q, k, v]`.
 fn codegen_qkv(tensor: Tensor, width: i64) -> Result<Tensor> {
     let grouped = tensor.f_reshape([4, 3, width / 4, width])?;
@@ -228,20 +241,22 @@ impl Decoder {
                         .iter()
                         .map(|p| weights.raw(&format!("{h}attn.attention.{p}.weight"), &[w, w]))
                         .collect::<Result<Vec<_>>>()?;
+                    let (out, out_bias) =
+                        biased(weights, &format!("{h}attn.attention.out_proj"), w, w)?;
+                    let (mlp_in, mlp_in_bias) = biased(weights, &format!("{h}mlp.c_fc"), inter, w)?;
+                    let (mlp_out, mlp_out_bias) =
+                        biased(weights, &format!("{h}mlp.c_proj"), w, inter)?;
                     Layer {
                         norm_attention: norm(weights, &format!("{h}ln_1"))?,
                         norm_mlp: Some(norm(weights, &format!("{h}ln_2"))?),
                         qkv: weights.place(Tensor::f_cat(&parts, 0)?)?,
                         qkv_bias: None,
-                        out: weights
-                            .take(&format!("{h}attn.attention.out_proj.weight"), &[w, w])?,
-                        out_bias: Some(
-                            weights.take(&format!("{h}attn.attention.out_proj.bias"), &[w])?,
-                        ),
-                        mlp_in: weights.take(&format!("{h}mlp.c_fc.weight"), &[inter, w])?,
-                        mlp_in_bias: Some(weights.take(&format!("{h}mlp.c_fc.bias"), &[inter])?),
-                        mlp_out: weights.take(&format!("{h}mlp.c_proj.weight"), &[w, inter])?,
-                        mlp_out_bias: Some(weights.take(&format!("{h}mlp.c_proj.bias"), &[w])?),
+                        out,
+                        out_bias,
+                        mlp_in,
+                        mlp_in_bias,
+                        mlp_out,
+                        mlp_out_bias,
                         scale,
                         window,
                     }
@@ -252,23 +267,22 @@ impl Decoder {
                         .raw(&format!("{h}attention.query_key_value.weight"), &[3 * w, w])?;
                     let qkv_bias =
                         weights.raw(&format!("{h}attention.query_key_value.bias"), &[3 * w])?;
+                    let (out, out_bias) = biased(weights, &format!("{h}attention.dense"), w, w)?;
+                    let (mlp_in, mlp_in_bias) =
+                        biased(weights, &format!("{h}mlp.dense_h_to_4h"), inter, w)?;
+                    let (mlp_out, mlp_out_bias) =
+                        biased(weights, &format!("{h}mlp.dense_4h_to_h"), w, inter)?;
                     Layer {
                         norm_attention: norm(weights, &format!("{h}input_layernorm"))?,
                         norm_mlp: Some(norm(weights, &format!("{h}post_attention_layernorm"))?),
                         qkv: weights.place(deinterleave_heads(qkv, spec.heads)?)?,
                         qkv_bias: Some(weights.place(deinterleave_heads(qkv_bias, spec.heads)?)?),
-                        out: weights.take(&format!("{h}attention.dense.weight"), &[w, w])?,
-                        out_bias: Some(weights.take(&format!("{h}attention.dense.bias"), &[w])?),
-                        mlp_in: weights
-                            .take(&format!("{h}mlp.dense_h_to_4h.weight"), &[inter, w])?,
-                        mlp_in_bias: Some(
-                            weights.take(&format!("{h}mlp.dense_h_to_4h.bias"), &[inter])?,
-                        ),
-                        mlp_out: weights
-                            .take(&format!("{h}mlp.dense_4h_to_h.weight"), &[w, inter])?,
-                        mlp_out_bias: Some(
-                            weights.take(&format!("{h}mlp.dense_4h_to_h.bias"), &[w])?,
-                        ),
+                        out,
+                        out_bias,
+                        mlp_in,
+                        mlp_in_bias,
+                        mlp_out,
+                        mlp_out_bias,
                         scale,
                         window,
                     }
@@ -282,17 +296,21 @@ impl Decoder {
                         qkv = deinterleave_heads(qkv, spec.heads)?;
                         qkv_bias = deinterleave_heads(qkv_bias, spec.heads)?;
                     }
+                    let (out, out_bias) = biased(weights, &format!("{h}attn.c_proj"), w, w)?;
+                    let (mlp_in, mlp_in_bias) = biased(weights, &format!("{h}mlp.c_fc"), inter, w)?;
+                    let (mlp_out, mlp_out_bias) =
+                        biased(weights, &format!("{h}mlp.c_proj"), w, inter)?;
                     Layer {
                         norm_attention: norm(weights, &format!("{h}ln_1"))?,
                         norm_mlp: Some(norm(weights, &format!("{h}ln_2"))?),
                         qkv: weights.place(qkv)?,
                         qkv_bias: Some(weights.place(qkv_bias)?),
-                        out: weights.take(&format!("{h}attn.c_proj.weight"), &[w, w])?,
-                        out_bias: Some(weights.take(&format!("{h}attn.c_proj.bias"), &[w])?),
-                        mlp_in: weights.take(&format!("{h}mlp.c_fc.weight"), &[inter, w])?,
-                        mlp_in_bias: Some(weights.take(&format!("{h}mlp.c_fc.bias"), &[inter])?),
-                        mlp_out: weights.take(&format!("{h}mlp.c_proj.weight"), &[w, inter])?,
-                        mlp_out_bias: Some(weights.take(&format!("{h}mlp.c_proj.bias"), &[w])?),
+                        out,
+                        out_bias,
+                        mlp_in,
+                        mlp_in_bias,
+                        mlp_out,
+                        mlp_out_bias,
                         scale,
                         window,
                     }
@@ -300,6 +318,10 @@ impl Decoder {
                 Family::Codegen => {
                     let h = n.base(&format!("h.{index}."));
                     let qkv = weights.raw(&format!("{h}attn.qkv_proj.weight"), &[3 * w, w])?;
+                    let (mlp_in, mlp_in_bias) =
+                        biased(weights, &format!("{h}mlp.fc_in"), inter, w)?;
+                    let (mlp_out, mlp_out_bias) =
+                        biased(weights, &format!("{h}mlp.fc_out"), w, inter)?;
                     Layer {
                         norm_attention: norm(weights, &format!("{h}ln_1"))?,
                         norm_mlp: None,
@@ -307,10 +329,10 @@ impl Decoder {
                         qkv_bias: None,
                         out: weights.take(&format!("{h}attn.out_proj.weight"), &[w, w])?,
                         out_bias: None,
-                        mlp_in: weights.take(&format!("{h}mlp.fc_in.weight"), &[inter, w])?,
-                        mlp_in_bias: Some(weights.take(&format!("{h}mlp.fc_in.bias"), &[inter])?),
-                        mlp_out: weights.take(&format!("{h}mlp.fc_out.weight"), &[w, inter])?,
-                        mlp_out_bias: Some(weights.take(&format!("{h}mlp.fc_out.bias"), &[w])?),
+                        mlp_in,
+                        mlp_in_bias,
+                        mlp_out,
+                        mlp_out_bias,
                         scale,
                         window,
                     }

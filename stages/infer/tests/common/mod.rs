@@ -75,6 +75,32 @@ pub fn infer(dir: &Path, model: &Path, testbed: &Path, params: &str, extra: &[&s
     )
 }
 
+/// The icodegen-infer command line of the tests (model id `tiny`, one thread), without
+/// `--device`.
+pub fn infer_command(
+    params: &Path,
+    model: &Path,
+    testbed: &Path,
+    tokens: &Path,
+    scores: Option<&Path>,
+) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_icodegen-infer"));
+    command
+        .arg("--params")
+        .arg(params)
+        .arg("--model")
+        .arg(model)
+        .args(["--model-id", "tiny", "--threads", "1"])
+        .arg("--testbed")
+        .arg(testbed)
+        .arg("--tokens")
+        .arg(tokens);
+    if let Some(scores) = scores {
+        command.arg("--scores").arg(scores);
+    }
+    command
+}
+
 /// Like [`infer`], writing to the given paths (no `--scores` when `scores` is `None`).
 pub fn infer_with(
     dir: &Path,
@@ -87,25 +113,9 @@ pub fn infer_with(
 ) -> Run {
     let params_path = dir.join("params.yaml");
     std::fs::write(&params_path, format!("infer:\n{params}")).unwrap();
-    let device: &[&str] = if extra.contains(&"--device") {
-        &[]
-    } else {
-        &["--device", "cpu"]
-    };
-    let mut command = Command::new(env!("CARGO_BIN_EXE_icodegen-infer"));
-    command
-        .arg("--params")
-        .arg(&params_path)
-        .arg("--model")
-        .arg(model)
-        .args(["--model-id", "tiny", "--threads", "1"])
-        .args(device)
-        .arg("--testbed")
-        .arg(testbed)
-        .arg("--tokens")
-        .arg(tokens);
-    if let Some(scores) = scores {
-        command.arg("--scores").arg(scores);
+    let mut command = infer_command(&params_path, model, testbed, tokens, scores);
+    if !extra.contains(&"--device") {
+        command.args(["--device", "cpu"]);
     }
     let output = command.args(extra).output().unwrap();
     Run {
