@@ -176,7 +176,27 @@ pub fn run(
         progress: icodegen_artifacts::progress::spinner("ingest"),
     };
     for source in &config.sources {
+        let rows_before = ingestor.report.rows.read;
+        let unreadable_before = ingestor.report.unreadable_files();
         sources::read(&mut ingestor, source)?;
+        // Outcomes arrive in order whatever the batches, so flushing here changes nothing but
+        // makes this source's counts final.
+        ingestor.flush()?;
+        let unreadable = ingestor.report.unreadable_files() - unreadable_before;
+        if ingestor.report.rows.read == rows_before && unreadable > 0 {
+            // Nothing of this source could be read: an empty result must not flow on.
+            let example = ingestor
+                .report
+                .skipped
+                .get(Reason::UnreadableFile.name())
+                .and_then(|entry| entry.examples.last().cloned())
+                .unwrap_or_default();
+            anyhow::bail!(
+                "ingest source `{}` ({}) has nothing readable: {unreadable} unreadable file(s), e.g. {example}",
+                source.path().display(),
+                source.kind()
+            );
+        }
     }
     ingestor.flush()?;
     ingestor.progress.finish_and_clear();

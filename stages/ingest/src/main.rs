@@ -33,8 +33,13 @@ fn main() -> ExitCode {
                 icodegen_artifacts::params::load(&args.params, &args.key)?;
             let report = icodegen_ingest::run(&config, &args.out, &args.report)?;
             eprintln!(
-                "icodegen-ingest: kept {} of {} snippets ({} skipped) from {} files",
-                report.rows.kept, report.rows.read, report.rows.skipped, report.files.read
+                "icodegen-ingest: kept {} of {} snippets ({} skipped) from {} files ({} unreadable, {} skipped in all)",
+                report.rows.kept,
+                report.rows.read,
+                report.rows.skipped,
+                report.files.read,
+                report.unreadable_files(),
+                report.files.skipped
             );
             Ok(())
         },

@@ -183,6 +183,13 @@ impl Report {
         *self.kept_by_source.entry(source.to_owned()).or_default() += 1;
     }
 
+    /// Files that could not be read (corrupt, truncated, not what their kind says).
+    pub fn unreadable_files(&self) -> u64 {
+        self.skipped
+            .get(Reason::UnreadableFile.name())
+            .map_or(0, |entry| entry.count)
+    }
+
     /// Count of rows skipped for `reason` (0 when none).
     pub fn skipped_rows(&self, reason: Reason) -> u64 {
         self.skipped

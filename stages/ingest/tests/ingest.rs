@@ -747,3 +747,56 @@ fn filters_drop_small_large_and_long_lined_functions() {
     assert_eq!(skipped(&report, "line_too_long"), 1);
     assert_eq!(skipped(&report, "too_many_lines"), 1);
 }
+
+#[test]
+fn a_source_with_nothing_readable_fails_and_unreadable_files_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    // A truncated gzip: the only file of its source.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(csn_row("def f(x):\n    return x + 1\n", "python", "train", "f").as_bytes())
+        .unwrap();
+    let bytes = gz.finish().unwrap();
+    write(
+        &dir.path().join("csn/python_train_0.jsonl.gz"),
+        &bytes[..bytes.len() / 2],
+    );
+    let run = ingest(
+        dir.path(),
+        "ingest:\n  sources:\n    - kind: codesearchnet\n      path: csn\n",
+    );
+    assert_eq!(run.output.status.code(), Some(1), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("has nothing readable"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        run.stderr().contains("python_train_0.jsonl.gz"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!dir.path().join("snippets.parquet").exists());
+    assert!(!dir.path().join("report.json").exists());
+
+    // A `kind: parquet` file that is not Parquet.
+    write(&dir.path().join("hf/data.parquet"), b"not parquet at all");
+    let run = ingest(
+        dir.path(),
+        "ingest:\n  sources:\n    - kind: parquet\n      path: hf\n      code_column: code\n      language: python\n",
+    );
+    assert_eq!(run.output.status.code(), Some(1), "{}", run.stderr());
+    assert!(run.stderr().contains("data.parquet"), "{}", run.stderr());
+
+    // Beside a readable file, an unreadable one is a counted skip.
+    write(
+        &dir.path().join("csn/python_train_1.jsonl"),
+        csn_row("def g(y):\n    return y * 2\n", "python", "train", "g"),
+    );
+    let run = ingest(
+        dir.path(),
+        "ingest:\n  sources:\n    - kind: codesearchnet\n      path: csn\n",
+    )
+    .ok();
+    assert_eq!(skipped(&run.report(), "unreadable_file"), 1);
+    assert!(run.stderr().contains("(1 unreadable"), "{}", run.stderr());
+}
