@@ -207,8 +207,18 @@ pub fn sweep(root: &Path) -> Result<Vec<String>> {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') {
-            // A record being written by a runner killed mid-write: harmless, remove it.
-            let _ = std::fs::remove_file(&path);
+            // A record being written: a live runner (another Slurm array task of this
+            // workspace) renames it in a moment, so only an old one, left by a runner killed
+            // mid-write, is removed.
+            let stale = entry
+                .metadata()
+                .and_then(|metadata| metadata.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age > Duration::from_secs(600));
+            if stale {
+                let _ = std::fs::remove_file(&path);
+            }
             continue;
         }
         let Ok(bytes) = std::fs::read(&path) else {
@@ -233,4 +243,32 @@ pub fn sweep(root: &Path) -> Result<Vec<String>> {
         std::fs::remove_file(&path).at("remove", &path)?;
     }
     Ok(notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_being_written_by_a_live_runner_is_left_alone_and_an_old_one_removed() {
+        let root = tempfile::tempdir().unwrap();
+        let folder = dir(root.path());
+        std::fs::create_dir_all(&folder).unwrap();
+        // Another Slurm array task of this workspace is writing its record right now.
+        let fresh = folder.join(".task.json.tmp-fresh");
+        std::fs::write(&fresh, "{").unwrap();
+        // A runner killed mid-write an hour ago.
+        let old = folder.join(".task.json.tmp-old");
+        std::fs::write(&old, "{").unwrap();
+        let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(hour_ago)
+            .unwrap();
+        sweep(root.path()).unwrap();
+        assert!(fresh.exists(), "a record being written was removed");
+        assert!(!old.exists(), "an old half-written record stayed");
+    }
 }
