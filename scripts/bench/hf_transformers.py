@@ -31,17 +31,7 @@ from tokenizers import Tokenizer  # noqa: E402
 imported = time.perf_counter()
 
 
-def windows(length, context, stride):
-    out, start, scored_until = [], 0, 1
-    if length < 2:
-        return out
-    while True:
-        end = min(start + context, length)
-        out.append((start, end, max(scored_until, start + 1)))
-        if end == length:
-            return out
-        scored_until = end
-        start += stride
+from infer_torch import windows  # noqa: E402  (the same windows as the TorchScript bench)
 
 
 def model_context(config):

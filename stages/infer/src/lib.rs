@@ -227,14 +227,19 @@ pub struct Batch {
     pub items: Vec<Item>,
 }
 
+/// Sequence length of `items` padded to the longest.
+fn padded_length(items: &[Item]) -> usize {
+    items
+        .iter()
+        .map(|item| item.window.end - item.window.start)
+        .max()
+        .unwrap_or(0)
+}
+
 impl Batch {
     /// Sequence length of the padded batch.
     pub fn time(&self) -> usize {
-        self.items
-            .iter()
-            .map(|item| item.window.end - item.window.start)
-            .max()
-            .unwrap_or(0)
+        padded_length(&self.items)
     }
 
     /// Tokens the forward pass reads, padding included.
@@ -377,26 +382,6 @@ fn empty_results(rows: &[Prepared], k: usize) -> Vec<TokenStatistics> {
         .collect()
 }
 
-/// Scores every position `1..len` of each non-skipped row; the statistics of row `r` are in
-/// position order (entry `i` is position `i + 1`). Skipped rows get empty statistics.
-pub fn score(
-    model: &LoadedModel,
-    rows: &[Prepared],
-    settings: &Resolved,
-) -> anyhow::Result<Vec<TokenStatistics>> {
-    let ids: Vec<String> = (0..rows.len())
-        .map(|index| format!("{index:012}"))
-        .collect();
-    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let batches = plan(rows, &ids, settings);
-    let k = settings.top_k.min(model.config.vocab_size as usize);
-    let mut results = empty_results(rows, k);
-    for batch in &batches {
-        score_batch(model, rows, &batch.items, k, &mut results)?;
-    }
-    Ok(results)
-}
-
 /// Test-only fault injection: batches of more windows than this fail as a CUDA
 /// out-of-memory error would (`ICODEGEN_INFER_TEST_OOM_ABOVE`).
 fn injected_oom_limit() -> Option<usize> {
@@ -444,10 +429,7 @@ fn score_batch(
             eprintln!(
                 "icodegen-infer: out of memory on a batch of {} windows x {} tokens; splitting it in two and retrying",
                 items.len(),
-                Batch {
-                    items: items.to_vec()
-                }
-                .time()
+                padded_length(items)
             );
             score_batch(model, rows, &items[..half], k, results)?;
             score_batch(model, rows, &items[half..], k, results)
@@ -471,10 +453,7 @@ fn forward_batch(
             "CUDA out of memory (injected by ICODEGEN_INFER_TEST_OOM_ABOVE)".to_owned(),
         ));
     }
-    let time = Batch {
-        items: items.to_vec(),
-    }
-    .time();
+    let time = padded_length(items);
     let pad = model.config.pad();
     let mut ids = Vec::with_capacity(items.len() * time);
     let mut mask = Vec::with_capacity(items.len() * time);

@@ -7,7 +7,7 @@
 //! `model_type`, remote code, a rope or attention variant) is refused with a message that names
 //! the file, never approximated.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{Map, Value};
 use tch::Kind;
@@ -119,8 +119,8 @@ pub struct DecoderSpec {
     /// Learned absolute positions (GPT-2, GPT-Neo, GPT-BigCode).
     pub learned_positions: bool,
     pub rotary: Option<RotarySpec>,
-    /// Softmax scale of each layer.
-    pub attention_scale: Vec<f64>,
+    /// Softmax scale of the attention scores (the same in every layer).
+    pub attention_scale: f64,
     /// Sliding window of each layer: a query sees the `window` most recent keys, itself included.
     pub windows: Vec<Option<i64>>,
     /// Attention and MLP read the same input and add to the residual together.
@@ -482,7 +482,7 @@ fn parse(map: &Map<String, Value>, path: &Path) -> Result<DecoderSpec> {
                 norm: NormKind::Layer { eps },
                 learned_positions: family != Family::Codegen,
                 rotary,
-                attention_scale: vec![scale; layers.max(0) as usize],
+                attention_scale: scale,
                 windows: vec![None; layers.max(0) as usize],
                 parallel_residual: family == Family::Codegen,
                 tied_embeddings: r.bool_or(&["tie_word_embeddings"], family != Family::Codegen)?,
@@ -524,7 +524,7 @@ fn parse(map: &Map<String, Value>, path: &Path) -> Result<DecoderSpec> {
                 learned_positions: true,
                 rotary: None,
                 // GPT-Neo does not scale its attention scores.
-                attention_scale: vec![1.0; layers.max(0) as usize],
+                attention_scale: 1.0,
                 windows,
                 parallel_residual: false,
                 tied_embeddings: r.bool_or(&["tie_word_embeddings"], true)?,
@@ -572,7 +572,7 @@ fn parse(map: &Map<String, Value>, path: &Path) -> Result<DecoderSpec> {
                     scaling,
                     interleaved: false,
                 }),
-                attention_scale: vec![(head_dim as f64).powf(-0.5); layers.max(0) as usize],
+                attention_scale: (head_dim as f64).powf(-0.5),
                 windows: vec![None; layers.max(0) as usize],
                 parallel_residual: r.bool_or(&["use_parallel_residual"], true)?,
                 tied_embeddings: r.bool_or(&["tie_word_embeddings"], false)?,
@@ -673,7 +673,7 @@ fn parse(map: &Map<String, Value>, path: &Path) -> Result<DecoderSpec> {
                     scaling,
                     interleaved: false,
                 }),
-                attention_scale: vec![(head_dim as f64).powf(-0.5); layers.max(0) as usize],
+                attention_scale: (head_dim as f64).powf(-0.5),
                 windows,
                 parallel_residual: false,
                 tied_embeddings: r.bool_or(&["tie_word_embeddings"], default_tied)?,
@@ -840,11 +840,6 @@ impl DecoderSpec {
     }
 }
 
-/// Path of the `config.json` in `dir`, for messages.
-pub fn config_path(dir: &Path) -> PathBuf {
-    dir.join("config.json")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -935,7 +930,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(neo.windows, vec![None, Some(5)]);
-        assert_eq!(neo.attention_scale, vec![1.0, 1.0]);
+        assert_eq!(neo.attention_scale, 1.0);
         let qwen = spec(
             r#"{"model_type": "qwen2", "vocab_size": 10, "hidden_size": 16, "num_hidden_layers": 3,
                 "num_attention_heads": 4, "use_sliding_window": true, "sliding_window": 7,

@@ -212,7 +212,7 @@ impl Decoder {
 
         let mut layers = Vec::with_capacity(spec.layers as usize);
         for index in 0..spec.layers {
-            let scale = spec.attention_scale[index as usize];
+            let scale = spec.attention_scale;
             let window = spec.windows[index as usize];
             let layer = match spec.family {
                 Family::Gpt2 => {
