@@ -106,25 +106,30 @@ fn wait_for_jobs(project: &Project) -> BTreeMap<String, String> {
             return states;
         }
         if Instant::now() > deadline {
-            let logs: Vec<String> = std::fs::read_dir(project.path("cache/slurm/logs"))
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|entry| {
-                    format!(
-                        "== {}\n{}",
-                        entry.path().display(),
-                        std::fs::read_to_string(entry.path()).unwrap_or_default()
-                    )
-                })
-                .collect();
             panic!(
                 "jobs did not end within 240 s: {states:?}\n{}",
-                logs.join("\n")
+                logs(project)
             );
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// Every job log of `project`, each under its path.
+fn logs(project: &Project) -> String {
+    let logs: Vec<String> = std::fs::read_dir(project.path("cache/slurm/logs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| {
+            format!(
+                "== {}\n{}",
+                entry.path().display(),
+                std::fs::read_to_string(entry.path()).unwrap_or_default()
+            )
+        })
+        .collect();
+    logs.join("\n")
 }
 
 /// The state of each stage's job as `icodegen jobs --json` reports it.
@@ -590,4 +595,180 @@ fn a_rejected_submission_leaves_nothing_queued() {
     assert!(!project.exists("cache/slurm/jobs.json"));
     std::thread::sleep(Duration::from_millis(500));
     assert!(project.runs().is_empty(), "the held first job never ran");
+}
+
+/// A testbed from a small Python tree, a Hugging Face checkpoint scored in four shards (a
+/// models x shards `matrix`), merged, and tagged: the README's sharded audit, small.
+const SHARDED_AUDIT: &str = r#"
+stages:
+  ingest:
+    cmd: icodegen-ingest --params params.yaml --out data/work/snippets.parquet --report data/work/ingest.json
+    deps: [src]
+    params: [ingest]
+    outs: [data/work/snippets.parquet]
+  preprocess:
+    cmd: >-
+      icodegen-preprocess --params params.yaml --snippets data/work/snippets.parquet
+      --covariates data/work/covariates.parquet --testbed data/work/testbed.parquet
+      --report data/work/preprocess.json
+    deps: [data/work/snippets.parquet]
+    params: [preprocess]
+    outs: [data/work/covariates.parquet, data/work/testbed.parquet]
+  infer-shard:
+    matrix:
+      model: [llama]
+      shard: [0, 1, 2, 3]
+    cmd: >-
+      icodegen-infer --params params.yaml --model models/tiny-${item.model} --model-id ${item.model}
+      --testbed data/work/testbed.parquet --shard ${item.shard}/4
+      --tokens data/work/parts/${item.model}/tokens-${item.shard}.parquet
+      --journal .icodegen/journal/${item.model}-${item.shard}
+      --metrics data/work/infer/${item.model}-${item.shard}.json
+    deps: ["models/tiny-${item.model}", data/work/testbed.parquet]
+    params: [infer]
+    outs: ["data/work/parts/${item.model}/tokens-${item.shard}.parquet"]
+    metrics: ["data/work/infer/${item.model}-${item.shard}.json"]
+    resources: {cpus: 1, time: "0:10:00", extra: ["--requeue"]}
+  merge:
+    cmd: >-
+      icodegen-infer --merge data/work/parts/llama/tokens-0.parquet data/work/parts/llama/tokens-1.parquet
+      data/work/parts/llama/tokens-2.parquet data/work/parts/llama/tokens-3.parquet
+      --model models/tiny-llama --testbed data/work/testbed.parquet
+      --tokens data/work/results/llama/tokens.parquet --scores data/work/results/llama/scores.parquet
+    deps: [models/tiny-llama, data/work/testbed.parquet, data/work/parts/llama]
+    outs: [data/work/results/llama/tokens.parquet, data/work/results/llama/scores.parquet]
+  tag:
+    cmd: >-
+      icodegen-tag --params params.yaml --testbed data/work/testbed.parquet
+      --tokens data/work/results/llama/tokens.parquet --tags data/work/results/llama/tags.parquet
+      --concepts data/work/results/llama/concepts.parquet --nodes data/work/results/llama/nodes.parquet
+      --global data/work/results/llama/concepts_global.parquet
+    deps: [data/work/testbed.parquet, data/work/results/llama/tokens.parquet, data/taxonomies]
+    params: [tag]
+    outs: [data/work/results/llama/tags.parquet, data/work/results/llama/concepts.parquet,
+           data/work/results/llama/nodes.parquet, data/work/results/llama/concepts_global.parquet]
+"#;
+
+const SHARDED_PARAMS: &str = r#"
+ingest:
+  seed: 1
+  languages: [python]
+  splits: {train: 0.0, valid: 0.0, test: 1.0}
+  sources:
+    - {kind: tree, path: src, split: test}
+preprocess:
+  seed: 1
+  testbed: {splits: [test], max_snippets: 40}
+  interventions: [comments, rename]
+infer:
+  max_context: 48
+  stride: 16
+  max_batch_tokens: 192
+  top_k: 3
+tag:
+  bootstrap: 20
+  seed: 7
+"#;
+
+fn sharded_audit() -> Project {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let project = Project::new();
+    project.pipeline(SHARDED_AUDIT).params(SHARDED_PARAMS);
+    for i in 0..24 {
+        let body = match i % 3 {
+            0 => format!(
+                "def total_{i}(items, limit={i}):\n    # sum what is below the limit\n    result = 0\n    for item in items:\n        if item < limit and item != {i}:\n            result += item * {}\n    return result\n",
+                i % 5 + 2
+            ),
+            1 => format!(
+                "def read_{i}(path):\n    \"\"\"Read file {i}.\"\"\"\n    try:\n        with open(path) as handle:\n            return handle.read()[:{i}]\n    except OSError as error:\n        print('cannot read', path, error)\n        return None\n"
+            ),
+            _ => format!(
+                "def count_{i}(words):\n    counts = {{}}\n    for word in words:\n        counts[word] = counts.get(word, 0) + {i}\n    return sorted(counts.items(), key=lambda pair: -pair[1])\n"
+            ),
+        };
+        project.write(&format!("src/module_{}.py", i % 4), "");
+        let path = project.path(&format!("src/module_{}.py", i % 4));
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(&body);
+        text.push('\n');
+        std::fs::write(path, text).unwrap();
+    }
+    for entry in std::fs::read_dir(repo.join("data/taxonomies")).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        project.write(
+            &format!("data/taxonomies/{name}"),
+            &std::fs::read_to_string(entry.path()).unwrap(),
+        );
+    }
+    std::fs::create_dir_all(project.path("models")).unwrap();
+    std::os::unix::fs::symlink(
+        repo.join("stages/infer/tests/fixtures/hf/llama_linear"),
+        project.path("models/tiny-llama"),
+    )
+    .unwrap();
+    project
+}
+
+#[test]
+fn a_four_shard_matrix_infer_submitted_as_a_job_array_tags_like_a_local_run() {
+    require_slurm!("a_four_shard_matrix_infer_submitted_as_a_job_array_tags_like_a_local_run");
+    let cluster = sharded_audit();
+    let run = cluster.run(&["repro", "--executor", "slurm"]).ok();
+    let ids = job_ids(&cluster);
+    let shards: Vec<&str> = (0..4)
+        .map(|shard| {
+            ids.get(&format!("infer-shard@llama-{shard}"))
+                .unwrap_or_else(|| panic!("no job for shard {shard}: {ids:?}\n{}", run.stderr))
+                .as_str()
+        })
+        .collect();
+    let base = shards[0].split('_').next().unwrap();
+    assert_eq!(
+        shards,
+        (0..4).map(|i| format!("{base}_{i}")).collect::<Vec<_>>(),
+        "the four shards are one job array: {ids:?}"
+    );
+    let states = wait_for_jobs(&cluster);
+    assert!(
+        states.values().all(|state| state == "COMPLETED"),
+        "{states:?}\n{}",
+        logs(&cluster)
+    );
+    assert!(
+        cluster.in_state("fresh").len() == 8,
+        "{:?}",
+        cluster.states()
+    );
+
+    let local = sharded_audit();
+    local.run(&["repro"]).ok();
+    for file in [
+        "tokens.parquet",
+        "scores.parquet",
+        "tags.parquet",
+        "concepts.parquet",
+    ] {
+        let path = format!("data/work/results/llama/{file}");
+        assert!(
+            std::fs::read(cluster.path(&path)).unwrap()
+                == std::fs::read(local.path(&path)).unwrap(),
+            "{file} differs between the Slurm array and the local run"
+        );
+    }
+    // Every array task scored its own share of the batches, and its journal went with success.
+    let (mut batches, mut planned) = (0, 0);
+    for shard in 0..4 {
+        let metrics: serde_json::Value =
+            serde_json::from_str(&cluster.read(&format!("data/work/infer/llama-{shard}.json")))
+                .unwrap();
+        let scored = metrics["batches_scored"].as_u64().unwrap();
+        assert!(scored >= 1, "shard {shard} scored nothing: {metrics}");
+        batches += scored;
+        planned = metrics["batches"].as_u64().unwrap();
+        assert!(!cluster.exists(&format!(".icodegen/journal/llama-{shard}")));
+    }
+    assert_eq!(batches, planned, "the shards share the plan's batches");
+    assert!(batches >= 8, "{batches} batches over 4 shards");
 }
