@@ -2,16 +2,16 @@
 //! tree. Definitions (what each class of node is per language) live in `icodegen_lang::syntax`;
 //! this module only counts.
 //!
-//! Cyclomatic complexity follows lizard 1.24 exactly, quirks included (lizard is a tokenizer,
-//! not a parser; the reference the literature used): 1 + the decision-point tokens of the
-//! snippet's outermost function (`Syntax::decision_tokens`), not counting functions nested in it
-//! that lizard reports separately. Per language (`docs/artifacts.md` lists them):
-//! - a keyword-spelled name counts like the keyword (JavaScript `promise.catch(...)`, `{if: 1}`,
-//!   PHP `$query->match(...)`): lizard sees the token, not its role;
+//! Cyclomatic complexity follows lizard 1.24.3 exactly, quirks included (lizard is a tokenizer,
+//! not a parser; the reference the literature used). For JavaScript, [`lizard_js`] is a port of
+//! lizard's own reader (its tokenizer and state machine) run on the snippet's text. For the
+//! other languages it is 1 + the decision-point tokens of the snippet's outermost function
+//! (`Syntax::decision_tokens`), not counting functions nested in it that lizard reports
+//! separately. Per language (`docs/artifacts.md` lists them):
+//! - a keyword-spelled name counts like the keyword (PHP `$query->match(...)`, Ruby `x.rescue`):
+//!   lizard sees the token, not its role;
 //! - PHP counts every `?` token (nullable types `?int` too) except the `?:` shorthand, never
 //!   `??`; closures and functions nested in a PHP function count in it;
-//! - JavaScript counts `||=`, `&&=`, `??=`, nothing inside template strings, and treats every
-//!   nested function, arrow function and method as a function of its own;
 //! - Ruby counts `||=` and `&&=`; Go treats function literals as functions of their own;
 //! - Java and Python count lambdas in the enclosing function.
 //!
@@ -26,22 +26,15 @@ use tree_sitter::Node;
 
 use crate::bindings;
 
+pub mod lizard_js;
+
 /// Kinds whose subtrees lizard reports as functions of their own when nested in the
 /// snippet's function (their decision points are not the snippet's).
 fn separate_function_classes(language: Language) -> Class {
     match language {
-        Language::JavaScript | Language::Go => Class::FUNCTION.union(Class::LAMBDA),
+        Language::Go => Class::FUNCTION.union(Class::LAMBDA),
         // Lizard's PHP reader counts closures and nested functions in the enclosing function.
         Language::Php => Class::default(),
-        _ => Class::FUNCTION,
-    }
-}
-
-/// Kinds that can be the snippet's own function (a JavaScript snippet may be a function
-/// expression or an arrow function assigned to a name).
-fn main_function_classes(language: Language) -> Class {
-    match language {
-        Language::JavaScript => Class::FUNCTION.union(Class::LAMBDA),
         _ => Class::FUNCTION,
     }
 }
@@ -61,7 +54,6 @@ struct Decisions<'a> {
     /// Decision words lizard also counts when they are spelled as a name (`.catch`).
     keyword_names: &'static [&'static str],
     separate: Class,
-    main_classes: Class,
     /// Byte range of the outermost function, once found.
     main: Option<std::ops::Range<usize>>,
     /// Separate functions on the path (the main function excluded), by depth.
@@ -69,11 +61,6 @@ struct Decisions<'a> {
     /// Ruby: where lizard's reader ends the function (its `end` matching differs from Ruby's:
     /// see [`ruby_function_end`]); decisions from there on are not the function's.
     cut: Option<usize>,
-    /// Byte ranges whose decisions lizard's JavaScript reader drops (see
-    /// [`Decisions::note_swallowed_parentheses`]).
-    swallowed: Vec<std::ops::Range<usize>>,
-    /// Template strings on the path, by depth (JavaScript: lizard reads them as one string).
-    templates_on_path: Vec<u32>,
     in_main: usize,
     everywhere: usize,
 }
@@ -86,11 +73,8 @@ impl<'a> Decisions<'a> {
             question_mark: language.grammar().id_for_node_kind("?", false),
             keyword_names: keyword_names(language),
             separate: separate_function_classes(language),
-            main_classes: main_function_classes(language),
             main: None,
             functions_on_path: Vec::with_capacity(64),
-            templates_on_path: Vec::with_capacity(64),
-            swallowed: Vec::new(),
             cut: None,
             in_main: 0,
             everywhere: 0,
@@ -99,13 +83,9 @@ impl<'a> Decisions<'a> {
 
     fn visit(&mut self, node: Node, class: Class, parent: Option<Node>, depth: usize) {
         self.functions_on_path.truncate(depth);
-        self.templates_on_path.truncate(depth);
         let above = self.functions_on_path.last().copied().unwrap_or(0);
-        let templates = self.templates_on_path.last().copied().unwrap_or(0)
-            + u32::from(node.kind() == "template_string");
-        self.templates_on_path.push(templates);
         let is_main =
-            self.main.is_none() && class.intersects(self.main_classes) && node.is_named() && {
+            self.main.is_none() && class.intersects(Class::FUNCTION) && node.is_named() && {
                 self.main = Some(node.byte_range());
                 true
             };
@@ -114,18 +94,12 @@ impl<'a> Decisions<'a> {
         }
         self.functions_on_path
             .push(above + u32::from(!is_main && class.intersects(self.separate)));
-        if self.language == Language::JavaScript {
-            self.note_swallowed_parentheses(node);
-            self.note_lost_call(node);
-        }
-        let count = if self.is_parameter_default(node)
-            || (self.is_decision(node, class, parent) && !self.is_swallowed(node))
-        {
+        let count = if self.is_decision(node, class, parent) {
             self.ruby_question_marks(node).unwrap_or(1)
         } else {
             self.text_read_as_code(node)
         };
-        if count == 0 || templates > 0 || self.cut.is_some_and(|cut| node.start_byte() >= cut) {
+        if count == 0 || self.cut.is_some_and(|cut| node.start_byte() >= cut) {
             return;
         }
         self.everywhere += count;
@@ -133,135 +107,9 @@ impl<'a> Decisions<'a> {
             .main
             .as_ref()
             .is_some_and(|main| main.contains(&node.start_byte()));
-        let owned_by_main = if self.language == Language::JavaScript {
-            self.javascript_owned_by_main(node)
-        } else {
-            above == 0
-        };
-        if inside_main && owned_by_main {
+        if inside_main && above == 0 {
             self.in_main += count;
         }
-    }
-
-    /// JavaScript: lizard counts one decision per default value in a binding pattern
-    /// (`function f(a = 1)`, `const {b = 2} = c`).
-    fn is_parameter_default(&self, node: Node) -> bool {
-        self.language == Language::JavaScript
-            && matches!(
-                node.kind(),
-                "assignment_pattern" | "object_assignment_pattern"
-            )
-    }
-
-    /// JavaScript: after `name = (`, lizard reads the parenthesized group as the parameters of
-    /// a possible arrow function and drops its decisions, and the operator right after it
-    /// (`x = (a && b) || c` counts nothing). Records that group for [`Decisions::is_swallowed`].
-    fn note_swallowed_parentheses(&mut self, node: Node) {
-        let value = match node.kind() {
-            "variable_declarator"
-                if node
-                    .child_by_field_name("name")
-                    .is_some_and(|name| name.kind() == "identifier") =>
-            {
-                node.child_by_field_name("value")
-            }
-            "assignment_expression"
-                if node
-                    .child_by_field_name("left")
-                    .is_some_and(|left| left.kind() == "identifier") =>
-            {
-                node.child_by_field_name("right")
-            }
-            _ => None,
-        };
-        let Some(mut value) = value else { return };
-        let start = value.start_byte();
-        loop {
-            if value.kind() == "parenthesized_expression" {
-                self.swallowed.push(value.byte_range());
-                if let Some(next) = value.next_sibling() {
-                    self.swallowed
-                        .push(next.start_byte()..next.start_byte() + 1);
-                }
-                return;
-            }
-            match value.child(0) {
-                Some(first) if first.start_byte() == start && first.is_named() => value = first,
-                _ => return,
-            }
-        }
-    }
-
-    /// JavaScript: lizard reads some parenthesized groups as possible binding patterns, and
-    /// when such a group indexes something (`o[i]`) its reader does not recover before the
-    /// function ends: no decision after the group counts. Measured on real code (the suite),
-    /// two places do it: the arguments of a plain call that is (or leads) an expression
-    /// statement (`g(o[i]);`, `g(o[i]) || h();`) and a parenthesized group nested in an `if` or
-    /// `while` condition (`if (a || (b && o[0]))`); not a call inside a condition, not
-    /// `return (...)`. Sets [`Decisions::cut`] at the group's end.
-    fn note_lost_call(&mut self, node: Node) {
-        let group = match node.kind() {
-            "call_expression"
-                if node
-                    .child_by_field_name("function")
-                    .is_some_and(|function| function.kind() == "identifier")
-                    && leads_expression_statement(node) =>
-            {
-                node.child_by_field_name("arguments")
-            }
-            "parenthesized_expression" if nested_in_condition(node) => Some(node),
-            _ => None,
-        };
-        let Some(group) = group else { return };
-        let mut indexes = false;
-        ast_walk(group, &mut |inner: Node| {
-            if indexes || syntax_class(self.language, inner).intersects(self.separate) {
-                return false;
-            }
-            indexes = inner.kind() == "subscript_expression";
-            !indexes
-        });
-        let at = group.end_byte();
-        if indexes && self.cut.is_none_or(|cut| at < cut) {
-            self.cut = Some(at);
-        }
-    }
-
-    fn is_swallowed(&self, node: Node) -> bool {
-        let at = node.start_byte();
-        self.swallowed.iter().any(|range| range.contains(&at))
-    }
-
-    /// JavaScript: whether lizard gives this token to the snippet's function. A nested function
-    /// owns its tokens, except that an arrow function with an expression body ends, for
-    /// lizard, at the end of the line of its `=>`: what follows on later lines is the
-    /// enclosing function's (`g: () =>\n  a ? 1 : 2`).
-    fn javascript_owned_by_main(&self, node: Node) -> bool {
-        let Some(main) = self.main.clone() else {
-            return false;
-        };
-        let row = node.start_position().row;
-        let mut ancestor = node.parent();
-        while let Some(current) = ancestor {
-            if current.byte_range() == main {
-                return true;
-            }
-            if syntax_class(self.language, current).intersects(self.separate) {
-                let arrow_line_only = current.kind() == "arrow_function"
-                    && current
-                        .child_by_field_name("body")
-                        .is_some_and(|body| body.kind() != "statement_block")
-                    && current
-                        .children(&mut current.walk())
-                        .find(|child| child.kind() == "=>")
-                        .is_some_and(|arrow| row > arrow.start_position().row);
-                if !arrow_line_only {
-                    return false;
-                }
-            }
-            ancestor = current.parent();
-        }
-        false
     }
 
     /// Ruby's character literal (`?a`, `??`): lizard counts each `?` in it.
@@ -452,68 +300,10 @@ fn ruby_tokens<'tree>(node: Node<'tree>, tokens: &mut Vec<Node<'tree>>) {
     }
 }
 
-/// Whether `node` is, or leads (as the first child of a chain of member, call and binary
-/// expressions), the expression of an expression statement.
-fn leads_expression_statement(node: Node) -> bool {
-    let mut current = node;
-    while let Some(parent) = current.parent() {
-        let leads = parent
-            .child(0)
-            .is_some_and(|first| first.id() == current.id());
-        match parent.kind() {
-            "expression_statement" => return true,
-            "member_expression" | "call_expression" | "binary_expression" if leads => {
-                current = parent
-            }
-            _ => return false,
-        }
-    }
-    false
-}
-
-/// Whether a parenthesized expression lies inside (not is) the condition of an `if` or
-/// `while`, without a function in between.
-fn nested_in_condition(node: Node) -> bool {
-    let mut current = node;
-    while let Some(parent) = current.parent() {
-        match parent.kind() {
-            "if_statement" | "while_statement" => {
-                return current.kind() == "parenthesized_expression"
-                    && current.id() != node.id()
-                    && parent
-                        .child_by_field_name("condition")
-                        .is_some_and(|condition| condition.id() == current.id());
-            }
-            "statement_block"
-            | "function_expression"
-            | "arrow_function"
-            | "function_declaration"
-            | "method_definition" => return false,
-            _ => current = parent,
-        }
-    }
-    false
-}
-
-/// Pre-order walk of `node`'s subtree; `visit` returns whether to descend.
-fn ast_walk<'tree>(node: Node<'tree>, visit: &mut impl FnMut(Node<'tree>) -> bool) {
-    if visit(node) {
-        let mut cursor = node.walk();
-        for child in node.children(&mut cursor) {
-            ast_walk(child, visit);
-        }
-    }
-}
-
-fn syntax_class(language: Language, node: Node) -> Class {
-    language.syntax().class_of(node)
-}
-
 /// Decision words lizard counts even as names (lizard sees tokens, not roles). Python's and
 /// Go's are reserved words; Java's cannot be names.
 fn keyword_names(language: Language) -> &'static [&'static str] {
     match language {
-        Language::JavaScript => &["if", "for", "while", "catch", "case"],
         Language::Php => &[
             "if", "elseif", "for", "foreach", "while", "catch", "match", "case",
         ],
@@ -524,8 +314,16 @@ fn keyword_names(language: Language) -> &'static [&'static str] {
     }
 }
 
+/// Lizard's complexity of a JavaScript snippet's function, from the port of its reader.
+fn javascript_cyclomatic(snippet: &Snippet) -> usize {
+    lizard_js::cyclomatic(snippet.parsed_text(), snippet.code(), snippet.is_wrapped())
+}
+
 /// Lizard-compatible cyclomatic complexity of the snippet.
 pub fn cyclomatic(snippet: &Snippet) -> usize {
+    if snippet.language == Language::JavaScript {
+        return javascript_cyclomatic(snippet);
+    }
     let syntax = snippet.language.syntax();
     let mut decisions = Decisions::new(snippet.language, snippet.parsed_text());
     snippet.walk_with_path(|node, path| {
@@ -642,7 +440,11 @@ pub fn covariates(snippet: &Snippet) -> Covariates {
         ast_depth: saturate(ast_depth),
         n_ast_nodes: saturate(nodes),
         n_error_nodes: saturate(errors),
-        cyclomatic: saturate(decisions.cyclomatic()),
+        cyclomatic: saturate(if snippet.language == Language::JavaScript {
+            javascript_cyclomatic(snippet)
+        } else {
+            decisions.cyclomatic()
+        }),
         loc: saturate(lines_of_code(code, &comments)),
         n_whitespace: saturate(code.chars().filter(|c| c.is_whitespace()).count()),
         n_identifiers: saturate(identifiers),
@@ -876,6 +678,31 @@ mod tests {
             "function m(o) { return (x && y(z)); }",
             2,
         ),
+        // A `?` glued to a name is one token (`a?`), not a decision.
+        (
+            Language::JavaScript,
+            "function f(a) { return a? 1 : 2; }",
+            1,
+        ),
+        // After `return` a slash is division: the `||` in the regex literal counts.
+        (
+            Language::JavaScript,
+            "function f(a) { return /x||y/.test(a) ? 1 : 2; }",
+            3,
+        ),
+        // `type` as a name: lizard reads a TypeScript type alias up to the next `=`.
+        (
+            Language::JavaScript,
+            "function f(a) {\n  var type = a;\n  if (type in b) { g(); }\n  return c || d;\n}",
+            3,
+        ),
+        (
+            Language::JavaScript,
+            "function f({a = 1, b} = {}) { return a; }",
+            3,
+        ),
+        // An object member alone: lizard finds its function in the class shell.
+        (Language::JavaScript, "get: function () {\n if (a) {}\n}", 2),
         (
             Language::Go,
             "func f(a int) { g := func() { if a > 0 {} }; g() }",
