@@ -12,3 +12,4 @@ mod repro;
 mod safety;
 mod slurm;
 mod status;
+mod study_java;
