@@ -21,6 +21,12 @@ testbed) and checks, against tools that share no code with icodegen:
 
     python suite.py run [--languages python,java,...] [--bin target/debug] [--json OUT]
     python suite.py fixtures OUT_DIR [--per-language N]
+    python suite.py port [FOLDER ...] [--bin target/debug]
+
+`port` checks the port of lizard's JavaScript reader (stages/preprocess/src/covariates/
+lizard_js.rs, through `cargo build -p icodegen-preprocess --example lizard_js`) on whole files:
+every .js/.mjs/.cjs file under the folders (the corpus's JavaScript by default) must give the
+functions lizard lists, with the same names, lines and complexity, and fail where lizard fails.
 
 `run` prints the per-language table (markdown). `fixtures` writes, per language, N snippets
 with lizard's complexity and py-tree-sitter's leaves, the fixtures the Rust tests check without
@@ -462,6 +468,47 @@ def table(results):
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------- the JavaScript port
+
+def port(folders, bin_dir):
+    """Files where the port's functions (name, lines, complexity) equal lizard's, and functions."""
+    files = []
+    for folder in folders:
+        for root, dirs, names in os.walk(folder):
+            dirs.sort()
+            files.extend(os.path.join(root, name) for name in sorted(names)
+                         if name.endswith((".js", ".mjs", ".cjs")) and not name.endswith(".min.js"))
+    ours = {}
+    for start in range(0, len(files), 200):
+        output = subprocess.run([os.path.join(bin_dir, "examples", "lizard_js")] + files[start:start + 200],
+                                check=True, capture_output=True, text=True).stdout
+        for line in output.splitlines():
+            row = json.loads(line)
+            ours[row["path"]] = None if row["failed"] else [tuple(f) for f in row["functions"]]
+    same = functions = functions_same = 0
+    differences = []
+    for path in files:
+        try:
+            info = lizard.analyze_file(path)
+            reference = [(f.name, f.start_line, f.end_line, f.cyclomatic_complexity) for f in info.function_list]
+        except Exception:  # lizard fails on the file: the port must say so
+            reference = None
+        got = ours.get(path)
+        same += reference == got
+        if reference is not None:
+            functions += len(reference)
+            functions_same += sum(1 for f in reference if got and f in got)
+        if reference != got:
+            differences.append({"path": path, "lizard": reference, "port": got})
+    out = os.path.join(WORK, "javascript-port-differences.json")
+    os.makedirs(WORK, exist_ok=True)
+    with open(out, "w") as handle:
+        json.dump(differences, handle, indent=1)
+    print(f"javascript port: files identical {same}/{len(files)}, functions identical "
+          f"{functions_same}/{functions} (differences: {out})")
+    return 0 if not differences else 1
+
+
 # ---------------------------------------------------------------- fixtures for CI
 
 def fixtures(out_dir, per_language, languages):
@@ -539,7 +586,12 @@ def main():
     make.add_argument("out_dir")
     make.add_argument("--per-language", type=int, default=30)
     make.add_argument("--languages", default=",".join(LANGUAGES))
+    check_port = commands.add_parser("port")
+    check_port.add_argument("folders", nargs="*")
+    check_port.add_argument("--bin", default=os.path.join(ROOT, "target", "debug"))
     args = parser_.parse_args()
+    if args.command == "port":
+        return port(args.folders or [os.path.join(CORPUS, "javascript")], args.bin)
     languages = [name.strip() for name in args.languages.split(",") if name.strip()]
     if args.command == "fixtures":
         fixtures(args.out_dir, args.per_language, languages)

@@ -535,9 +535,18 @@ struct FunctionInfo {
     ccn: i64,
 }
 
-/// Abandons the reading: lizard would raise a Python exception here.
+/// Why lizard stops reading a text.
 #[derive(Debug)]
-struct Failed;
+enum Failed {
+    /// A Python exception lizard does not catch (it then reports nothing for the file).
+    Exception,
+    /// Python's recursion limit, which lizard catches: it keeps the functions already ended.
+    Recursion,
+}
+
+/// How deep machines nest (each `sub_state` one level) before Python's recursion limit (1000
+/// frames) stops lizard: measured on nested parentheses, brackets, braces and blocks.
+const MAX_DEPTH: usize = 330;
 
 type Step<T = ()> = Result<T, Failed>;
 
@@ -552,6 +561,8 @@ struct Context {
     current: usize,
     stacked: Vec<usize>,
     reported: Vec<usize>,
+    /// Machines handing tokens on, nested (see [`MAX_DEPTH`]).
+    depth: usize,
 }
 
 impl Context {
@@ -570,6 +581,7 @@ impl Context {
             current: 0,
             stacked: Vec::new(),
             reported: Vec::new(),
+            depth: 0,
         }
     }
 
@@ -654,7 +666,7 @@ impl Bindings {
 
     fn in_expression(&self) -> Step<bool> {
         // Python indexes `_frames[-1]`: an IndexError once the pattern has ended.
-        let frame = self.frames.last().ok_or(Failed)?;
+        let frame = self.frames.last().ok_or(Failed::Exception)?;
         Ok(frame.initializing || !self.brackets.is_empty())
     }
 
@@ -1059,7 +1071,15 @@ impl States {
                 }
                 self.base.state = State::ConsumeGeneric(depth);
             }
-            State::Sub(machine) => return machine.borrow_mut().call(cx, token),
+            State::Sub(machine) => {
+                if cx.depth + 1 >= MAX_DEPTH {
+                    return Err(Failed::Recursion);
+                }
+                cx.depth += 1;
+                let result = machine.borrow_mut().call(cx, token);
+                cx.depth -= 1;
+                return result;
+            }
             State::TypeGlobal
             | State::TypeSimple
             | State::TypeInline
@@ -1357,7 +1377,7 @@ impl States {
         let event = self
             .parameter_bindings
             .as_mut()
-            .ok_or(Failed)?
+            .ok_or(Failed::Exception)?
             .read_token(token);
         if event.initializer_started {
             cx.add_condition(1);
@@ -1365,7 +1385,7 @@ impl States {
         } else if event.in_expression {
             if event.initializer_ended {
                 // Python calls a method on `None` when there is no reader: AttributeError.
-                let mut reader = self.initializer_reader.take().ok_or(Failed)?;
+                let mut reader = self.initializer_reader.take().ok_or(Failed::Exception)?;
                 reader.statemachine_before_return(cx);
             } else if let Some(reader) = &mut self.initializer_reader {
                 reader.call(cx, token)?;
@@ -1445,7 +1465,7 @@ impl States {
     fn declaration(&mut self, cx: &mut Context, token: &str) -> Step {
         let (at_start, defaults) = match &self.parameter_bindings {
             Some(bindings) => (bindings.at_start(), bindings.defaults),
-            None => return Err(Failed),
+            None => return Err(Failed::Exception),
         };
         if token == "(" && at_start {
             self.abandon_function(cx);
@@ -1715,7 +1735,7 @@ fn splitlines_count(text: &str) -> usize {
 pub fn analyze(source: &str) -> Analysis {
     let mut cx = Context::new();
     let mut reader = States::new();
-    let failed = read(&mut cx, &mut reader, source).is_err();
+    let failed = matches!(read(&mut cx, &mut reader, source), Err(Failed::Exception));
     let functions = if failed {
         Vec::new()
     } else {
@@ -1842,5 +1862,24 @@ mod tests {
             .map(|f| (f.name.as_str(), f.start_line, f.cyclomatic_complexity))
             .collect();
         assert_eq!(found, [("(anonymous)", 3, 2), ("f", 1, 3)]);
+    }
+
+    #[test]
+    fn deep_nesting_stops_at_pythons_recursion_limit() {
+        // Lizard 1.24.3 keeps g and then hits the recursion limit; it reports nothing more.
+        let nested = |n: usize| {
+            format!(
+                "function g() {{ if (c) {{}} }}\nx = {}a{};\nfunction h() {{}}\n",
+                "(".repeat(n),
+                ")".repeat(n)
+            )
+        };
+        let names = |analysis: Analysis| -> Vec<String> {
+            analysis.functions.into_iter().map(|f| f.name).collect()
+        };
+        assert_eq!(names(analyze(&nested(300))), ["g", "h"]);
+        assert_eq!(names(analyze(&nested(5000))), ["g"]);
+        let blocks = format!("function f(a) {{\n{}\n}}\n", "if (a) {".repeat(5000));
+        assert!(!analyze(&blocks).failed);
     }
 }
