@@ -82,6 +82,10 @@ impl<'a> Decisions<'a> {
     }
 
     fn visit(&mut self, node: Node, class: Class, parent: Option<Node>, depth: usize) {
+        if self.language == Language::JavaScript {
+            // Counted by the port of lizard's reader instead (`javascript_cyclomatic`).
+            return;
+        }
         self.functions_on_path.truncate(depth);
         let above = self.functions_on_path.last().copied().unwrap_or(0);
         let is_main =
