@@ -7,9 +7,10 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use icodegen_pipeline::commands::{self, ReproOptions, RunStageOptions};
-use icodegen_pipeline::slurm::SubmitOptions;
+use icodegen_pipeline::exec::slurm::SubmitOptions;
+use icodegen_pipeline::graph::dag;
 use icodegen_pipeline::spec::Resources;
-use icodegen_pipeline::{Options, PipelineError, Session, dag};
+use icodegen_pipeline::{Options, PipelineError, Session};
 
 /// Runs pipeline.yaml as a DAG, re-running only stale stages, with a content-addressed cache.
 #[derive(Parser)]
@@ -341,7 +342,7 @@ fn query(
     output: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let lock = session.read_lock()?;
-    let tables = icodegen_pipeline::tables::artifact_tables(session, &lock)?;
+    let tables = icodegen_pipeline::commands::tables::artifact_tables(session, &lock)?;
     if list {
         if tables.is_empty() {
             println!("(no Parquet artifacts in pipeline.lock yet: run `icodegen repro`)");
@@ -372,7 +373,12 @@ fn query(
             .with_context(|| format!("cannot register table `{}`", table.name))?;
     }
     if let Some(path) = &output {
-        icodegen_pipeline::guard::check_query_output(session, path).map_err(|message| {
+        icodegen_pipeline::safety::guard::check_query_output(
+            &session.pipeline,
+            session.cache_dir(),
+            path,
+        )
+        .map_err(|message| {
             anyhow::Error::new(PipelineError::Spec {
                 file: "--output".into(),
                 location: None,

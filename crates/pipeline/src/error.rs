@@ -124,7 +124,26 @@ impl PipelineError {
             | PipelineError::RunFailed(_)
             | PipelineError::Cluster(_)
             | PipelineError::Internal(_) => EXIT_FAILURE,
-            PipelineError::Interrupted => crate::process::interrupt_exit_code(),
+            PipelineError::Interrupted => crate::signals::interrupt_exit_code(),
+        }
+    }
+}
+
+/// Errors of the workspace's atomic writes (`icodegen_artifacts::atomic`, the one implementation
+/// of temporary-sibling-then-rename): an I/O error stays one, naming its file.
+impl From<icodegen_artifacts::ArtifactError> for PipelineError {
+    fn from(error: icodegen_artifacts::ArtifactError) -> Self {
+        match error {
+            icodegen_artifacts::ArtifactError::Io {
+                action,
+                path,
+                source,
+            } => PipelineError::Io {
+                action,
+                path,
+                source,
+            },
+            other => PipelineError::Internal(other.to_string()),
         }
     }
 }

@@ -1,51 +1,51 @@
 //! The runner library behind `icodegen`: it executes `pipeline.yaml` as a DAG and re-runs only
 //! stale stages, keeping outputs in a content-addressed cache.
 //!
-//! Split by concern (see ARCHITECTURE.md for one `repro` walked step by step):
-//! - spec: [`spec`] (pipeline.yaml: foreach/matrix, `${}`), [`params`], [`interpolate`],
-//!   [`lock`] (pipeline.lock), [`yaml`] (located errors);
-//! - graph: [`graph`] (producers, edges, cycles), [`plan`] (pure selection and scheduling),
-//!   [`dag`] (rendering);
-//! - keys: [`hash`] (blake3 of files and folders), [`memo`] (hash memo), [`code`] (stage binary
-//!   fingerprints), [`key`] (what invalidates a stage), [`status`] (staleness and reasons);
-//! - storage: [`store`] (objects, run-cache, gc), [`runner_lock`];
-//! - safety: [`guard`] (what outs may be: never the runner's state, the repository or tracked
-//!   files, never outside the workspace), [`running`] (every process of a stage, found and
-//!   ended, even after the runner is killed);
-//! - execution: [`executor`] (the `Executor` trait, `Local`), [`slurm`] (submitting the stale
-//!   part of a plan as chained Slurm jobs; job records, states, cancelling), [`stage_run`] (one
-//!   stage, shared by every executor), [`process`] (commands, signals);
-//! - [`commands`]: one function per CLI command; [`tables`]: artifacts as SQL tables.
+//! # Layers
 //!
-//! It knows nothing of what stages compute: no stage crate, no tch, no DataFusion.
+//! The crate is a stack of layers, one folder each; a module imports only from its own layer
+//! and the layers below it, never from a layer above (so there are no import cycles between
+//! layers). From the bottom:
+//!
+//! | layer | modules | what it owns |
+//! | --- | --- | --- |
+//! | base | [`error`](PipelineError), [`console`], [`fault`], [`signals`] | the error type and exit codes, output to the terminal, fault points for tests, Ctrl-C/SIGTERM |
+//! | [`spec`] | `spec`, `params`, `interpolate`, `yaml` | pipeline.yaml and params files, with located errors |
+//! | [`graph`] | `graph`, `plan`, `dag` | producers, edges, cycles; target selection and scheduling; rendering |
+//! | [`keys`] | `hash`, `memo`, `code`, `key`, `lock`, `status` | content hashes, the hash memo, code fingerprints, stage keys, `pipeline.lock`, staleness reasons |
+//! | [`safety`] | `guard`, `running`, `runner_lock` | what outs may be, the processes of a stage, one runner per workspace and cache |
+//! | [`store`] | `objects`, `runs`, `checkout`, `gc` | the content-addressed cache |
+//! | [`session`] | `session`, `staleness` | an opened workspace: pipeline, graph, store, memos, the staleness walk |
+//! | [`exec`] | `local`, `slurm/`, `stage_run`, `process` | executors: one trait, two implementations, one stage routine |
+//! | [`commands`] | `repro`, `inspect`, `cache`, `stage`, `tables` | one function per CLI command |
+//!
+//! The rule is checked by reading imports: `grep -rn "crate::" src/<layer>` names only that
+//! layer and those below it (see ARCHITECTURE.md, "The runner's layers").
+//!
+//! It knows nothing of what stages compute: no stage crate, no tch, no DataFusion. Atomic
+//! writes (temporary sibling, fsync, rename) come from `icodegen_artifacts::atomic`, the one
+//! implementation in the workspace.
 
-pub mod code;
-pub mod commands;
 pub mod console;
-pub mod dag;
 mod error;
-pub mod executor;
 pub mod fault;
-pub mod graph;
-pub mod guard;
-pub mod hash;
-pub mod interpolate;
-pub mod key;
-pub mod lock;
-pub mod memo;
-pub mod params;
-pub mod plan;
-pub mod process;
-pub mod runner_lock;
-pub mod running;
-pub mod session;
-pub mod slurm;
+pub mod signals;
+
 pub mod spec;
-pub mod stage_run;
-pub mod status;
+
+pub mod graph;
+
+pub mod keys;
+
+pub mod safety;
+
 pub mod store;
-pub mod tables;
-pub mod yaml;
+
+pub mod session;
+
+pub mod exec;
+
+pub mod commands;
 
 pub use error::{EXIT_FAILURE, EXIT_USAGE, Location, PipelineError, Result};
 pub use session::{Options, Session};

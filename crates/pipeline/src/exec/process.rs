@@ -4,113 +4,19 @@
 //! Each command runs in its own process group, so that on Ctrl-C or SIGTERM the runner can stop
 //! exactly its stages (and their children), wait for them, record nothing for them, and exit;
 //! if the runner itself is killed, the kernel sends the shell SIGTERM (`PR_SET_PDEATHSIG`).
-//! Every descendant also carries a run id (see [`crate::running`]): when the shell exits, what
+//! Every descendant also carries a run id (see [`crate::safety::running`]): when the shell exits, what
 //! it left behind is ended before anything is recorded, and a later runner ends what a killed
 //! one left.
 
-use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::io::{BufRead, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
-use std::sync::{Mutex, Once};
 
 use crate::error::{IoContext, Result};
-use crate::running;
-
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-static SIGNALS: AtomicUsize = AtomicUsize::new(0);
-/// The first signal received (0: none), for the exit code 128 + signal.
-static FIRST_SIGNAL: AtomicI32 = AtomicI32::new(0);
-/// The write end of the self-pipe the signal handler writes to (-1: not installed).
-static PIPE: AtomicI32 = AtomicI32::new(-1);
-static GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
-static INSTALL: Once = Once::new();
-
-extern "C" fn on_signal(signal: libc::c_int) {
-    // Only async-signal-safe work here: one byte down the pipe; a thread does the rest.
-    let byte = signal as u8;
-    // SAFETY: write(2) of one byte to a pipe we own.
-    unsafe {
-        libc::write(
-            PIPE.load(Ordering::SeqCst),
-            (&raw const byte).cast::<libc::c_void>(),
-            1,
-        );
-    }
-}
-
-fn handle(signal: i32) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-    let _ = FIRST_SIGNAL.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
-    let sent = if SIGNALS.fetch_add(1, Ordering::SeqCst) == 0 {
-        libc::SIGTERM
-    } else {
-        libc::SIGKILL
-    };
-    for &group in GROUPS.lock().expect("groups lock").iter() {
-        // SAFETY: kill(2) on a process group we started.
-        unsafe {
-            libc::kill(-group, sent);
-        }
-    }
-}
-
-/// Catches SIGINT/SIGTERM/SIGHUP: the first asks running stages to stop (SIGTERM to their
-/// process groups), a second one kills them. The runner then exits with 128 + the first
-/// signal (130 for Ctrl-C, 143 for SIGTERM), as a shell reports a process it killed.
-pub fn install_interrupt_handler() {
-    INSTALL.call_once(|| {
-        let mut fds = [0; 2];
-        // SAFETY: pipe2(2) into a local array.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return;
-        }
-        PIPE.store(fds[1], Ordering::SeqCst);
-        let reader = fds[0];
-        std::thread::spawn(move || {
-            loop {
-                let mut byte = 0u8;
-                // SAFETY: read(2) of one byte from the pipe we own.
-                let read = unsafe { libc::read(reader, (&raw mut byte).cast::<libc::c_void>(), 1) };
-                if read == 1 {
-                    handle(i32::from(byte));
-                } else if read < 0
-                    && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
-                {
-                    continue;
-                } else {
-                    return;
-                }
-            }
-        });
-        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-            // SAFETY: a handler that only writes to a pipe, installed with SA_RESTART.
-            unsafe {
-                let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = on_signal as *const () as libc::sighandler_t;
-                action.sa_flags = libc::SA_RESTART;
-                libc::sigemptyset(&mut action.sa_mask);
-                libc::sigaction(signal, &action, std::ptr::null_mut());
-            }
-        }
-    });
-}
-
-/// The exit code for a runner stopped by a signal: 128 + the first signal received.
-pub fn interrupt_exit_code() -> u8 {
-    match FIRST_SIGNAL.load(Ordering::SeqCst) {
-        0 => 130,
-        signal => (128 + signal).min(255) as u8,
-    }
-}
-
-/// Whether the runner was asked to stop.
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
-}
+use crate::safety::running;
+use crate::signals;
 
 /// How a stage's output reaches the terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,7 +77,7 @@ pub fn run(
     if output == Output::Prefixed {
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
     }
-    let mut guard = GROUPS.lock().expect("groups lock");
+    let mut guard = signals::groups();
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(error) => {
@@ -188,7 +94,7 @@ pub fn run(
     drop(guard);
     record.group = Some(group);
     let _ = record.write(cwd);
-    if interrupted() {
+    if signals::interrupted() {
         // SAFETY: kill(2) on the process group just started.
         unsafe {
             libc::kill(-group, libc::SIGTERM);
@@ -230,7 +136,7 @@ pub fn run(
     for copier in copiers {
         let _ = copier.join();
     }
-    GROUPS.lock().expect("groups lock").remove(&group);
+    signals::groups().remove(&group);
     record.remove(cwd);
     Ok(Finished {
         status: status?,

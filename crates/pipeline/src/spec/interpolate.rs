@@ -5,7 +5,7 @@
 
 use serde_norway::Value;
 
-use crate::params;
+use crate::spec::params;
 
 /// What `${...}` can refer to.
 #[derive(Clone, Copy, Default)]

@@ -7,12 +7,15 @@
 //! system) never lose each other's records.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
+
+use icodegen_artifacts::atomic::AtomicFile;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{IoContext, PipelineError, Result};
-use crate::hash::Hashed;
+use crate::keys::hash::Hashed;
 
 /// The lock file's name, beside pipeline.yaml.
 pub const FILE_NAME: &str = "pipeline.lock";
@@ -113,7 +116,7 @@ impl Default for LockFile {
 impl LockFile {
     /// Reads `path`; a missing lock is empty.
     pub fn read(path: &Path) -> Result<LockFile> {
-        let Some(text) = crate::yaml::read_text(path, path)? else {
+        let Some(text) = crate::spec::yaml::read_text(path, path)? else {
             return Ok(LockFile::default());
         };
         if text.trim().is_empty()
@@ -123,7 +126,7 @@ impl LockFile {
         {
             return Ok(LockFile::default());
         }
-        let lock: LockFile = crate::yaml::from_str(path, &text).map_err(|error| match error {
+        let lock: LockFile = crate::spec::yaml::from_str(path, &text).map_err(|error| match error {
             PipelineError::Spec {
                 file,
                 location,
@@ -157,8 +160,16 @@ impl LockFile {
         format!("{HEADER}{body}")
     }
 
+    /// Writes the lock atomically (a temporary sibling, synced, renamed over `pipeline.lock`).
     pub fn write(&self, path: &Path) -> Result<()> {
-        crate::store::write_atomic(path, self.to_text().as_bytes())
+        let mut file = AtomicFile::create(path)?;
+        file.file()
+            .write_all(self.to_text().as_bytes())
+            .at("write", path)?;
+        file.file().sync_all().at("sync", path)?;
+        crate::fault::point("writing-lock");
+        file.commit()?;
+        Ok(())
     }
 }
 

@@ -153,7 +153,7 @@ impl HashMemo {
                 entry.size, entry.mtime_ns, entry.hashed_at_ns, entry.hash
             );
         }
-        crate::store::write_atomic(&self.path, text.as_bytes())?;
+        icodegen_artifacts::atomic::write_bytes(&self.path, text.as_bytes())?;
         self.dirty = false;
         Ok(())
     }

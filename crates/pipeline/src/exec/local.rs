@@ -1,74 +1,31 @@
-//! Executors take a plan (stages in topological order) and bring its stages up to date.
-//!
-//! [`Local`] runs them on this machine, independent stages side by side up to `-j`, each through
-//! [`stage_run::run_stage`]. The Slurm executor ([`crate::slurm::submit`]) does not wait for
-//! outcomes, so it is not an `Executor`: it submits one `icodegen run-stage NAME --expect KEY`
-//! job per stale stage, chained by job dependencies, and returns; `run-stage` then calls the
-//! same `run_stage` on the compute node.
+//! The local executor: stages run on this machine, in topological order, independent ones side
+//! by side up to `-j`.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::sync::mpsc;
 
+use super::process::Output;
+use super::stage_run::{self, Outcome};
+use super::{Executor, Report, Request};
+use crate::console::Style;
 use crate::error::Result;
-use crate::lock::LockFile;
-use crate::plan::{Schedule, Step};
-use crate::process::{self, Output};
+use crate::graph::plan::{Schedule, Step};
+use crate::keys::lock::LockFile;
+use crate::keys::status::State;
+use crate::safety::runner_lock::Mode;
 use crate::session::Session;
-use crate::stage_run::{self, Outcome};
-
-/// What to run and how.
-#[derive(Debug, Clone)]
-pub struct Request {
-    /// Stages in topological order.
-    pub plan: Vec<usize>,
-    /// Run even if fresh (and do not restore from the run-cache).
-    pub force: bool,
-    /// After a failure, go on with stages that do not depend on it.
-    pub keep_going: bool,
-    /// Stages at most at once.
-    pub jobs: usize,
-}
-
-/// What happened to each planned stage.
-#[derive(Debug, Clone, Default)]
-pub struct Report {
-    pub outcomes: BTreeMap<usize, Outcome>,
-    /// Not run because a stage they depend on failed.
-    pub skipped: Vec<usize>,
-    /// Not started because the run stopped (a failure without `--keep-going`, or an interrupt).
-    pub not_started: Vec<usize>,
-    pub interrupted: bool,
-    pub seconds: f64,
-}
-
-impl Report {
-    pub fn count(&self, matches: impl Fn(&Outcome) -> bool) -> usize {
-        self.outcomes
-            .values()
-            .filter(|outcome| matches(outcome))
-            .count()
-    }
-
-    pub fn failed(&self) -> Vec<(usize, &str)> {
-        self.outcomes
-            .iter()
-            .filter_map(|(&stage, outcome)| match outcome {
-                Outcome::Failed { message, .. } => Some((stage, message.as_str())),
-                _ => None,
-            })
-            .collect()
-    }
-}
-
-pub trait Executor {
-    fn execute(&self, session: &Session, request: &Request) -> Result<Report>;
-}
+use crate::signals;
 
 /// Runs stages on this machine.
 pub struct Local;
 
 impl Executor for Local {
     fn execute(&self, session: &Session, request: &Request) -> Result<Report> {
+        if request.dry_run {
+            return self.dry_run(session, request);
+        }
+        let _lock = session.lock_runner(Mode::Exclusive, "icodegen repro")?;
+        signals::install_interrupt_handler();
         let started = std::time::Instant::now();
         let lock = session.read_lock()?;
         let mut schedule = Schedule::new(&session.graph, &request.plan, request.keep_going);
@@ -82,7 +39,7 @@ impl Executor for Local {
         std::thread::scope(|scope| {
             let (sender, receiver) = mpsc::channel::<(usize, Outcome)>();
             loop {
-                if process::interrupted() {
+                if signals::interrupted() {
                     schedule.stop();
                     report.interrupted = true;
                 }
@@ -133,15 +90,64 @@ impl Executor for Local {
         });
         report.skipped = schedule.in_step(Step::Skipped);
         report.not_started = schedule.in_step(Step::Waiting);
-        report.interrupted |= process::interrupted();
+        report.interrupted |= signals::interrupted();
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
+    }
+
+    fn summary(&self, session: &Session, report: &Report) -> String {
+        let console = &session.console;
+        let ran = report.count(|outcome| matches!(outcome, Outcome::Ran { .. }));
+        let restored = report.count(|outcome| matches!(outcome, Outcome::Restored));
+        let fresh = report.count(|outcome| matches!(outcome, Outcome::Fresh));
+        if ran + restored == 0 {
+            format!("Nothing to do: {fresh} stage(s) are fresh.")
+        } else {
+            format!(
+                "{} {ran} ran, {restored} restored from the run-cache, {fresh} fresh, in {:.1}s.",
+                console.err("Done:", Style::Green),
+                report.seconds
+            )
+        }
     }
 }
 
 impl Local {
+    /// What `repro --dry-run` prints: each planned stage that would run, and why.
+    fn dry_run(&self, session: &Session, request: &Request) -> Result<Report> {
+        let lock = session.read_lock()?;
+        let statuses = session.status(&lock, false)?;
+        let planned: BTreeSet<usize> = request.plan.iter().copied().collect();
+        let mut lines = Vec::new();
+        for status in statuses
+            .iter()
+            .filter(|status| planned.contains(&status.stage))
+        {
+            let name = &session.pipeline.stages[status.stage].name;
+            if request.force {
+                lines.push(format!("would run `{name}` (forced)"));
+            } else if status.state != State::Fresh {
+                let reason = status
+                    .reasons
+                    .first()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                lines.push(format!("would run `{name}` ({reason})"));
+            }
+        }
+        if lines.is_empty() {
+            lines.push(format!(
+                "nothing to run: {} stage(s) are fresh",
+                request.plan.len()
+            ));
+        }
+        Ok(Report {
+            dry_run: Some(lines),
+            ..Report::default()
+        })
+    }
+
     fn announce(&self, session: &Session, stage: usize, outcome: &Outcome) {
-        use crate::console::Style;
         let console = &session.console;
         let name = &session.pipeline.stages[stage].name;
         match outcome {

@@ -78,7 +78,7 @@ fn protected(pipeline: &Pipeline, cache_dir: &Path) -> Vec<(String, String)> {
         })
         .collect();
     paths.push((
-        crate::lock::FILE_NAME.to_owned(),
+        crate::keys::lock::FILE_NAME.to_owned(),
         "the lock file".to_owned(),
     ));
     if let Some(name) = pipeline.file.file_name() {
@@ -88,7 +88,7 @@ fn protected(pipeline: &Pipeline, cache_dir: &Path) -> Vec<(String, String)> {
         ));
     }
     paths.push((
-        crate::params::DEFAULT_FILE.to_owned(),
+        crate::spec::params::DEFAULT_FILE.to_owned(),
         "a params file".to_owned(),
     ));
     for stage in &pipeline.stages {
@@ -238,14 +238,16 @@ pub fn check_write(root: &Path, relative: &str) -> Result<()> {
 /// Checks where `icodegen query --output` may write: inside the workspace, never over the
 /// runner's own files or an out of a stage (an artifact). `path` is relative to the current
 /// folder, as the user typed it.
-pub fn check_query_output(session: &crate::Session, path: &Path) -> Result<(), String> {
+pub fn check_query_output(
+    pipeline: &Pipeline,
+    cache_dir: &Path,
+    path: &Path,
+) -> Result<(), String> {
     let absolute = if path.is_absolute() {
         path.to_path_buf()
     } else {
         std::env::current_dir().unwrap_or_default().join(path)
     };
-    let pipeline = &session.pipeline;
-    let cache_dir = session.store.dir.parent().unwrap_or(&session.store.dir);
     let Some(relative) = inside(&pipeline.root, &absolute).filter(|r| !r.is_empty()) else {
         return Err(format!(
             "`{}` is outside the workspace (`{}`); query results are written inside it",

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::error::Result;
-use crate::hash::is_temporary;
-use crate::lock::LockFile;
+use crate::keys::hash::is_temporary;
+use crate::keys::lock::LockFile;
 use crate::session::Session;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

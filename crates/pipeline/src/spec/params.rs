@@ -48,9 +48,12 @@ impl ParamsFiles {
     pub fn load(&mut self, name: &str) -> Result<()> {
         if !self.files.contains_key(name) {
             let path = self.root.join(name);
-            let value = match crate::yaml::read_text(&path, &self.display(name))? {
+            let value = match crate::spec::yaml::read_text(&path, &self.display(name))? {
                 Some(text) if text.trim().is_empty() => Some(Value::Null),
-                Some(text) => Some(crate::yaml::from_str::<Value>(&self.display(name), &text)?),
+                Some(text) => Some(crate::spec::yaml::from_str::<Value>(
+                    &self.display(name),
+                    &text,
+                )?),
                 None => None,
             };
             self.files.insert(name.to_owned(), value);

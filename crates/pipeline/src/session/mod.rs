@@ -1,20 +1,27 @@
 //! A session: the loaded pipeline and graph, the cache, the memos and the console, as every
 //! command needs them. Opening one reads pipeline.yaml and params files, nothing else.
+//!
+//! The session layer joins the layers below it (spec, graph, keys, safety, store) into what an
+//! executor or a command works with: hashing workspace paths, the code of a stage, its plan key,
+//! the lock under its file lock, the runner locks, and the staleness walk (`staleness`).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::code::Fingerprints;
 use crate::console::Console;
 use crate::error::{PipelineError, Result};
 use crate::graph::Graph;
-use crate::hash::{self, Hashed};
-use crate::lock::{self, CodeRecord, LockFile};
-use crate::memo::HashMemo;
-use crate::runner_lock::{Mode, RunnerLock};
+use crate::keys::code::Fingerprints;
+use crate::keys::hash::{self, Hashed};
+use crate::keys::key;
+use crate::keys::lock::{self, CodeRecord, LockFile};
+use crate::keys::memo::HashMemo;
+use crate::safety::runner_lock::{Mode, RunnerLock};
 use crate::spec::Pipeline;
 use crate::store::Store;
+
+mod staleness;
 
 /// Removes a file, a symlink or a whole folder (never following a symlink).
 fn remove_any(path: &Path) -> Result<()> {
@@ -81,7 +88,7 @@ impl Session {
             Some(dir) => dir.clone(),
             None => pipeline.root.join(CACHE_DIR),
         };
-        crate::guard::check_outs(&pipeline, &cache_dir)?;
+        crate::safety::guard::check_outs(&pipeline, &cache_dir)?;
         let store = Store::open(&cache_dir)?;
         let memo = Mutex::new(HashMemo::load(&store.memo_path()));
         let fingerprints = Mutex::new(Fingerprints::load(&store.fingerprints_path()));
@@ -111,7 +118,7 @@ impl Session {
 
     /// The workspace's own state (`.icodegen/`): runner locks, running stages.
     pub fn state_dir(&self) -> PathBuf {
-        self.pipeline.root.join(crate::guard::STATE_DIR)
+        self.pipeline.root.join(crate::safety::guard::STATE_DIR)
     }
 
     /// Takes the runner locks of the workspace and of the cache (exclusive: `repro`,
@@ -120,7 +127,7 @@ impl Session {
     pub fn lock_runner(&self, mode: Mode, what: &str) -> Result<[RunnerLock; 2]> {
         let workspace = RunnerLock::acquire(&self.state_dir().join("runner.lock"), mode, what)?;
         let cache = RunnerLock::acquire(&self.store.runner_lock_path(), mode, what)?;
-        for note in crate::running::sweep(&self.pipeline.root)? {
+        for note in crate::safety::running::sweep(&self.pipeline.root)? {
             self.console.warn(note);
         }
         if mode == Mode::Exclusive {
@@ -227,6 +234,29 @@ impl Session {
             ));
         }
         code
+    }
+
+    /// The plan key of stage `index` (see `keys/key.rs`): what a Slurm job expects to find.
+    pub fn plan_key(&self, index: usize) -> Result<String> {
+        let stage = &self.pipeline.stages[index];
+        let deps = self.hash_all(&stage.deps)?;
+        let produced: Vec<bool> = self.graph.producers[index]
+            .iter()
+            .map(|p| !p.is_empty())
+            .collect();
+        let code = self.code(index);
+        Ok(key::plan_key(
+            stage,
+            code.as_ref(),
+            &key::param_values(stage),
+            &deps,
+            &produced,
+        ))
+    }
+
+    /// The cache folder (`--cache`, default `cache/` beside pipeline.yaml).
+    pub fn cache_dir(&self) -> &Path {
+        self.store.dir.parent().unwrap_or(&self.store.dir)
     }
 
     /// Saves the memos (best effort: they are caches).

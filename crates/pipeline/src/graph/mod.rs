@@ -4,6 +4,12 @@
 //! A dep depends on the stage whose out it is, or lies inside; a dep that is a folder holding
 //! outs of several stages depends on all of them (so `analyze` can read `data/work/models/`
 //! while each `infer@MODEL` writes one subfolder). Pure: nothing here touches the file system.
+//!
+//! The graph layer: this module (producers, edges, cycles), [`plan`] (target selection and
+//! scheduling) and [`dag`] (rendering). It imports only the spec layer and the base.
+
+pub mod dag;
+pub mod plan;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,5 +1,5 @@
-//! Bringing one stage up to date, the same way for every executor (local threads now, one
-//! `icodegen run-stage` per Slurm job later):
+//! Bringing one stage up to date, the same way for every executor (a local thread, or the
+//! `icodegen run-stage` of a Slurm job):
 //!
 //! 1. hash the deps and compute the stage key;
 //! 2. fresh if the lock already records this key and the outs are intact;
@@ -12,11 +12,11 @@
 
 use std::time::Instant;
 
+use super::process::{self, Output};
 use crate::error::{IoContext, PipelineError, Result};
-use crate::hash::Hashed;
-use crate::key::{self, KeyInputs};
-use crate::lock::{FileRecord, StageRecord};
-use crate::process::{self, Output};
+use crate::keys::hash::Hashed;
+use crate::keys::key::{self, KeyInputs};
+use crate::keys::lock::{FileRecord, StageRecord};
 use crate::session::Session;
 use crate::store::RestoreError;
 
@@ -59,7 +59,7 @@ pub fn run_stage(
 ) -> Result<Outcome> {
     let stage = &session.pipeline.stages[index];
     let console = &session.console;
-    if process::interrupted() {
+    if crate::signals::interrupted() {
         return Ok(failed("interrupted"));
     }
     let deps = session.hash_all(&stage.deps)?;
@@ -127,7 +127,7 @@ pub fn run_stage(
 
     // Run it.
     for out in &stage.outs {
-        crate::guard::check_write(&session.pipeline.root, &out.path)?;
+        crate::safety::guard::check_write(&session.pipeline.root, &out.path)?;
         let path = session.abs(&out.path);
         remove_path(&path)?;
         if let Some(parent) = path.parent() {
@@ -150,7 +150,7 @@ pub fn run_stage(
     )?;
     let status = finished.status;
     let seconds = started.elapsed().as_secs_f64();
-    if process::interrupted() {
+    if crate::signals::interrupted() {
         return Ok(failed("interrupted"));
     }
     if !status.success() {
@@ -248,7 +248,7 @@ fn restore_outs(
                 out.path
             ))));
         };
-        crate::guard::check_write(&session.pipeline.root, &out.path)?;
+        crate::safety::guard::check_write(&session.pipeline.root, &out.path)?;
         let current: Option<Hashed> = session.hash(&out.path)?;
         if current.is_some_and(|hashed| record.matches(&hashed)) {
             continue;

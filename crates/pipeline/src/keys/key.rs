@@ -10,8 +10,8 @@
 
 use serde::Serialize;
 
-use crate::hash::Hashed;
-use crate::lock::{CodeRecord, ParamValues};
+use crate::keys::hash::Hashed;
+use crate::keys::lock::{CodeRecord, ParamValues};
 use crate::spec::Stage;
 
 /// Bumped when the meaning of a key changes, so old run-cache entries stop matching.

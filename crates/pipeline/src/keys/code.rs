@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::lock::CodeRecord;
-use crate::memo::Stat;
+use crate::keys::lock::CodeRecord;
+use crate::keys::memo::Stat;
 
 /// Prefix of the executables that answer `--source-fingerprint`.
 pub const STAGE_PREFIX: &str = "icodegen-";
@@ -143,7 +143,7 @@ impl Fingerprints {
     pub fn save(&mut self) -> Result<()> {
         if self.dirty {
             let bytes = serde_json::to_vec_pretty(&self.entries).expect("fingerprints serialize");
-            crate::store::write_atomic(&self.path, &bytes)?;
+            icodegen_artifacts::atomic::write_bytes(&self.path, &bytes)?;
             self.dirty = false;
         }
         Ok(())

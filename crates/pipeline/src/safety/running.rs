@@ -39,7 +39,7 @@ pub struct Record {
 }
 
 pub fn dir(root: &Path) -> PathBuf {
-    root.join(crate::guard::STATE_DIR).join("running")
+    root.join(crate::safety::guard::STATE_DIR).join("running")
 }
 
 fn host() -> String {
@@ -94,7 +94,10 @@ impl Record {
 
     pub fn write(&self, root: &Path) -> Result<()> {
         let bytes = serde_json::to_vec(self).map_err(|e| PipelineError::Internal(e.to_string()))?;
-        crate::store::write_atomic(&self.path(root), &bytes)
+        Ok(icodegen_artifacts::atomic::write_bytes(
+            self.path(root),
+            &bytes,
+        )?)
     }
 
     pub fn remove(&self, root: &Path) {

@@ -1,7 +1,7 @@
 //! Content hashes of deps and outs: blake3 of a file's bytes; for a folder, blake3 of its
 //! manifest (every file's relative path, hash and size, sorted). Large files are read in big
 //! blocks hashed on all cores; a folder's files are hashed in parallel; unchanged files come from
-//! the [`HashMemo`](crate::memo::HashMemo).
+//! the [`HashMemo`](crate::keys::memo::HashMemo).
 
 use std::io::Read;
 use std::path::Path;
@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{IoContext, PipelineError, Result};
-use crate::memo::{HashMemo, Stat, now_ns};
+use crate::keys::memo::{HashMemo, Stat, now_ns};
 
 /// Files at least this big are hashed with blake3's multithreaded `update_rayon`.
 const PARALLEL_FROM: u64 = 4 << 20;

@@ -1,0 +1,123 @@
+//! The staleness walk: the status of every stage with its reasons (see
+//! [`crate::keys::status`]). Checks run cheapest first: the definition (command, params, dep and
+//! out lists: no I/O), then upstream staleness, the stage binary's code fingerprint (one `stat`),
+//! the deps (hashes, memoized), and the outs. Without `--explain` a stage stops at its first
+//! reason; with it every check runs and every reason is listed.
+
+use std::collections::BTreeSet;
+
+use rayon::prelude::*;
+
+use super::Session;
+use crate::error::Result;
+use crate::keys::key;
+use crate::keys::lock::LockFile;
+use crate::keys::status::{
+    Reason, StageStatus, State, code_reasons, definition_reasons, dep_reasons, out_reasons,
+};
+
+impl Session {
+    /// The status of every stage, in topological order.
+    pub fn status(&self, lock: &LockFile, explain: bool) -> Result<Vec<StageStatus>> {
+        let session = self;
+        let pipeline = &session.pipeline;
+        let order = &session.graph.order;
+        // Cheap checks, in parallel (the code check may spawn a stage binary once).
+        let mut statuses: Vec<StageStatus> = order
+            .par_iter()
+            .map(|&index| {
+                let stage = &pipeline.stages[index];
+                let Some(record) = lock.stages.get(&stage.name) else {
+                    return StageStatus {
+                        stage: index,
+                        state: State::NeverRun,
+                        reasons: vec![Reason::NeverRun],
+                    };
+                };
+                let mut reasons = Vec::new();
+                if stage.always_changed {
+                    reasons.push(Reason::AlwaysChanged);
+                }
+                reasons.extend(definition_reasons(stage, record));
+                if explain || reasons.is_empty() {
+                    reasons.extend(code_reasons(session.code(index).as_ref(), record));
+                }
+                StageStatus {
+                    stage: index,
+                    state: State::Fresh,
+                    reasons,
+                }
+            })
+            .collect();
+        // Upstream staleness, in topological order.
+        let mut not_fresh = BTreeSet::new();
+        for status in &mut statuses {
+            if status.state != State::NeverRun {
+                for &up in &session.graph.upstream[status.stage] {
+                    if not_fresh.contains(&up) {
+                        status.reasons.push(Reason::UpstreamStale {
+                            stage: pipeline.stages[up].name.clone(),
+                        });
+                    }
+                }
+            }
+            // Hashing can only add reasons; a stage with reasons already is not fresh.
+            if !status.reasons.is_empty() {
+                not_fresh.insert(status.stage);
+            }
+        }
+        // Deps and outs, in parallel; a stage found stale here makes no difference upstream-wise
+        // unless it was fresh so far, so propagate again afterwards.
+        statuses
+            .par_iter_mut()
+            .try_for_each(|status| -> Result<()> {
+                if status.state == State::NeverRun || !(explain || status.reasons.is_empty()) {
+                    return Ok(());
+                }
+                let stage = &pipeline.stages[status.stage];
+                let record = &lock.stages[&stage.name];
+                let deps = session.hash_all(&stage.deps)?;
+                status.reasons.extend(dep_reasons(stage, record, &deps));
+                if explain || status.reasons.is_empty() {
+                    let outs: Vec<String> = stage.outs.iter().map(|out| out.path.clone()).collect();
+                    let outs = session.hash_all(&outs)?;
+                    status.reasons.extend(out_reasons(stage, record, &outs));
+                }
+                if status.reasons.is_empty() {
+                    let code = session.code(status.stage);
+                    let key =
+                        key::stage_key(stage, code.as_ref(), &key::param_values(stage), &deps);
+                    if key != record.key {
+                        status.reasons.push(Reason::KeyChanged);
+                    }
+                }
+                Ok(())
+            })?;
+        let mut not_fresh = BTreeSet::new();
+        for status in &mut statuses {
+            if status.state != State::NeverRun {
+                for &up in &session.graph.upstream[status.stage] {
+                    let named = Reason::UpstreamStale {
+                        stage: pipeline.stages[up].name.clone(),
+                    };
+                    if not_fresh.contains(&up)
+                        && !status.reasons.contains(&named)
+                        && (explain || status.reasons.is_empty())
+                    {
+                        status.reasons.push(named);
+                    }
+                }
+                if !status.reasons.is_empty() {
+                    status.state = State::Stale;
+                }
+            }
+            if status.state != State::Fresh {
+                not_fresh.insert(status.stage);
+            }
+            if !explain {
+                status.reasons.truncate(1);
+            }
+        }
+        Ok(statuses)
+    }
+}

@@ -1,0 +1,284 @@
+//! Restoring outs from objects: each is staged (copied beside its place and verified by hash
+//! on the way) before it is moved in, so a missing or corrupted object replaces nothing; a
+//! corrupted object is deleted and reported, never restored.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::{Store, short};
+use crate::error::{IoContext, PipelineError, Result};
+use crate::keys::hash;
+use crate::keys::lock::FileRecord;
+
+/// Why an out could not be restored.
+#[derive(Debug)]
+pub enum RestoreError {
+    /// An object is not in the cache (never stored, or removed by `gc`).
+    Missing {
+        hash: String,
+    },
+    /// An object does not hash to its name; it has been deleted.
+    Corrupt {
+        hash: String,
+        found: String,
+    },
+    Other(PipelineError),
+}
+
+impl From<PipelineError> for RestoreError {
+    fn from(error: PipelineError) -> Self {
+        RestoreError::Other(error)
+    }
+}
+
+impl RestoreError {
+    pub fn describe(&self) -> String {
+        match self {
+            RestoreError::Missing { hash } => format!("object {} is not in the cache", short(hash)),
+            RestoreError::Corrupt { hash, found } => format!(
+                "object {} is corrupted (its contents hash to {}); it was deleted",
+                short(hash),
+                short(found)
+            ),
+            RestoreError::Other(error) => error.to_string(),
+        }
+    }
+}
+
+/// An out copied beside its place, not yet moved in.
+#[derive(Debug)]
+pub enum Staged {
+    File {
+        temp: tempfile::NamedTempFile,
+        dest: PathBuf,
+    },
+    Folder {
+        dir: tempfile::TempDir,
+        dest: PathBuf,
+    },
+}
+
+impl Staged {
+    /// Moves the staged out into its place, replacing what is there (a file, a folder or a
+    /// symlink, never following it).
+    pub fn commit(self) -> Result<()> {
+        let dest = match &self {
+            Staged::File { dest, .. } | Staged::Folder { dest, .. } => dest.clone(),
+        };
+        let parent = dest.parent().unwrap_or(Path::new("."));
+        let name = dest
+            .file_name()
+            .map_or("out".into(), |name| name.to_string_lossy().into_owned());
+        // What is there goes to a temporary sibling, removed when `trash` drops.
+        let mut trash = None;
+        if let Ok(metadata) = std::fs::symlink_metadata(&dest)
+            && (metadata.is_dir() || matches!(self, Staged::Folder { .. }))
+        {
+            let folder = tempfile::Builder::new()
+                .prefix(&format!(".{name}.tmp-"))
+                .tempdir_in(parent)
+                .at("create", &dest)?;
+            std::fs::rename(&dest, folder.path().join("old")).at("rename", &dest)?;
+            trash = Some(folder);
+        }
+        match self {
+            Staged::File { temp, dest } => {
+                temp.persist(&dest)
+                    .map_err(|error| PipelineError::io("rename", &dest, error.error))?;
+            }
+            Staged::Folder { dir, dest } => {
+                let staged = dir.keep();
+                if let Err(error) = std::fs::rename(&staged, &dest) {
+                    let _ = std::fs::remove_dir_all(&staged);
+                    return Err(PipelineError::io("rename", &dest, error));
+                }
+            }
+        }
+        drop(trash);
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Copies object `hash` to `dest` (replacing it), verifying the hash while copying.
+    fn restore_file(&self, hash: &str, dest: &Path) -> Result<(), RestoreError> {
+        let temp = self.stage_file(hash, dest)?;
+        Staged::File {
+            temp,
+            dest: dest.to_path_buf(),
+        }
+        .commit()?;
+        Ok(())
+    }
+
+    /// Copies object `hash` to a temporary sibling of `dest`, verifying the hash while copying.
+    fn stage_file(&self, hash: &str, dest: &Path) -> Result<tempfile::NamedTempFile, RestoreError> {
+        let object = self.object_path(hash);
+        let source = match std::fs::File::open(&object) {
+            Ok(file) => file,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Err(RestoreError::Missing {
+                    hash: hash.to_owned(),
+                });
+            }
+            Err(error) => return Err(PipelineError::io("open", &object, error).into()),
+        };
+        let size = source.metadata().map(|m| m.len()).unwrap_or(0);
+        let parent = dest.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).at("create", parent)?;
+        let name = dest
+            .file_name()
+            .map_or("out".into(), |name| name.to_string_lossy().into_owned());
+        let mut temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}.tmp-"))
+            .tempfile_in(parent)
+            .at("create", dest)?;
+        let temp_path = temp.path().to_path_buf();
+        let found = hash::digest_reader(source, size, &object, |block| {
+            temp.write_all(block).at("write", &temp_path)
+        })?;
+        if found != hash {
+            let _ = std::fs::remove_file(&object);
+            return Err(RestoreError::Corrupt {
+                hash: hash.to_owned(),
+                found,
+            });
+        }
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .at("write", dest)?;
+        Ok(temp)
+    }
+
+    /// Restores the out `record` at `dest` (a file or a whole folder, replacing what is there).
+    pub fn restore(&self, record: &FileRecord, dest: &Path) -> Result<(), RestoreError> {
+        self.stage(record, dest)?.commit()?;
+        Ok(())
+    }
+
+    /// Restores several outs as a set: every one is staged (copied and verified beside its
+    /// place) before any is moved in, so a missing or corrupt object replaces none of them.
+    pub fn restore_all(&self, outs: &[(&FileRecord, PathBuf)]) -> Result<(), RestoreError> {
+        let mut staged = Vec::with_capacity(outs.len());
+        for (record, dest) in outs {
+            staged.push(self.stage(record, dest)?);
+        }
+        for staged in staged {
+            staged.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Copies the out `record` beside `dest`, verified, ready to be moved in by
+    /// [`Staged::commit`]; dropped uncommitted, it is removed.
+    pub fn stage(&self, record: &FileRecord, dest: &Path) -> Result<Staged, RestoreError> {
+        if record.files.is_none() {
+            return Ok(Staged::File {
+                temp: self.stage_file(&record.hash, dest)?,
+                dest: dest.to_path_buf(),
+            });
+        }
+        let manifest = self.manifest(&record.hash)?;
+        // A manifest names files inside the folder only: never `..`, a root or an empty name.
+        if let Some(entry) = manifest.iter().find(|entry| {
+            let relative = entry.relative_path();
+            relative.as_os_str().is_empty()
+                || !relative
+                    .components()
+                    .all(|part| matches!(part, std::path::Component::Normal(_)))
+        }) {
+            return Err(RestoreError::Other(PipelineError::Cache {
+                path: self.object_path(&record.hash),
+                message: format!(
+                    "the folder manifest names `{}`, which is not a path inside the folder",
+                    entry.path
+                ),
+            }));
+        }
+        let parent = dest.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).at("create", parent)?;
+        let name = dest
+            .file_name()
+            .map_or("out".into(), |name| name.to_string_lossy().into_owned());
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".{name}.tmp-"))
+            .tempdir_in(parent)
+            .at("create", dest)?;
+        manifest.par_iter().try_for_each(|entry| {
+            self.restore_file(&entry.hash, &staging.path().join(entry.relative_path()))
+        })?;
+        crate::fault::point("restoring-folder");
+        std::fs::set_permissions(staging.path(), std::fs::Permissions::from_mode(0o755))
+            .at("write", staging.path())?;
+        Ok(Staged::Folder {
+            dir: staging,
+            dest: dest.to_path_buf(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::keys::hash::Hashed;
+    use crate::keys::memo::HashMemo;
+
+    fn record(hashed: &Hashed, path: &str) -> FileRecord {
+        FileRecord {
+            path: path.to_owned(),
+            hash: hashed.hash.clone(),
+            size: hashed.size,
+            files: hashed.manifest.as_ref().map(|m| m.len() as u64),
+        }
+    }
+
+    #[test]
+    fn stored_files_and_folders_restore_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("cache")).unwrap();
+        let memo = Mutex::new(HashMemo::load(&store.memo_path()));
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(out.join("sub")).unwrap();
+        std::fs::write(out.join("a"), "alpha").unwrap();
+        std::fs::write(out.join("sub/b"), "beta").unwrap();
+        let hashed = store.add_path(&memo, &out).unwrap().unwrap();
+        assert_eq!(hashed, hash::hash_path(&memo, &out).unwrap().unwrap());
+        std::fs::remove_dir_all(&out).unwrap();
+        store.restore(&record(&hashed, "out"), &out).unwrap();
+        assert_eq!(std::fs::read_to_string(out.join("sub/b")).unwrap(), "beta");
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().all(|e| !e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".tmp-"))
+        );
+    }
+
+    #[test]
+    fn a_corrupted_object_is_detected_and_deleted_on_restore() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("cache")).unwrap();
+        let memo = Mutex::new(HashMemo::load(&store.memo_path()));
+        let file = dir.path().join("f");
+        std::fs::write(&file, "good").unwrap();
+        let hashed = store.add_path(&memo, &file).unwrap().unwrap();
+        let object = store.object_path(&hashed.hash);
+        std::fs::set_permissions(&object, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::write(&object, "evil").unwrap();
+        std::fs::write(&file, "user edit").unwrap();
+        let error = store.restore(&record(&hashed, "f"), &file).unwrap_err();
+        assert!(matches!(error, RestoreError::Corrupt { .. }), "{error:?}");
+        assert!(!object.exists());
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "user edit",
+            "nothing restored"
+        );
+    }
+}

@@ -1,0 +1,185 @@
+//! Objects: files by the blake3 of their bytes, folders as manifest objects. An object is written
+//! to `tmp/` while being hashed and renamed into `objects/` only when complete (read-only), so the
+//! cache never holds a partial object.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use super::{RestoreError, Store};
+use crate::error::{IoContext, PipelineError, Result};
+use crate::keys::hash::{self, Hashed, ManifestEntry};
+use crate::keys::lock::FileRecord;
+use crate::keys::memo::{HashMemo, Stat, now_ns};
+
+impl Store {
+    fn temp_file(&self) -> Result<tempfile::NamedTempFile> {
+        let tmp = self.tmp_dir();
+        tempfile::Builder::new()
+            .prefix("object-")
+            .tempfile_in(&tmp)
+            .at("create", &tmp)
+    }
+
+    /// Moves a complete temporary file into the store as `hash` (unless already there).
+    fn persist(&self, temp: tempfile::NamedTempFile, hash: &str) -> Result<()> {
+        let target = self.object_path(hash);
+        if target.is_file() {
+            return Ok(());
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).at("create", parent)?;
+        }
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o444))
+            .at("write", temp.path())?;
+        temp.persist(&target)
+            .map_err(|error| PipelineError::io("rename", &target, error.error))?;
+        Ok(())
+    }
+
+    /// Stores `bytes` (a folder manifest); returns its hash.
+    pub fn add_bytes(&self, bytes: &[u8]) -> Result<String> {
+        let hash = blake3::hash(bytes).to_hex().to_string();
+        if !self.has(&hash) {
+            let mut temp = self.temp_file()?;
+            temp.write_all(bytes).at("write", temp.path())?;
+            self.persist(temp, &hash)?;
+        }
+        Ok(hash)
+    }
+
+    /// Copies the file at `path` into the store, hashing it in the same pass; returns its hash.
+    /// A file whose trusted memo hash is already stored is not read at all.
+    pub fn add_file(
+        &self,
+        memo: &Mutex<HashMemo>,
+        path: &Path,
+        metadata: &std::fs::Metadata,
+    ) -> Result<String> {
+        let stat = Stat::of(metadata);
+        if let Some(hash) = memo.lock().expect("memo lock").get(&stat)
+            && self.has(&hash)
+        {
+            return Ok(hash);
+        }
+        let started = now_ns();
+        let source = std::fs::File::open(path).at("open", path)?;
+        let mut temp = self.temp_file()?;
+        let temp_path = temp.path().to_path_buf();
+        let hash = hash::digest_reader(source, stat.size, path, |block| {
+            temp.write_all(block).at("write", &temp_path)
+        })?;
+        if std::fs::metadata(path)
+            .map(|after| Stat::of(&after) == stat)
+            .unwrap_or(false)
+        {
+            memo.lock().expect("memo lock").put(&stat, &hash, started);
+        } else {
+            return Err(PipelineError::Cache {
+                path: path.to_path_buf(),
+                message:
+                    "the file changed while it was being stored; is a process still writing it?"
+                        .to_owned(),
+            });
+        }
+        crate::fault::point("storing-outs");
+        self.persist(temp, &hash)?;
+        Ok(hash)
+    }
+
+    /// Stores the out at `path` (file or folder); returns what it hashed to, or `None` if it
+    /// does not exist.
+    pub fn add_path(&self, memo: &Mutex<HashMemo>, path: &Path) -> Result<Option<Hashed>> {
+        let metadata = match std::fs::metadata(path) {
+            Ok(metadata) => metadata,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(PipelineError::io("read", path, error)),
+        };
+        if !metadata.is_dir() {
+            let hash = self.add_file(memo, path, &metadata)?;
+            return Ok(Some(Hashed {
+                hash,
+                size: metadata.len(),
+                manifest: None,
+            }));
+        }
+        let manifest = hash::list_dir(path)?
+            .par_iter()
+            .map(|(relative, raw, file, metadata)| {
+                Ok(ManifestEntry {
+                    path: relative.clone(),
+                    hash: self.add_file(memo, file, metadata)?,
+                    size: metadata.len(),
+                    raw: raw.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let hash = self.add_bytes(&hash::manifest_bytes(&manifest))?;
+        Ok(Some(Hashed {
+            hash,
+            size: manifest.iter().map(|entry| entry.size).sum(),
+            manifest: Some(manifest),
+        }))
+    }
+
+    /// Reads and verifies the folder manifest `hash`.
+    pub fn manifest(&self, hash: &str) -> Result<Vec<ManifestEntry>, RestoreError> {
+        let path = self.object_path(hash);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Err(RestoreError::Missing {
+                    hash: hash.to_owned(),
+                });
+            }
+            Err(error) => return Err(PipelineError::io("read", &path, error).into()),
+        };
+        let found = blake3::hash(&bytes).to_hex().to_string();
+        let parsed = serde_json::from_slice::<Vec<ManifestEntry>>(&bytes);
+        match parsed {
+            Ok(manifest) if found == hash => Ok(manifest),
+            _ => {
+                let _ = std::fs::remove_file(&path);
+                Err(RestoreError::Corrupt {
+                    hash: hash.to_owned(),
+                    found,
+                })
+            }
+        }
+    }
+
+    /// Checks that the objects of `record` are present and intact (hashing them), without
+    /// copying anything.
+    pub fn verify(&self, record: &FileRecord) -> Result<(), RestoreError> {
+        let check = |hash: &str| -> Result<(), RestoreError> {
+            let object = self.object_path(hash);
+            let size = match std::fs::metadata(&object) {
+                Ok(metadata) => metadata.len(),
+                Err(_) => {
+                    return Err(RestoreError::Missing {
+                        hash: hash.to_owned(),
+                    });
+                }
+            };
+            let found = hash::digest_file(&object, size)?;
+            if found != hash {
+                let _ = std::fs::remove_file(&object);
+                return Err(RestoreError::Corrupt {
+                    hash: hash.to_owned(),
+                    found,
+                });
+            }
+            Ok(())
+        };
+        if record.files.is_some() {
+            let manifest = self.manifest(&record.hash)?;
+            manifest.par_iter().try_for_each(|entry| check(&entry.hash))
+        } else {
+            check(&record.hash)
+        }
+    }
+}
