@@ -44,9 +44,9 @@ const SHELL: (&str, &str) = ("class _ {\n", "\n}\n");
 
 /// Lizard's complexity of the snippet's own function: `text` is the snippet's parsed text (in
 /// its class shell when it has one), `code` the snippet alone. The function is the outermost
-/// one lizard reports (first line, then last line, then listed last); a snippet lizard finds no function in alone
-/// (an object member `key: function () {...}`) is read in the class shell; code without any
-/// function gets lizard's count for code outside functions.
+/// one lizard reports (first line, then last line, then listed last); a snippet in which lizard
+/// finds no function alone (an object member `key: function () {...}`) is read in the class
+/// shell; code without any function gets lizard's count for code outside functions.
 pub fn cyclomatic(text: &str, code: &str, wrapped: bool) -> usize {
     let analysis = analyze(text);
     let outermost = |analysis: &Analysis| {
