@@ -700,6 +700,13 @@ mod tests {
             "function f(a) {\n  var type = a;\n  if (type in b) { g(); }\n  return c || d;\n}",
             3,
         ),
+        // After `case 1:` lizard reads a type annotation up to `(`: the arrow function in the
+        // call is not a function of its own, its `if` counts in `f`.
+        (
+            Language::JavaScript,
+            "function f(a) {\n  switch (a) {\n    case 1: g(() => { if (b) {} });\n  }\n  if (c) {}\n}",
+            4,
+        ),
         (
             Language::JavaScript,
             "function f({a = 1, b} = {}) { return a; }",
