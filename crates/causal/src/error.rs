@@ -54,6 +54,31 @@ pub enum CausalError {
         method: &'static str,
         reason: String,
     },
+    /// A mediator that is the treatment (the same column, or an affine function of it).
+    #[error(
+        "mediator `{mediator}` is the treatment `{treatment}` (the same column or an affine function of it): a mediator must vary given the treatment"
+    )]
+    MediatorIsTreatment { mediator: String, treatment: String },
+    /// A mediator, outcome or covariate that takes one value in every row.
+    #[error("{role} `{column}` is constant ({value}) in every row: it cannot enter a regression")]
+    ConstantColumn {
+        role: &'static str,
+        column: String,
+        value: f64,
+    },
+    /// A pair that is not one control and one treated row.
+    #[error("pair column `{column}`: pair `{pair}` (first at row {row}) {reason}")]
+    Unpaired {
+        column: String,
+        pair: String,
+        row: usize,
+        reason: String,
+    },
+    /// A covariate that differs between the two rows of a pair: the intervention changes it.
+    #[error(
+        "covariate `{column}` differs between the two rows of pair `{pair}`: the intervention changes it, so it is a mediator, not a pre-treatment covariate (adjust only for pair-level covariates, or pass it as a mediator)"
+    )]
+    CovariateVariesWithinPair { column: String, pair: String },
     /// A bad option value.
     #[error("invalid option: {0}")]
     InvalidOption(String),

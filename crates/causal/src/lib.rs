@@ -22,6 +22,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Beyond the back-door loop: [`mediation`] splits a treatment's total effect into natural
+//! direct and indirect effects through mediators (product of coefficients, with Imai, Keele and
+//! Tingley's simulation or a pair bootstrap for the intervals), and [`sensitivity`] gives the
+//! E-value and Cinelli and Hazlett's robustness value of a back-door estimate.
+//!
 //! Matrices are nalgebra's; parallel simulations are rayon's; every random step is seeded. This
 //! crate reads no files (the `icodegen-analyze causal` subcommand does).
 
@@ -30,9 +35,11 @@ mod data;
 mod error;
 mod estimators;
 mod graph;
+mod mediation;
 mod refute;
 mod regression;
 mod seed;
+mod sensitivity;
 
 pub use correlations::{Correlations, correlations};
 pub use data::{CausalData, Column};
@@ -42,9 +49,16 @@ pub use estimators::{
     WeightingScheme, estimate, point_estimate,
 };
 pub use graph::{BackdoorSets, CausalGraph};
+pub use mediation::{
+    EffectInterval, Mediation, MediationData, MediationInterval, MediationOptions, MediatorPath,
+    mediation, mediation_point,
+};
 pub use refute::{
     Refutation, Refuter, RefuterOptions, SignificanceTest, StrengthEffect, refutation_p_value,
     refute, refute_all,
 };
 pub use regression::{PropensityModel, PropensityOptions, fit_propensity, fit_propensity_from};
 pub use seed::child_seed;
+pub use sensitivity::{
+    CovariateStrength, EValue, Sensitivity, e_value_continuous, robustness_value, sensitivity,
+};

@@ -28,6 +28,10 @@ pub(crate) struct OlsFit {
     pub standard_errors: DVector<f64>,
     pub residual_df: usize,
     pub r_squared: f64,
+    /// The classical covariance of the coefficients, `σ̂² (XᵀX)⁻¹` (statsmodels' `cov_params()`).
+    pub covariance: DMatrix<f64>,
+    /// The residual variance `σ̂² = RSS / (n − p)` (statsmodels' `scale`).
+    pub scale: f64,
 }
 
 /// OLS of `y` on `x` (which includes the intercept column). `names` label the columns of `x`
@@ -78,10 +82,13 @@ pub(crate) fn ols(x: DMatrix<f64>, y: &[f64], names: &[&str]) -> Result<OlsFit> 
         p,
         (0..p).map(|row| (r_inverse.row(row).norm_squared() * sigma2).sqrt()),
     );
+    let covariance = (&r_inverse * r_inverse.transpose()) * sigma2;
     Ok(OlsFit {
         coefficients,
         standard_errors,
         residual_df,
+        covariance,
+        scale: sigma2,
         r_squared: if total_ss > 0.0 {
             1.0 - residual_ss / total_ss
         } else {

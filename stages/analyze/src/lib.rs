@@ -2,6 +2,8 @@
 //!
 //! - [`causal`]: the stand-alone `icodegen-analyze causal` subcommand (any table, any columns),
 //!   reading its input through [`table`];
+//! - [`mediation`]: `icodegen-analyze mediation`, total / natural direct / natural indirect
+//!   effects through mediators, on any table;
 //! - the study analysis (`icodegen-analyze study`) is built on `icodegen-stats` and
 //!   `icodegen-causal` in `study/`.
 //!
@@ -9,5 +11,6 @@
 //! inputs it is given and writes only the output paths it is given.
 
 pub mod causal;
+pub mod mediation;
 pub mod study;
 pub mod table;

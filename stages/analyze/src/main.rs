@@ -17,6 +17,9 @@ enum Command {
     /// Estimate the causal effect of one column on another in any Parquet or CSV table,
     /// with refutation.
     Causal(icodegen_analyze::causal::CausalArgs),
+    /// Total, natural direct and natural indirect effects of a treatment through mediators,
+    /// in any Parquet or CSV table.
+    Mediation(icodegen_analyze::mediation::MediationArgs),
     /// The study analysis over the pipeline's artifacts: results tables and the HTML report.
     Study(icodegen_analyze::study::StudyArgs),
 }
@@ -30,6 +33,10 @@ fn main() -> ExitCode {
             match args.command {
                 Command::Causal(causal) => {
                     print!("{}", icodegen_analyze::causal::run(&causal)?);
+                    Ok(())
+                }
+                Command::Mediation(mediation) => {
+                    print!("{}", icodegen_analyze::mediation::run(&mediation)?);
                     Ok(())
                 }
                 Command::Study(study) => icodegen_analyze::study::run(&study),

@@ -243,3 +243,107 @@ fn read_csv(path: &Path, names: &[String]) -> Result<Table> {
         row_label: RowLabel::CsvLine,
     })
 }
+
+/// Reads one column of `path` as text labels (a pair id: strings or numbers), for grouping
+/// rows. A missing label is an error naming the column and row.
+pub fn read_labels(path: &Path, name: &str) -> Result<Vec<String>> {
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match extension.as_str() {
+        "parquet" | "pq" => {
+            let file = fs_err::File::open(path).map_err(|error| usage(error.to_string()))?;
+            let builder =
+                ParquetRecordBatchReaderBuilder::try_new(file.into_parts().0).map_err(|error| {
+                    anyhow::anyhow!(
+                        "`{}` is not a readable Parquet file: {error}",
+                        path.display()
+                    )
+                })?;
+            let available: Vec<String> = builder
+                .schema()
+                .fields()
+                .iter()
+                .map(|field| field.name().clone())
+                .collect();
+            let index = available
+                .iter()
+                .position(|field| field == name)
+                .ok_or_else(|| unknown_column(path, name, &available))?;
+            let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
+            let reader = builder
+                .with_projection(mask)
+                .build()
+                .with_context(|| format!("reading `{}`", path.display()))?;
+            let mut labels = Vec::new();
+            for batch in reader {
+                let batch = batch.with_context(|| format!("reading `{}`", path.display()))?;
+                let array = batch.column_by_name(name).expect("projected column");
+                if array.null_count() > 0 {
+                    let row = (0..array.len()).find(|&i| array.is_null(i)).expect("null");
+                    return Err(missing_value(
+                        path,
+                        RowLabel::DataRow,
+                        name,
+                        labels.len() + row,
+                    ));
+                }
+                let text = arrow::compute::cast(array, &DataType::Utf8).map_err(|error| {
+                    usage(format!(
+                        "`{}`: column `{name}` cannot be read as labels: {error}",
+                        path.display()
+                    ))
+                })?;
+                labels.extend(
+                    text.as_string::<i32>()
+                        .iter()
+                        .map(|value| value.unwrap_or_default().to_owned()),
+                );
+            }
+            Ok(labels)
+        }
+        "csv" => {
+            let file = fs_err::File::open(path).map_err(|error| usage(error.to_string()))?;
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .from_reader(std::io::BufReader::new(file));
+            let headers: Vec<String> = reader
+                .headers()
+                .map_err(|error| {
+                    usage(format!(
+                        "`{}`: cannot read the CSV header: {error}",
+                        path.display()
+                    ))
+                })?
+                .iter()
+                .map(|header| header.trim().to_string())
+                .collect();
+            let index = headers
+                .iter()
+                .position(|header| header == name)
+                .ok_or_else(|| unknown_column(path, name, &headers))?;
+            let mut labels = Vec::new();
+            for (row, record) in reader.records().enumerate() {
+                let record = record.map_err(|error| {
+                    usage(format!(
+                        "`{}`: {}: {error}",
+                        path.display(),
+                        RowLabel::CsvLine.describe(row)
+                    ))
+                })?;
+                let field = record.get(index).unwrap_or("").trim();
+                if field.is_empty() {
+                    return Err(missing_value(path, RowLabel::CsvLine, name, row));
+                }
+                labels.push(field.to_owned());
+            }
+            Ok(labels)
+        }
+        _ => Err(usage(format!(
+            "`{}`: unsupported data file; expected a `.parquet` or `.csv` file",
+            path.display()
+        ))),
+    }
+}
