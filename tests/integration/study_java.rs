@@ -298,6 +298,8 @@ fn java_study_runs_end_to_end_on_real_java_with_the_astrust_taxonomy() {
         stages.values().all(|stage| stage["state"] == "fresh"),
         "{status}"
     );
+    let (_, again) = study.ok(&["repro"]);
+    assert!(!again.contains("Running `"), "{again}");
     for generated in ["data/raw", "data/work", "report", "cache", "pipeline.lock"] {
         assert!(study.study(generated).exists(), "{generated}");
         assert!(
@@ -411,6 +413,27 @@ fn java_study_runs_end_to_end_on_real_java_with_the_astrust_taxonomy() {
             );
         }
     }
+
+    // The taxonomy is a real dep through the study's `taxonomies` link: editing the repository's
+    // file makes exactly the tag stages and analyze stale.
+    let taxonomy = study.root().join("data/taxonomies/java-astrust.yaml");
+    let mut text = std::fs::read_to_string(&taxonomy).unwrap();
+    text.push_str("# edited\n");
+    std::fs::write(&taxonomy, text).unwrap();
+    let (status, _) = study.ok(&["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let stale: BTreeSet<&str> = status["stages"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, stage)| stage["state"] != "fresh")
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert_eq!(
+        stale,
+        BTreeSet::from(["tag@gru", "tag@gpt2", "analyze"]),
+        "{status}"
+    );
 }
 
 #[test]
