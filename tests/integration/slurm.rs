@@ -772,3 +772,94 @@ fn a_four_shard_matrix_infer_submitted_as_a_job_array_tags_like_a_local_run() {
     assert_eq!(batches, planned, "the shards share the plan's batches");
     assert!(batches >= 8, "{batches} batches over 4 shards");
 }
+
+#[test]
+fn a_requeued_shard_resumes_from_its_journal_and_the_study_ends_as_a_local_run() {
+    require_slurm!("a_requeued_shard_resumes_from_its_journal_and_the_study_ends_as_a_local_run");
+    let cluster = sharded_audit();
+    // Slow scoring (a test-only pause after each batch) leaves time to pre-empt a task halfway.
+    let run = cluster
+        .command(&["repro", "--executor", "slurm"])
+        .env("ICODEGEN_INFER_TEST_PAUSE_MS", "700")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    let ids = job_ids(&cluster);
+    let task = ids["infer-shard@llama-0"].clone();
+    let journal = cluster.path(".icodegen/journal/llama-0");
+    let journaled = || {
+        std::fs::read_dir(&journal)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|entry| entry.file_name().to_string_lossy().starts_with("batch-"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while journaled() < 1 {
+        assert!(
+            Instant::now() < deadline,
+            "shard 0 journaled nothing\n{}",
+            logs(&cluster)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Pre-emption as Slurm does it: the task is killed and queued again (`--requeue`).
+    let requeue = Command::new("scontrol")
+        .args(["requeue", &task])
+        .output()
+        .unwrap();
+    assert!(requeue.status.success(), "{requeue:?}");
+    let before = journaled();
+    // Slurm holds a requeued job for a while (pending, reason BeginTime) once the killed task
+    // has completed; a test need not wait for it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let show = Command::new("scontrol")
+            .args(["show", "job", &task])
+            .output()
+            .unwrap();
+        let show = String::from_utf8_lossy(&show.stdout).into_owned();
+        if show.contains("JobState=PENDING") {
+            let release = Command::new("scontrol")
+                .args(["update", &format!("JobId={task}"), "StartTime=now"])
+                .output()
+                .unwrap();
+            assert!(release.status.success(), "{release:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the task was not requeued:\n{show}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let states = wait_for_jobs(&cluster);
+    assert!(
+        states.values().all(|state| state == "COMPLETED"),
+        "{states:?}\n{}",
+        logs(&cluster)
+    );
+    let metrics: serde_json::Value =
+        serde_json::from_str(&cluster.read("data/work/infer/llama-0.json")).unwrap();
+    assert!(
+        metrics["batches_resumed"].as_u64().unwrap() >= before as u64,
+        "the requeued task scored again what it had journaled: {metrics}"
+    );
+    assert!(
+        !journal.exists(),
+        "the journal goes once the part is complete"
+    );
+    let local = sharded_audit();
+    local.run(&["repro"]).ok();
+    for file in ["tokens.parquet", "scores.parquet", "tags.parquet"] {
+        let path = format!("data/work/results/llama/{file}");
+        assert!(
+            std::fs::read(cluster.path(&path)).unwrap()
+                == std::fs::read(local.path(&path)).unwrap(),
+            "{file} differs from the local run after a requeue"
+        );
+    }
+}
