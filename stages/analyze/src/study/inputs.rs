@@ -37,6 +37,16 @@ pub struct RowInfo {
     pub covariates: Covariates,
 }
 
+/// One testbed row as the testbed lists it: which code (row index), in which pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub row: usize,
+    pub intervention: String,
+    pub pair_id: String,
+    pub treatment: i8,
+    pub mutation: Option<String>,
+}
+
 /// The testbed, interned.
 #[derive(Debug, Default)]
 pub struct Testbed {
@@ -53,6 +63,8 @@ pub struct Testbed {
     /// Testbed rows (not distinct code texts).
     pub n_testbed_rows: usize,
     pub languages: Vec<String>,
+    /// Every testbed row, in file order (the explorer's table).
+    pub entries: Vec<Entry>,
 }
 
 /// One model's outputs, over the testbed's row index.
@@ -139,6 +151,13 @@ pub fn read_testbed(path: &Path) -> Result<Testbed> {
                 index
             }
         };
+        testbed.entries.push(Entry {
+            row: index,
+            intervention: row.intervention.clone(),
+            pair_id: row.pair_id.clone(),
+            treatment: row.treatment,
+            mutation: row.mutation.clone(),
+        });
         if row.intervention == ORIGINAL {
             original.push(index);
         } else {
