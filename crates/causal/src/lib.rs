@@ -35,6 +35,7 @@ mod data;
 mod error;
 mod estimators;
 mod graph;
+mod heterogeneity;
 mod mediation;
 mod refute;
 mod regression;
@@ -49,6 +50,7 @@ pub use estimators::{
     WeightingScheme, estimate, point_estimate,
 };
 pub use graph::{BackdoorSets, CausalGraph};
+pub use heterogeneity::{EffectModification, ModifierTerm, effect_modification};
 pub use mediation::{
     EffectInterval, Mediation, MediationData, MediationInterval, MediationOptions, MediatorPath,
     mediation, mediation_point,

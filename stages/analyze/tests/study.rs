@@ -88,7 +88,8 @@ fn a_study_recovers_the_injected_effects_with_the_right_signs() {
     let report = fixture.path("report");
     let effects: Vec<study_effects::Row> = table(&report, "effects");
 
-    // Removing the comment (control) raises gru's loss by 0.4: treated - control = -0.4.
+    // An intervention's effect row is its total effect (issue 18): only pair-level covariates
+    // are adjusted for; the token count, which the edit changes, is a mediator.
     let comments = effect(
         &effects,
         "gru",
@@ -97,12 +98,17 @@ fn a_study_recovers_the_injected_effects_with_the_right_signs() {
         "linear_regression",
     );
     let ate = comments.effect.unwrap();
-    assert!((ate + 0.4).abs() < 0.05, "gru comments ATE {ate}");
     assert!(comments.ci_high.unwrap() < 0.0, "{comments:?}");
     assert!(
-        comments.confounders.starts_with("n_tokens"),
+        (ate - comments.unadjusted.unwrap()).abs() < 0.02,
+        "the total effect is the paired difference: {comments:?}"
+    );
+    assert!(
+        comments
+            .dropped_confounders
+            .contains("n_tokens (changed by the intervention: a mediator, not a confounder)"),
         "{}",
-        comments.confounders
+        comments.dropped_confounders
     );
     // Constant covariates are left out and say why.
     assert!(
@@ -112,24 +118,40 @@ fn a_study_recovers_the_injected_effects_with_the_right_signs() {
         "{}",
         comments.dropped_confounders
     );
-    // The unadjusted difference mixes in the token count (the comment adds tokens).
-    assert!(comments.unadjusted.unwrap() > ate + 0.05, "{comments:?}");
-    // gpt has no comment effect.
-    let gpt = effect(
-        &effects,
-        "gpt",
-        "comments",
-        "cross_entropy",
-        "linear_regression",
-    );
-    assert!(gpt.effect.unwrap().abs() < 0.05, "{gpt:?}");
     // Weighting and AIPW agree on gru's sign.
     for method in ["ps_weighting", "aipw"] {
         let row = effect(&effects, "gru", "comments", "cross_entropy", method);
-        assert!(row.effect.unwrap() < -0.2, "{method}: {row:?}");
+        assert!(row.effect.unwrap() < -0.15, "{method}: {row:?}");
     }
 
-    // Bugs add statements: unadjusted, fixing a bug lowers the loss; adjusted, no effect.
+    // The decomposition (study.json): removing the comment (control) raises gru's loss by 0.4
+    // beyond what the token count carries (treated - control direct effect = -0.4); gpt has no
+    // direct comment effect; bugs add statements: fixing one lowers the loss in total, all of
+    // it through size (direct effect near 0).
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("study.json")).unwrap()).unwrap();
+    let decomposition = |model: &str, intervention: &str| {
+        manifest["causal_claims"]["decompositions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["model_id"] == model && row["intervention"] == intervention)
+            .unwrap_or_else(|| panic!("no decomposition for {model} {intervention}"))
+            .clone()
+    };
+    let number = |value: &serde_json::Value| value.as_f64().unwrap();
+    let gru = decomposition("gru", "comments");
+    let direct = number(&gru["result"]["direct"]["estimate"]);
+    assert!((direct + 0.4).abs() < 0.05, "gru comments direct {gru}");
+    assert!(number(&gru["result"]["direct"]["ci"][1]) < 0.0, "{gru}");
+    assert!(gru["mediators"][0] == "n_tokens", "{gru}");
+    let total = number(&gru["result"]["total"]["estimate"]);
+    assert!((total - ate).abs() < 0.02, "{gru}");
+    let gpt = decomposition("gpt", "comments");
+    assert!(
+        number(&gpt["result"]["direct"]["estimate"]).abs() < 0.05,
+        "{gpt}"
+    );
     for model in ["gru", "gpt"] {
         let bug = effect(
             &effects,
@@ -139,12 +161,23 @@ fn a_study_recovers_the_injected_effects_with_the_right_signs() {
             "linear_regression",
         );
         assert!(bug.unadjusted_ci_high.unwrap() < 0.0, "{bug:?}");
-        assert!(bug.effect.unwrap().abs() < 0.03, "{bug:?}");
-        assert!(bug.effect.unwrap().abs() < bug.unadjusted.unwrap().abs() / 3.0);
         assert!(
             bug.pearson.unwrap() < 0.0,
             "the plain correlation stays beside the effect"
         );
+        let row = decomposition(model, "bugfix");
+        let (total, direct, indirect) = (
+            number(&row["result"]["total"]["estimate"]),
+            number(&row["result"]["direct"]["estimate"]),
+            number(&row["result"]["indirect"]["estimate"]),
+        );
+        assert!(
+            total < 0.0 && (total - bug.effect.unwrap()).abs() < 0.02,
+            "{row}"
+        );
+        assert!(direct.abs() < 0.03, "{row}");
+        assert!(direct.abs() < total.abs() / 3.0, "{row}");
+        assert!((total - direct - indirect).abs() < 1e-9, "{row}");
     }
     let checks: Vec<study_seed_checks::Row> = table(&report, "seed_checks");
     for model in ["gru", "gpt"] {
@@ -393,7 +426,9 @@ fn the_report_is_self_contained_with_every_chart_and_a_summary_from_the_numbers(
     assert!(summary.contains("Best predicted categories: "), "{summary}");
     assert!(summary.contains("worst: natural_language"), "{summary}");
     assert!(
-        summary.contains("`comments`") && summary.contains("adjusted for"),
+        summary.contains("`comments`")
+            && summary.contains("total effect (mean paired difference")
+            && summary.contains("natural indirect effect through size"),
         "{summary}"
     );
     assert!(

@@ -2,9 +2,9 @@
 //! findings: blocks easier than identifiers and natural language; the effect of fixing a bug
 //! shrinking once size is controlled.
 
-use icodegen_artifacts::schemas::{study_comparisons, study_effects, study_seed_checks};
+use icodegen_artifacts::schemas::{study_comparisons, study_seed_checks};
 
-use super::effects::INTERVENTION;
+use super::decomposition::Decomposition;
 use super::inputs::{Model, Testbed};
 use super::numbers::{adjust_family, compare_paired, derive_seed, mean_interval, seed_column};
 use super::paired::{Outcome, outcomes};
@@ -223,29 +223,29 @@ fn concept_check(
     }
 }
 
+/// The seed's claim "bugs correlate with the loss but their effect is near zero once size is
+/// controlled", stated as the estimands it is about: the total effect of fixing the bug (the
+/// mean paired difference) against its natural direct effect, the part that does not run
+/// through size (the size mediators the fix changes; `decomposition`).
 fn bug_check(
     model: &Model,
     params: &StudyParams,
-    effects: &[study_effects::Row],
+    decompositions: &[Decomposition],
 ) -> study_seed_checks::Row {
     let intervention = &params.seed_checks.bug_intervention;
-    let found = effects.iter().find(|row| {
-        row.model_id == model.model_id
-            && row.treatment_kind == INTERVENTION
-            && row.treatment == *intervention
-            && row.outcome == Outcome::CrossEntropy.label()
-            && row.method == params.primary_method.name()
-    });
+    let found = decompositions
+        .iter()
+        .find(|row| row.model_id == model.model_id && row.intervention == *intervention);
     let mut row = study_seed_checks::Row {
         model_id: model.model_id.clone(),
         check: "bugfix_size_adjustment".to_owned(),
-        claim: "bugs correlate with the loss but their effect is near zero once size is controlled"
+        claim: "bugs correlate with the loss but their direct effect (the part not running through size) is near zero"
             .to_owned(),
-        first_label: "unadjusted".to_owned(),
-        second_label: format!("adjusted ({})", params.primary_method.name()),
+        first_label: "total effect".to_owned(),
+        second_label: "natural direct effect".to_owned(),
         ..study_seed_checks::Row::default()
     };
-    let Some(effect) = found else {
+    let Some(decomposition) = found else {
         row.verdict = "not testable".to_owned();
         row.explanation = format!(
             "the testbed has no `{intervention}` pairs scored by {}",
@@ -253,63 +253,74 @@ fn bug_check(
         );
         return row;
     };
-    row.seed = effect.seed;
-    row.n = effect.n;
-    row.first_value = effect.unadjusted;
-    row.first_ci_low = effect.unadjusted_ci_low;
-    row.first_ci_high = effect.unadjusted_ci_high;
-    row.second_value = effect.effect;
-    row.second_ci_low = effect.ci_low;
-    row.second_ci_high = effect.ci_high;
-    row.p_value = effect.p_value;
-    let (Some(unadjusted), Some(adjusted), Some(low), Some(high)) = (
-        effect.unadjusted,
-        effect.effect,
-        effect.ci_low,
-        effect.ci_high,
-    ) else {
-        row.verdict = "not testable".to_owned();
-        row.explanation = match (&effect.error, &effect.note) {
-            (Some(error), _) => format!(
-                "{}: the adjusted effect could not be estimated ({error})",
+    row.n = decomposition.n_pairs as i64;
+    let mediation = match &decomposition.result {
+        Ok(mediation) => mediation,
+        Err(error) => {
+            row.verdict = "not testable".to_owned();
+            row.explanation = format!(
+                "{}: the decomposition through size could not be estimated ({error})",
                 model.model_id
-            ),
-            (_, Some(note)) => format!("{}: {note}", model.model_id),
-            _ => format!("{}: no interval for the adjusted effect", model.model_id),
-        };
-        return row;
+            );
+            return row;
+        }
     };
-    let unadjusted_ci = effect.unadjusted_ci_low.zip(effect.unadjusted_ci_high);
-    let shrinks = adjusted.abs() < unadjusted.abs();
-    let vanishes = low <= 0.0 && 0.0 <= high;
-    let unadjusted_clear = unadjusted_ci.is_some_and(|(l, h)| l > 0.0 || h < 0.0);
+    row.seed = seed_column(mediation.seed);
+    let (total, direct) = (mediation.total, mediation.direct);
+    row.first_value = Some(total.estimate);
+    row.first_ci_low = Some(total.ci[0]);
+    row.first_ci_high = Some(total.ci[1]);
+    row.second_value = Some(direct.estimate);
+    row.second_ci_low = Some(direct.ci[0]);
+    row.second_ci_high = Some(direct.ci[1]);
+    row.p_value = Some(direct.p_value);
+    row.difference = Some(mediation.indirect.estimate);
+    row.difference_ci_low = Some(mediation.indirect.ci[0]);
+    row.difference_ci_high = Some(mediation.indirect.ci[1]);
+    if decomposition.n_pairs < params.min_rows {
+        row.verdict = "not testable".to_owned();
+        row.explanation = format!(
+            "{}: {}",
+            model.model_id,
+            super::numbers::too_few(decomposition.n_pairs, params.min_rows, "pairs")
+        );
+        return row;
+    }
+    let shrinks = direct.estimate.abs() < total.estimate.abs();
+    let vanishes = direct.ci[0] <= 0.0 && 0.0 <= direct.ci[1];
+    let total_clear = total.ci[0] > 0.0 || total.ci[1] < 0.0;
     let numbers = format!(
-        "fixing the bug changes cross-entropy by {} nats unadjusted and by {} adjusted for {} ({} rows)",
-        with_ci(unadjusted, unadjusted_ci),
-        with_ci(adjusted, Some((low, high))),
-        adjustment_words(&effect.confounders),
-        effect.n
+        "fixing the bug changes cross-entropy by {} nats in total (mean paired difference) and by {} not through size ({}; natural direct effect, adjusted for {}; {} pairs)",
+        with_ci(total.estimate, Some((total.ci[0], total.ci[1]))),
+        with_ci(direct.estimate, Some((direct.ci[0], direct.ci[1]))),
+        decomposition.mediators.join(", "),
+        if decomposition.covariates.is_empty() {
+            "no pair-level covariate".to_owned()
+        } else {
+            adjustment_words(&decomposition.covariates.join(","))
+        },
+        decomposition.n_pairs
     );
     let (verdict, reading) = match (shrinks, vanishes) {
-        (true, true) if unadjusted_clear => (
+        (true, true) if total_clear => (
             "holds",
-            "the clear unadjusted difference shrinks to an effect indistinguishable from 0",
+            "the clear total effect runs through size: the direct effect is indistinguishable from 0",
         ),
         (true, true) => (
             "holds",
-            "the effect shrinks and is indistinguishable from 0 (the unadjusted difference was not clear either)",
+            "the direct effect is smaller and indistinguishable from 0 (the total effect was not clear either)",
         ),
         (true, false) => (
             "partly holds",
-            "the effect shrinks but stays distinguishable from 0",
+            "part of the effect runs through size, but the direct effect stays distinguishable from 0",
         ),
         (false, true) => (
             "inconclusive",
-            "the effect does not shrink, but neither estimate is distinguishable from 0",
+            "the direct effect is not smaller than the total, but neither is distinguishable from 0",
         ),
         (false, false) => (
             "does not hold",
-            "the effect does not shrink and is distinguishable from 0",
+            "the direct effect is not smaller than the total and is distinguishable from 0",
         ),
     };
     row.verdict = verdict.to_owned();
@@ -322,7 +333,7 @@ pub fn seed_checks(
     models: &[Model],
     testbed: &Testbed,
     params: &StudyParams,
-    effects: &[study_effects::Row],
+    decompositions: &[Decomposition],
 ) -> Vec<study_seed_checks::Row> {
     let mut rows = Vec::new();
     for model in models {
@@ -342,7 +353,7 @@ pub fn seed_checks(
             "natural language",
             &params.seed_checks.natural_language,
         ));
-        rows.push(bug_check(model, params, effects));
+        rows.push(bug_check(model, params, decompositions));
     }
     rows
 }

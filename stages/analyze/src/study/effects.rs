@@ -6,7 +6,9 @@
 //!   probability over the original rows where it occurs) on cross-entropy.
 //!
 //! Each effect sits beside the unadjusted one (OLS of Y on T alone) and the plain correlations
-//! of T and Y. Confounders are the row's covariates plus the model's token count; constant
+//! of T and Y. Confounders are the row's covariates plus the model's token count (for an
+//! intervention only those its edit leaves unchanged in every pair: the rest are mediators,
+//! and the effect is then the total effect, see `decomposition`); constant
 //! columns, columns collinear with the treatment or with confounders already kept, and columns
 //! beyond what the rows can support are left out and reported. The primary-method effects on
 //! cross-entropy are refuted. p-values are adjusted within (treatment kind, method).
@@ -50,7 +52,12 @@ pub struct Effects {
 }
 
 /// The value of a confounder on a row for a model (`None` when the model did not score it).
-fn confounder_value(name: &str, model: &Model, testbed: &Testbed, row: usize) -> Option<f64> {
+pub(super) fn confounder_value(
+    name: &str,
+    model: &Model,
+    testbed: &Testbed,
+    row: usize,
+) -> Option<f64> {
     if name == TOKEN_COUNT {
         return model.scores[row].map(|score| f64::from(score.n_tokens));
     }
@@ -277,7 +284,31 @@ fn estimate_spec(
             Column::new(name.clone(), values)
         })
         .collect();
-    let (kept, dropped) = select_confounders(&spec.treatment_values, candidates);
+    // An intervention's rows come in pairs (control, treated): a covariate that differs within
+    // a pair is changed by the edit (a mediator, such as the size of the edited code), so
+    // adjusting for it would estimate a direct effect, not the total effect. Only pair-level
+    // (pre-treatment) covariates are adjusted for.
+    let mut changed = Vec::new();
+    let candidates: Vec<Column> = if spec.treatment_kind == INTERVENTION {
+        candidates
+            .into_iter()
+            .filter(|column| {
+                let varies = column.values.chunks_exact(2).any(|pair| pair[0] != pair[1]);
+                if varies {
+                    changed.push(format!(
+                        "{} (changed by the intervention: a mediator, not a confounder)",
+                        column.name
+                    ));
+                }
+                !varies
+            })
+            .collect()
+    } else {
+        candidates
+    };
+    let (kept, mut dropped) = select_confounders(&spec.treatment_values, candidates);
+    changed.append(&mut dropped);
+    let dropped = changed;
     let confounders = kept
         .iter()
         .map(|column| column.name.clone())

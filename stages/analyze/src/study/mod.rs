@@ -23,6 +23,7 @@
 pub mod charts;
 pub mod compare;
 pub mod concepts;
+pub mod decomposition;
 pub mod effects;
 pub mod inputs;
 pub mod numbers;
@@ -129,6 +130,9 @@ pub struct Study {
     pub models: Vec<Model>,
     pub covariates: Option<Vec<covariates::Row>>,
     pub results: Results,
+    /// Total / direct / indirect effects of the interventions, subgroup effects and the
+    /// sensitivity of the concept effects ([`decomposition`]).
+    pub claims: decomposition::CausalClaims,
     /// Rendered local explanations: (model, which, html fragment or the reason there is none).
     pub explanations: Vec<report::ExplanationBlock>,
     pub warnings: Vec<String>,
@@ -302,8 +306,9 @@ pub fn analyze(
     let effects = effects::effects(&models, &testbed, &params);
     results.effects = effects.effects;
     results.refutations = effects.refutations;
+    let claims = decomposition::claims(&models, &testbed, &params, &results.effects);
     results.comparisons = compare::comparisons(&models, &testbed, &params);
-    results.seed_checks = compare::seed_checks(&models, &testbed, &params, &results.effects);
+    results.seed_checks = compare::seed_checks(&models, &testbed, &params, &claims.decompositions);
     let tables =
         tokens::TokenTables::open(testbed_path, &models, &params, testbed.base_from_original)?;
     for (index, model) in models.iter().enumerate() {
@@ -318,6 +323,7 @@ pub fn analyze(
         models,
         covariates,
         results,
+        claims,
         explanations,
         warnings,
     })
@@ -403,6 +409,7 @@ pub fn write_report(study: &Study, out: &Path) -> Result<()> {
             "incomplete_pairs": study.testbed.incomplete_pairs,
         },
         "tables": TABLES,
+        "causal_claims": study.claims.to_json(),
         "warnings": study.warnings,
     });
     let mut manifest = serde_json::to_string_pretty(&manifest)?;

@@ -10,7 +10,7 @@ use icodegen_artifacts::schemas::{study_concepts, study_effects};
 use icodegen_explain::{Explanation, RenderOptions, escape};
 
 use super::charts::{self, CONFIDENT, GREY, Mark, PALETTE, POOR, Reference, Row, RowChart, Side};
-use super::compare::{adjustment_words, with_ci};
+use super::compare::with_ci;
 use super::effects::{CONCEPT, INTERVENTION};
 use super::inputs::{Model, Testbed};
 use super::numbers::five_numbers;
@@ -133,7 +133,7 @@ pub fn explanations(
 // ----------------------------------------------------------------------------------------------
 // Formatting
 
-fn number(value: f64) -> String {
+pub(super) fn number(value: f64) -> String {
     if !value.is_finite() {
         return "n/a".to_owned();
     }
@@ -162,7 +162,7 @@ fn p_value(p: Option<f64>) -> String {
 }
 
 /// `p < 0.001` or `p = 0.012`.
-fn p_phrase(name: &str, p: Option<f64>) -> String {
+pub(super) fn p_phrase(name: &str, p: Option<f64>) -> String {
     match p {
         None => format!("{name} n/a"),
         Some(p) if p < 0.001 => format!("{name} < 0.001"),
@@ -180,7 +180,7 @@ fn estimate_ci(value: Option<f64>, low: Option<f64>, high: Option<f64>) -> Strin
     }
 }
 
-fn signed_ci(value: f64, low: Option<f64>, high: Option<f64>) -> String {
+pub(super) fn signed_ci(value: f64, low: Option<f64>, high: Option<f64>) -> String {
     match (low, high) {
         (Some(low), Some(high)) => format!("{} [{}, {}]", signed(value), number(low), number(high)),
         _ => format!("{} (no interval)", signed(value)),
@@ -238,22 +238,6 @@ fn concept_phrase(row: &study_concepts::Row) -> String {
         row.ci_high.map_or("?".into(), number),
         row.n_rows
     )
-}
-
-fn primary_effect<'a>(
-    study: &'a Study,
-    model: &str,
-    kind: &str,
-    treatment: &str,
-    outcome: &str,
-) -> Option<&'a study_effects::Row> {
-    study.results.effects.iter().find(|row| {
-        row.model_id == model
-            && row.treatment_kind == kind
-            && row.treatment == treatment
-            && row.outcome == outcome
-            && row.method == study.params.primary_method.name()
-    })
 }
 
 impl Summary {
@@ -423,96 +407,8 @@ impl Summary {
             concept_lines,
         ));
 
-        // Interventions: unadjusted vs adjusted.
-        let mut intervention_lines = Vec::new();
-        for model in &study.models {
-            for intervention in study.testbed.interventions.keys() {
-                let Some(effect) = primary_effect(
-                    study,
-                    &model.model_id,
-                    INTERVENTION,
-                    intervention,
-                    "cross_entropy",
-                ) else {
-                    continue;
-                };
-                let mut line = format!(
-                    "**{}**, `{intervention}` ({} rows): ",
-                    model.model_id, effect.n
-                );
-                match (effect.effect, &effect.error) {
-                    (_, Some(error)) => {
-                        let _ = write!(line, "no adjusted effect could be estimated ({error}).");
-                    }
-                    (Some(adjusted), None) => {
-                        let unadjusted = effect.unadjusted.unwrap_or(f64::NAN);
-                        let _ = write!(
-                            line,
-                            "treated minus control cross-entropy is {} nats unadjusted and {} adjusted for {}",
-                            signed_ci(
-                                unadjusted,
-                                effect.unadjusted_ci_low,
-                                effect.unadjusted_ci_high
-                            ),
-                            signed_ci(adjusted, effect.ci_low, effect.ci_high),
-                            adjustment_words(&effect.confounders)
-                        );
-                        match excludes_zero(effect.ci_low, effect.ci_high) {
-                            None => line.push_str(&format!(
-                                "; {}.",
-                                effect
-                                    .note
-                                    .clone()
-                                    .unwrap_or_else(|| "there is no interval".to_owned())
-                            )),
-                            Some(clear) => {
-                                let direction = if adjusted > 0.0 { "raises" } else { "lowers" };
-                                if clear {
-                                    let _ = write!(
-                                        line,
-                                        ": the intervention {direction} the loss ({}, {}).",
-                                        p_phrase("p", effect.p_value),
-                                        p_phrase("Holm-adjusted p", effect.p_holm)
-                                    );
-                                } else {
-                                    line.push_str(
-                                        ": the adjusted effect is indistinguishable from 0.",
-                                    );
-                                }
-                                if unadjusted.is_finite() && unadjusted.abs() > 0.0 {
-                                    let ratio = adjusted.abs() / unadjusted.abs();
-                                    if ratio < 0.8 {
-                                        let _ = write!(
-                                            line,
-                                            " Adjustment shrinks it to {:.0}% of the unadjusted size.",
-                                            ratio * 100.0
-                                        );
-                                    } else if ratio > 1.25 {
-                                        let _ = write!(
-                                            line,
-                                            " Adjustment enlarges it to {:.0}% of the unadjusted size.",
-                                            ratio * 100.0
-                                        );
-                                    } else {
-                                        line.push_str(" Adjustment changes its size little.");
-                                    }
-                                }
-                                if let Some(pearson) = effect.pearson {
-                                    let _ = write!(
-                                        line,
-                                        " Correlation of T and loss: r = {} ({}).",
-                                        number(pearson),
-                                        p_phrase("p", effect.pearson_p)
-                                    );
-                                }
-                            }
-                        }
-                    }
-                    (None, None) => line.push_str("no estimate."),
-                }
-                intervention_lines.push(line);
-            }
-        }
+        // Interventions: the total effect, then its decomposition through size.
+        let mut intervention_lines = super::decomposition::intervention_lines(study);
         if intervention_lines.is_empty() {
             intervention_lines.push("The testbed has no intervention pairs.".to_owned());
         }
@@ -520,6 +416,13 @@ impl Summary {
             "Effect of each intervention on cross-entropy".to_owned(),
             intervention_lines,
         ));
+        let subgroup_lines = super::decomposition::subgroup_lines(study);
+        if !subgroup_lines.is_empty() {
+            sections.push((
+                "Intervention effects by pre-treatment subgroup".to_owned(),
+                subgroup_lines,
+            ));
+        }
 
         // Concepts as treatments.
         let mut concept_effects = Vec::new();
@@ -548,7 +451,7 @@ impl Summary {
             });
             let strongest = rows[0];
             concept_effects.push(format!(
-                "**{}**: {} of {} concepts have an effect on cross-entropy with BH-adjusted p ≤ 0.05; the largest is {} ({} nats per unit of mean probability; correlation r = {}).",
+                "**{}**: {} of {} concepts have a back-door adjusted effect (observational: identified only if the adjustment set holds every common cause) on cross-entropy with BH-adjusted p ≤ 0.05; the largest is {} ({} nats per unit of mean probability; correlation r = {}).",
                 model.model_id,
                 significant,
                 rows.len(),
@@ -561,6 +464,13 @@ impl Summary {
             sections.push((
                 "Concepts as treatments (ASTrust)".to_owned(),
                 concept_effects,
+            ));
+        }
+        let sensitivity_lines = super::decomposition::sensitivity_lines(study);
+        if !sensitivity_lines.is_empty() {
+            sections.push((
+                "Sensitivity of the concept effects to unobserved confounding".to_owned(),
+                sensitivity_lines,
             ));
         }
 
@@ -1362,7 +1272,7 @@ pub fn html(study: &Study, summary: &Summary) -> Result<String> {
     let confounder_list = params.confounder_names().join(", ");
     let _ = write!(
         page,
-        "<section id=\"effects\"><h2>Causal effects (back-door adjustment)</h2><p class=\"lead\">Graph Z → T, Z → Y, T → Y with confounders Z = {{{}}} (the token count is the model's own). Constant or collinear confounders are left out per estimate (see the table). Filled points: the adjusted effect ({}) with its {} interval; hollow grey points: the unadjusted difference; right: the plain correlation of T and Y. A strong correlation with an adjusted effect near 0 is a spurious association.</p>",
+        "<section id=\"effects\"><h2>Causal effects (back-door adjustment)</h2><p class=\"lead\">Graph Z → T, Z → Y, T → Y with confounders Z = {{{}}} (the token count is the model's own). For an intervention only the pair-level covariates, those its edit leaves unchanged in every pair, are adjusted for: the covariates the edit changes (the size of the code) are mediators, so an intervention's effect here is its total effect, decomposed into direct and indirect effects through size in the summary. Constant or collinear confounders are left out per estimate (see the table). Filled points: the adjusted effect ({}) with its {} interval; hollow grey points: the unadjusted difference; right: the plain correlation of T and Y. A strong correlation with an adjusted effect near 0 is a spurious association.</p>",
         escape(&confounder_list),
         params.primary_method.name(),
         level(params)

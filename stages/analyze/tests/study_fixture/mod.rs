@@ -5,7 +5,7 @@
 //! Known effects are injected: for model `gru`, removing a comment raises the cross-entropy by
 //! 0.4 nats beyond what the token count explains; for both models the loss otherwise depends
 //! on the token count only, so the synthetic bugs (which add statements) correlate with the
-//! loss but have no effect once size is adjusted for. Concept `iterative` occurs only in
+//! loss but have no direct effect (all of it runs through size). Concept `iterative` occurs only in
 //! snippets with a loop (i % 3 != 0); only `gru` has tags.parquet and nodes.parquet.
 
 #![allow(dead_code)]
