@@ -6,10 +6,11 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use icodegen_pipeline::commands::{self, ReproOptions, RunStageOptions};
+use icodegen_pipeline::commands::{self, GcOptions, ReproOptions, RunStageOptions};
 use icodegen_pipeline::exec::slurm::SubmitOptions;
 use icodegen_pipeline::graph::dag;
 use icodegen_pipeline::spec::Resources;
+use icodegen_pipeline::store::GcPolicy;
 use icodegen_pipeline::{Options, PipelineError, Session};
 
 /// Runs pipeline.yaml as a DAG, re-running only stale stages, with a content-addressed cache.
@@ -113,11 +114,18 @@ enum Command {
         #[arg(short, long)]
         force: bool,
     },
-    /// Remove cache objects that neither pipeline.lock nor the run-cache refers to
+    /// Remove run-cache entries by policy, then cache objects that neither pipeline.lock nor a
+    /// kept run-cache entry refers to
     Gc {
-        /// Print what would be removed
+        /// Print what would be removed (run-cache entries on stdout) and its size
         #[arg(long)]
         dry_run: bool,
+        /// Keep the newest N run-cache entries of each stage (the lock's current run always stays)
+        #[arg(long, value_name = "N")]
+        keep_last: Option<usize>,
+        /// Remove run-cache entries older than this (e.g. 7d, 12h, 30m) unless --keep-last keeps them
+        #[arg(long, value_name = "DURATION", value_parser = icodegen_pipeline::store::parse_duration)]
+        older_than: Option<std::time::Duration>,
     },
     /// Query the Parquet artifacts of the current lock with SQL
     Query {
@@ -309,7 +317,20 @@ fn run(command: Command, options: &Options) -> anyhow::Result<u8> {
             print!("{}", commands::dag(&session, &targets, format)?);
         }
         Command::Checkout { targets, force } => commands::checkout(&session, &targets, force)?,
-        Command::Gc { dry_run } => commands::gc(&session, dry_run)?,
+        Command::Gc {
+            dry_run,
+            keep_last,
+            older_than,
+        } => commands::gc(
+            &session,
+            &GcOptions {
+                dry_run,
+                policy: GcPolicy {
+                    keep_last,
+                    older_than,
+                },
+            },
+        )?,
         Command::Query {
             sql,
             tables,

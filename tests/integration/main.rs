@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod cache;
+mod cache_scale;
 mod code;
 mod failures;
 mod faults;

@@ -14,7 +14,7 @@
 //! | [`graph`] | `graph`, `plan`, `dag` | producers, edges, cycles; target selection and scheduling; rendering |
 //! | [`keys`] | `hash`, `memo`, `code`, `key`, `lock`, `status` | content hashes, the hash memo, code fingerprints, stage keys, `pipeline.lock`, staleness reasons |
 //! | [`safety`] | `guard`, `running`, `runner_lock` | what outs may be, the processes of a stage, one runner per workspace and cache |
-//! | [`store`] | `objects`, `runs`, `checkout`, `gc` | the content-addressed cache |
+//! | [`store`] | `objects`, `links`, `runs`, `checkout`, `gc` | the content-addressed cache, link types, gc policies |
 //! | [`session`] | `session`, `staleness` | an opened workspace: pipeline, graph, store, memos, the staleness walk |
 //! | [`exec`] | `local`, `slurm/`, `stage_run`, `process` | executors: one trait, two implementations, one stage routine |
 //! | [`commands`] | `repro`, `inspect`, `cache`, `stage`, `tables` | one function per CLI command |

@@ -8,7 +8,7 @@ use crate::graph::plan::Reach;
 use crate::keys::lock::FileRecord;
 use crate::safety::runner_lock::Mode;
 use crate::session::Session;
-use crate::store::RestoreError;
+use crate::store::{GcPolicy, RestoreError, describe_age, short};
 
 /// `icodegen checkout`: restores the outs recorded in the lock from the cache. An out (or a file
 /// inside a folder out) whose current contents are not in the cache was edited by hand: it is
@@ -111,17 +111,58 @@ pub fn checkout(session: &Session, targets: &[String], force: bool) -> Result<()
     }
 }
 
-/// `icodegen gc`: removes objects that neither the lock nor the run-cache refers to.
-pub fn gc(session: &Session, dry_run: bool) -> Result<()> {
+/// `icodegen gc` options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GcOptions {
+    /// Say what would go (each run-cache entry on stdout, then counts and sizes), remove nothing.
+    pub dry_run: bool,
+    /// Which run-cache entries stay (none go without a rule).
+    pub policy: GcPolicy,
+}
+
+/// `icodegen gc`: removes the run-cache entries no rule of `options.policy` keeps, then the
+/// objects that neither the lock nor a kept entry refers to.
+pub fn gc(session: &Session, options: &GcOptions) -> Result<()> {
     let _lock = session.lock_runner(Mode::Exclusive, "icodegen gc")?;
     let lock = session.read_lock()?;
+    let console = &session.console;
+    let dry_run = options.dry_run;
+    let runs = session.store.run_entries()?;
+    let current: BTreeSet<String> = lock
+        .stages
+        .values()
+        .map(|record| record.key.clone())
+        .collect();
+    let now = crate::store::now_secs();
+    let dropped: BTreeSet<usize> = options
+        .policy
+        .select(&runs, &current, now)
+        .into_iter()
+        .collect();
+    for &index in &dropped {
+        let run = &runs[index];
+        let line = format!(
+            "run-cache entry of `{}` (key {}, written {} ago)",
+            run.stage.as_deref().unwrap_or("?"),
+            short(&run.key),
+            describe_age(now.saturating_sub(run.created))
+        );
+        if dry_run {
+            println!("would remove {line}");
+        } else {
+            session.store.run_remove(run)?;
+            console.verbose(format!("removed {line}"));
+        }
+    }
     let mut records: Vec<FileRecord> = lock
         .stages
         .values()
         .flat_map(|record| record.all_outs().cloned())
         .collect();
-    for entry in session.store.run_entries()? {
-        records.extend(entry.all_outs().cloned());
+    for (index, run) in runs.iter().enumerate() {
+        if !dropped.contains(&index) {
+            records.extend(run.record.all_outs().cloned());
+        }
     }
     let mut keep = BTreeSet::new();
     for record in &records {
@@ -134,7 +175,15 @@ pub fn gc(session: &Session, dry_run: bool) -> Result<()> {
     }
     let report = session.store.gc(&keep, dry_run)?;
     let verb = if dry_run { "Would remove" } else { "Removed" };
-    session.console.info(format!(
+    if !options.policy.is_empty() {
+        console.info(format!(
+            "{verb} {} run-cache entr{} of {}.",
+            dropped.len(),
+            if dropped.len() == 1 { "y" } else { "ies" },
+            runs.len()
+        ));
+    }
+    console.info(format!(
         "{verb} {} object(s), {:.1} MB; {} kept.",
         report.objects,
         report.bytes as f64 / 1e6,

@@ -19,7 +19,7 @@ pub mod inspect;
 pub mod stage;
 pub mod tables;
 
-pub use cache::{checkout, gc};
+pub use cache::{GcOptions, checkout, gc};
 pub use inspect::{cancel, dag, jobs, status};
 pub use stage::{RunStageOptions, run_stage};
 

@@ -216,7 +216,7 @@ pub fn run_stage(
         metrics,
     };
     if !stage.outs.is_empty() {
-        session.store.run_put(&key, &record)?;
+        session.store.run_put(&key, &stage.name, &record)?;
     }
     crate::fault::point("recording");
     session.update_lock(|lock| {

@@ -89,7 +89,7 @@ impl Session {
             None => pipeline.root.join(CACHE_DIR),
         };
         crate::safety::guard::check_outs(&pipeline, &cache_dir)?;
-        let store = Store::open(&cache_dir)?;
+        let store = Store::open(&cache_dir)?.with_links(&pipeline.link_types);
         let memo = Mutex::new(HashMemo::load(&store.memo_path()));
         let fingerprints = Mutex::new(Fingerprints::load(&store.fingerprints_path()));
         let runner = std::env::current_exe()

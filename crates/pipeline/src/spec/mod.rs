@@ -22,7 +22,7 @@ use serde_norway::Value;
 use crate::error::{PipelineError, Result};
 use interpolate::Scope;
 use params::ParamsFiles;
-use raw::{Ordered, RawCmd, RawParam, RawPipeline, RawResources, RawStage};
+use raw::{OneOrList, Ordered, RawCache, RawCmd, RawParam, RawPipeline, RawResources, RawStage};
 use yaml::Seg;
 
 /// The stage fields users may write, for "did you mean" hints.
@@ -51,7 +51,50 @@ pub struct Pipeline {
     pub text: String,
     /// Stages in declaration order, `foreach`/`matrix` stages expanded in item order.
     pub stages: Vec<Stage>,
+    /// `cache: {type: ...}`: how outs share storage with the cache, in order of preference.
+    pub link_types: Vec<LinkType>,
 }
+
+/// How an out in the workspace and its object in the cache share storage (as DVC's
+/// `cache.type`). Each is tried in the order configured; the first the file system supports is
+/// used, file by file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkType {
+    /// A copy-on-write clone (`FICLONE`: btrfs, XFS, bcachefs, ...): no second copy of the
+    /// bytes, and the two files stay independent.
+    Reflink,
+    /// One inode for both, made read-only: no second copy, but a forced write through the
+    /// workspace changes the cached object too (detected by hash on every restore).
+    Hardlink,
+    /// A second copy of the bytes: works everywhere.
+    Copy,
+}
+
+impl LinkType {
+    pub const NAMES: &[&str] = &["reflink", "hardlink", "copy"];
+
+    pub fn parse(name: &str) -> Option<LinkType> {
+        match name {
+            "reflink" => Some(LinkType::Reflink),
+            "hardlink" => Some(LinkType::Hardlink),
+            "copy" => Some(LinkType::Copy),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkType::Reflink => "reflink",
+            LinkType::Hardlink => "hardlink",
+            LinkType::Copy => "copy",
+        }
+    }
+}
+
+/// Without `cache: {type: ...}`: a copy-on-write clone where the file system can make one, else
+/// a copy. Never a hard link unless asked for, since a hard-linked out shares its bytes with
+/// the cache (see ARCHITECTURE.md, "Link types").
+pub const DEFAULT_LINK_TYPES: &[LinkType] = &[LinkType::Reflink, LinkType::Copy];
 
 /// One runnable stage.
 #[derive(Debug, Clone, PartialEq)]
@@ -169,12 +212,13 @@ impl Pipeline {
             text: &text,
             params: ParamsFiles::new(root, display_root),
         };
-        let stages = builder.expand()?;
+        let (stages, link_types) = builder.expand()?;
         Ok(Pipeline {
             file: file.to_path_buf(),
             root: root.to_path_buf(),
             text,
             stages,
+            link_types,
         })
     }
 
@@ -281,7 +325,50 @@ impl Builder<'_> {
         spec_error(self.file, self.text, path, at_key, message.into())
     }
 
-    fn expand(&mut self) -> Result<Vec<Stage>> {
+    /// `cache: {type: ...}`: known names, at least one; an unknown one is located.
+    fn link_types(&self, cache: Option<&RawCache>) -> Result<Vec<LinkType>> {
+        let Some(kind) = cache.and_then(|cache| cache.kind.as_ref()) else {
+            return Ok(DEFAULT_LINK_TYPES.to_vec());
+        };
+        let path = vec![Seg::key("cache"), Seg::key("type")];
+        let named: Vec<(Vec<Seg>, &String)> = match kind {
+            OneOrList::One(name) => vec![(path.clone(), name)],
+            OneOrList::List(names) => names
+                .iter()
+                .enumerate()
+                .map(|(index, name)| ([path.clone(), vec![Seg::Index(index)]].concat(), name))
+                .collect(),
+        };
+        if named.is_empty() {
+            return Err(self.error(
+                &path,
+                false,
+                "name at least one link type: reflink, hardlink or copy",
+            ));
+        }
+        let mut types = Vec::new();
+        for (at, name) in named {
+            let Some(link) = LinkType::parse(name) else {
+                let hint =
+                    icodegen_artifacts::params::closest(name, LinkType::NAMES.iter().copied())
+                        .map(|close| format!("\nhint: did you mean `{close}`?"))
+                        .unwrap_or_default();
+                return Err(self.error(
+                    &at,
+                    false,
+                    format!(
+                        "unknown link type `{name}`; the types are reflink, hardlink and copy{hint}"
+                    ),
+                ));
+            };
+            if !types.contains(&link) {
+                types.push(link);
+            }
+        }
+        Ok(types)
+    }
+
+    fn expand(&mut self) -> Result<(Vec<Stage>, Vec<LinkType>)> {
         if self.text.trim().is_empty() {
             return Err(PipelineError::Spec {
                 file: self.file.to_path_buf(),
@@ -291,6 +378,7 @@ impl Builder<'_> {
             });
         }
         let raw: RawPipeline = yaml::from_str(self.file, self.text)?;
+        let link_types = self.link_types(raw.cache.as_ref())?;
         let params_root = self.params.get(params::DEFAULT_FILE)?.cloned();
         let mut stages = Vec::new();
         for (name, raw_stage) in &raw.stages.0 {
@@ -401,7 +489,7 @@ impl Builder<'_> {
                 ));
             }
         }
-        Ok(stages)
+        Ok((stages, link_types))
     }
 
     fn resolve_list(

@@ -13,6 +13,24 @@ use serde_norway::Value;
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPipeline {
     pub(super) stages: Ordered<RawStage>,
+    pub(super) cache: Option<RawCache>,
+}
+
+/// `cache:` in pipeline.yaml.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCache {
+    /// `type: reflink` or `type: [reflink, copy]`.
+    #[serde(rename = "type")]
+    pub(super) kind: Option<OneOrList>,
+}
+
+/// A string or a list of strings.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum OneOrList {
+    One(String),
+    List(Vec<String>),
 }
 
 #[derive(Deserialize, Default)]

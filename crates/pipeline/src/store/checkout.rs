@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::{Store, short};
+use std::sync::atomic::Ordering;
+
+use super::links::{self, LinkType};
+use super::{Linked, Store, short};
 use crate::error::{IoContext, PipelineError, Result};
 use crate::keys::hash;
 use crate::keys::lock::FileRecord;
@@ -52,7 +55,7 @@ impl RestoreError {
 #[derive(Debug)]
 pub enum Staged {
     File {
-        temp: tempfile::NamedTempFile,
+        temp: tempfile::TempPath,
         dest: PathBuf,
     },
     Folder {
@@ -103,7 +106,7 @@ impl Staged {
 }
 
 impl Store {
-    /// Copies object `hash` to `dest` (replacing it), verifying the hash while copying.
+    /// Restores object `hash` at `dest` (replacing it), verified by hash.
     fn restore_file(&self, hash: &str, dest: &Path) -> Result<(), RestoreError> {
         let temp = self.stage_file(hash, dest)?;
         Staged::File {
@@ -114,11 +117,13 @@ impl Store {
         Ok(())
     }
 
-    /// Copies object `hash` to a temporary sibling of `dest`, verifying the hash while copying.
-    fn stage_file(&self, hash: &str, dest: &Path) -> Result<tempfile::NamedTempFile, RestoreError> {
+    /// Makes a temporary sibling of `dest` hold object `hash`, with the first configured link
+    /// type that works; the object is verified by hash whatever the type, so a corrupted one is
+    /// deleted and reported, never restored.
+    fn stage_file(&self, hash: &str, dest: &Path) -> Result<tempfile::TempPath, RestoreError> {
         let object = self.object_path(hash);
-        let source = match std::fs::File::open(&object) {
-            Ok(file) => file,
+        let size = match std::fs::metadata(&object) {
+            Ok(metadata) => metadata.len(),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 return Err(RestoreError::Missing {
                     hash: hash.to_owned(),
@@ -126,31 +131,113 @@ impl Store {
             }
             Err(error) => return Err(PipelineError::io("open", &object, error).into()),
         };
-        let size = source.metadata().map(|m| m.len()).unwrap_or(0);
         let parent = dest.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).at("create", parent)?;
+        let mut refused = Vec::new();
+        for link in self.tries() {
+            let attempt = match link {
+                LinkType::Copy => Linked::Done(self.stage_copy(hash, &object, size, dest)?),
+                LinkType::Reflink => self.stage_reflink(hash, &object, size, dest)?,
+                LinkType::Hardlink => self.stage_hardlink(hash, &object, size, dest)?,
+            };
+            match attempt {
+                Linked::Done(temp) => return Ok(temp),
+                Linked::Refused(error) => refused.push((link, error)),
+            }
+        }
+        Err(RestoreError::Other(self.refused("restore", dest, refused)))
+    }
+
+    /// Deletes object `hash`, which hashed to `found`.
+    fn corrupt(&self, hash: &str, object: &Path, found: String) -> RestoreError {
+        let _ = std::fs::remove_file(object);
+        RestoreError::Corrupt {
+            hash: hash.to_owned(),
+            found,
+        }
+    }
+
+    /// A new empty temporary sibling of `dest`.
+    fn sibling(dest: &Path) -> Result<tempfile::NamedTempFile> {
+        let parent = dest.parent().unwrap_or(Path::new("."));
         let name = dest
             .file_name()
             .map_or("out".into(), |name| name.to_string_lossy().into_owned());
-        let mut temp = tempfile::Builder::new()
+        tempfile::Builder::new()
             .prefix(&format!(".{name}.tmp-"))
             .tempfile_in(parent)
-            .at("create", dest)?;
+            .at("create", dest)
+    }
+
+    /// `copy`: copies the object, verifying its hash while copying.
+    fn stage_copy(
+        &self,
+        hash: &str,
+        object: &Path,
+        size: u64,
+        dest: &Path,
+    ) -> Result<tempfile::TempPath, RestoreError> {
+        let source = std::fs::File::open(object).at("open", object)?;
+        let mut temp = Self::sibling(dest)?;
         let temp_path = temp.path().to_path_buf();
-        let found = hash::digest_reader(source, size, &object, |block| {
+        let found = hash::digest_reader(source, size, object, |block| {
             temp.write_all(block).at("write", &temp_path)
         })?;
         if found != hash {
-            let _ = std::fs::remove_file(&object);
-            return Err(RestoreError::Corrupt {
-                hash: hash.to_owned(),
-                found,
-            });
+            return Err(self.corrupt(hash, object, found));
         }
         temp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o644))
             .at("write", dest)?;
-        Ok(temp)
+        Ok(temp.into_temp_path())
+    }
+
+    /// `reflink`: clones the object and verifies the clone.
+    fn stage_reflink(
+        &self,
+        hash: &str,
+        object: &Path,
+        size: u64,
+        dest: &Path,
+    ) -> Result<Linked<tempfile::TempPath>, RestoreError> {
+        let source = std::fs::File::open(object).at("open", object)?;
+        let temp = Self::sibling(dest)?;
+        if let Err(error) = links::reflink(&source, temp.as_file()) {
+            if links::unsupported(&error) {
+                self.reflink_refused.store(true, Ordering::Relaxed);
+                return Ok(Linked::Refused(error));
+            }
+            return Err(PipelineError::io("clone", object, error).into());
+        }
+        let found = hash::digest_file(temp.path(), size)?;
+        if found != hash {
+            return Err(self.corrupt(hash, object, found));
+        }
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .at("write", dest)?;
+        Ok(Linked::Done(temp.into_temp_path()))
+    }
+
+    /// `hardlink`: verifies the object, makes sure it is read-only, and links it.
+    fn stage_hardlink(
+        &self,
+        hash: &str,
+        object: &Path,
+        size: u64,
+        dest: &Path,
+    ) -> Result<Linked<tempfile::TempPath>, RestoreError> {
+        let found = hash::digest_file(object, size)?;
+        if found != hash {
+            return Err(self.corrupt(hash, object, found));
+        }
+        std::fs::set_permissions(object, std::fs::Permissions::from_mode(0o444))
+            .at("write", object)?;
+        match links::link_beside(object, dest) {
+            Ok(temp) => Ok(Linked::Done(temp)),
+            Err(error) if links::unsupported(&error) => Ok(Linked::Refused(error)),
+            Err(error) => Err(PipelineError::io("link", dest, error).into()),
+        }
     }
 
     /// Restores the out `record` at `dest` (a file or a whole folder, replacing what is there).

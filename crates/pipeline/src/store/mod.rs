@@ -13,19 +13,26 @@
 //! corrupted object is detected, deleted and reported instead of used.
 //!
 //! Split by concern, all methods of [`Store`]: `objects` (adding files and folders, manifests,
-//! verifying), `runs` (the run-cache), `checkout` (staging and restoring outs as a set), `gc`.
+//! verifying), `links` (how outs share storage with objects: reflink, hardlink, copy), `runs`
+//! (the run-cache), `checkout` (staging and restoring outs as a set), `gc` (run-cache policies,
+//! unreferenced objects).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::error::{IoContext, Result};
+use crate::error::{IoContext, PipelineError, Result};
 
 mod checkout;
 mod gc;
+pub mod links;
 mod objects;
 mod runs;
 
 pub use checkout::{RestoreError, Staged};
-pub use gc::GcReport;
+pub use gc::{GcPolicy, GcReport, describe_age, parse_duration};
+pub use links::LinkType;
+pub use runs::{Run, RunEntry, now as now_secs};
 
 /// The layout version: a new layout lives beside the old one (`cache/v2`).
 pub const LAYOUT: &str = "v1";
@@ -39,6 +46,17 @@ pub fn short(hash: &str) -> &str {
 pub struct Store {
     /// `cache/v1`.
     pub dir: PathBuf,
+    /// How outs share storage with objects, in order of preference.
+    links: Vec<LinkType>,
+    /// Set once a reflink was refused (the file system cannot clone): not tried again.
+    reflink_refused: Arc<AtomicBool>,
+}
+
+/// How an attempt to link (store or restore) one file ended.
+enum Linked<T> {
+    Done(T),
+    /// The file system cannot link this way: try the next link type.
+    Refused(std::io::Error),
 }
 
 impl Store {
@@ -49,7 +67,55 @@ impl Store {
             let path = dir.join(sub);
             std::fs::create_dir_all(&path).at("create", &path)?;
         }
-        Ok(Store { dir })
+        Ok(Store {
+            dir,
+            links: crate::spec::DEFAULT_LINK_TYPES.to_vec(),
+            reflink_refused: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// The same store, linking outs with `links` (in order of preference).
+    pub fn with_links(mut self, links: &[LinkType]) -> Store {
+        self.links = links.to_vec();
+        self
+    }
+
+    pub fn links(&self) -> &[LinkType] {
+        &self.links
+    }
+
+    /// The link types to try now: the configured ones, less reflink once it was refused.
+    fn tries(&self) -> Vec<LinkType> {
+        let refused = self.reflink_refused.load(Ordering::Relaxed);
+        self.links
+            .iter()
+            .copied()
+            .filter(|link| !(refused && *link == LinkType::Reflink))
+            .collect()
+    }
+
+    /// The error when no configured link type worked for `path`.
+    fn refused(
+        &self,
+        action: &str,
+        path: &Path,
+        refused: Vec<(LinkType, std::io::Error)>,
+    ) -> PipelineError {
+        let tried: Vec<String> = refused
+            .iter()
+            .map(|(link, error)| format!("{} ({error})", link.name()))
+            .collect();
+        PipelineError::Cache {
+            path: path.to_path_buf(),
+            message: format!(
+                "cannot {action} it with any configured link type: {}\nhint: add `copy` to `cache: {{type: [...]}}` in pipeline.yaml; it works on every file system",
+                if tried.is_empty() {
+                    "none left to try".to_owned()
+                } else {
+                    tried.join(", ")
+                }
+            ),
+        }
     }
 
     pub fn object_path(&self, hash: &str) -> PathBuf {

@@ -3,13 +3,15 @@
 //! cache never holds a partial object.
 
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 
 use rayon::prelude::*;
 
-use super::{RestoreError, Store};
+use super::links::{self, LinkType};
+use super::{Linked, RestoreError, Store};
 use crate::error::{IoContext, PipelineError, Result};
 use crate::keys::hash::{self, Hashed, ManifestEntry};
 use crate::keys::lock::FileRecord;
@@ -52,8 +54,9 @@ impl Store {
         Ok(hash)
     }
 
-    /// Copies the file at `path` into the store, hashing it in the same pass; returns its hash.
-    /// A file whose trusted memo hash is already stored is not read at all.
+    /// Stores the file at `path` with the first configured link type that works (see
+    /// [`super::links`]); returns its hash. A file whose trusted memo hash is already stored is
+    /// not read at all.
     pub fn add_file(
         &self,
         memo: &Mutex<HashMemo>,
@@ -66,6 +69,48 @@ impl Store {
         {
             return Ok(hash);
         }
+        let mut refused = Vec::new();
+        for link in self.tries() {
+            let attempt = match link {
+                LinkType::Copy => Linked::Done(self.add_copy(memo, path, &stat)?),
+                LinkType::Reflink => self.add_reflink(memo, path, &stat)?,
+                LinkType::Hardlink => self.add_hardlink(memo, path, metadata)?,
+            };
+            match attempt {
+                Linked::Done(hash) => return Ok(hash),
+                Linked::Refused(error) => refused.push((link, error)),
+            }
+        }
+        Err(self.refused("store", path, refused))
+    }
+
+    /// Remembers `hash` for `path` once sure the file did not change while it was read.
+    fn check_unchanged(
+        &self,
+        memo: &Mutex<HashMemo>,
+        path: &Path,
+        stat: &Stat,
+        hash: &str,
+        started: i64,
+    ) -> Result<()> {
+        if std::fs::metadata(path)
+            .map(|after| Stat::of(&after) == *stat)
+            .unwrap_or(false)
+        {
+            memo.lock().expect("memo lock").put(stat, hash, started);
+            Ok(())
+        } else {
+            Err(PipelineError::Cache {
+                path: path.to_path_buf(),
+                message:
+                    "the file changed while it was being stored; is a process still writing it?"
+                        .to_owned(),
+            })
+        }
+    }
+
+    /// `copy`: copies the file into the store, hashing it in the same pass.
+    fn add_copy(&self, memo: &Mutex<HashMemo>, path: &Path, stat: &Stat) -> Result<String> {
         let started = now_ns();
         let source = std::fs::File::open(path).at("open", path)?;
         let mut temp = self.temp_file()?;
@@ -73,22 +118,87 @@ impl Store {
         let hash = hash::digest_reader(source, stat.size, path, |block| {
             temp.write_all(block).at("write", &temp_path)
         })?;
-        if std::fs::metadata(path)
-            .map(|after| Stat::of(&after) == stat)
-            .unwrap_or(false)
-        {
-            memo.lock().expect("memo lock").put(&stat, &hash, started);
-        } else {
-            return Err(PipelineError::Cache {
-                path: path.to_path_buf(),
-                message:
-                    "the file changed while it was being stored; is a process still writing it?"
-                        .to_owned(),
-            });
-        }
+        self.check_unchanged(memo, path, stat, &hash, started)?;
         crate::fault::point("storing-outs");
         self.persist(temp, &hash)?;
         Ok(hash)
+    }
+
+    /// `reflink`: clones the file into the store and hashes the clone (what is stored).
+    fn add_reflink(
+        &self,
+        memo: &Mutex<HashMemo>,
+        path: &Path,
+        stat: &Stat,
+    ) -> Result<Linked<String>> {
+        let started = now_ns();
+        let source = std::fs::File::open(path).at("open", path)?;
+        let temp = self.temp_file()?;
+        if let Err(error) = links::reflink(&source, temp.as_file()) {
+            if links::unsupported(&error) {
+                self.reflink_refused.store(true, Ordering::Relaxed);
+                return Ok(Linked::Refused(error));
+            }
+            return Err(PipelineError::io("clone", path, error));
+        }
+        let hash = hash::digest_file(temp.path(), stat.size)?;
+        self.check_unchanged(memo, path, stat, &hash, started)?;
+        crate::fault::point("storing-outs");
+        self.persist(temp, &hash)?;
+        Ok(Linked::Done(hash))
+    }
+
+    /// `hardlink`: the out becomes the object (one inode, read-only). When the object is
+    /// already stored (and verified), the out is replaced by a link to it.
+    fn add_hardlink(
+        &self,
+        memo: &Mutex<HashMemo>,
+        path: &Path,
+        metadata: &std::fs::Metadata,
+    ) -> Result<Linked<String>> {
+        let stat = Stat::of(metadata);
+        let started = now_ns();
+        let hash = hash::digest_file(path, stat.size)?;
+        self.check_unchanged(memo, path, &stat, &hash, started)?;
+        crate::fault::point("storing-outs");
+        let object = self.object_path(&hash);
+        if let Ok(existing) = std::fs::metadata(&object) {
+            if hash::digest_file(&object, existing.len())? == hash {
+                if existing.ino() == metadata.ino() && existing.dev() == metadata.dev() {
+                    return Ok(Linked::Done(hash));
+                }
+                return match links::link_beside(&object, path) {
+                    Ok(temp) => {
+                        temp.persist(path)
+                            .map_err(|error| PipelineError::io("rename", path, error.error))?;
+                        Ok(Linked::Done(hash))
+                    }
+                    Err(error) if links::unsupported(&error) => Ok(Linked::Refused(error)),
+                    Err(error) => Err(PipelineError::io("link", path, error)),
+                };
+            }
+            // A corrupted object: this out takes its place.
+            std::fs::remove_file(&object).at("remove", &object)?;
+        }
+        if let Some(parent) = object.parent() {
+            std::fs::create_dir_all(parent).at("create", parent)?;
+        }
+        let mode = metadata.permissions();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o444)).at("write", path)?;
+        match std::fs::hard_link(path, &object) {
+            Ok(()) => Ok(Linked::Done(hash)),
+            Err(error) => {
+                let _ = std::fs::set_permissions(path, mode);
+                if error.kind() == std::io::ErrorKind::AlreadyExists {
+                    // Stored meanwhile by another runner: the out stays a file of its own.
+                    Ok(Linked::Done(hash))
+                } else if links::unsupported(&error) {
+                    Ok(Linked::Refused(error))
+                } else {
+                    Err(PipelineError::io("link", &object, error))
+                }
+            }
+        }
     }
 
     /// Stores the out at `path` (file or folder); returns what it hashed to, or `None` if it
