@@ -23,10 +23,11 @@ testbed) and checks, against tools that share no code with icodegen:
     python suite.py fixtures OUT_DIR [--per-language N]
     python suite.py port [FOLDER ...] [--bin target/debug]
 
-`port` checks the port of lizard's JavaScript reader (stages/preprocess/src/covariates/
-lizard_js.rs, through `cargo build -p icodegen-preprocess --example lizard_js`) on whole files:
-every .js/.mjs/.cjs file under the folders (the corpus's JavaScript by default) must give the
-functions lizard lists, with the same names, lines and complexity, and fail where lizard fails.
+`port` checks the ports of lizard's JavaScript and Ruby readers (stages/preprocess/src/
+covariates/lizard_js.rs and lizard_ruby.rs, through `cargo build -p icodegen-preprocess
+--example lizard_js`) on whole files: every .js/.mjs/.cjs/.rb file under the folders (the
+corpus's JavaScript and Ruby by default) must give the functions lizard lists, with the same
+names, lines and complexity, and fail where lizard fails.
 
 `run` prints the per-language table (markdown). `fixtures` writes, per language, N snippets
 with lizard's complexity and py-tree-sitter's leaves, the fixtures the Rust tests check without
@@ -468,7 +469,7 @@ def table(results):
     return "\n".join(lines)
 
 
-# ---------------------------------------------------------------- the JavaScript port
+# ---------------------------------------------------------------- the ports of lizard's readers
 
 def port(folders, bin_dir):
     """Files where the port's functions (name, lines, complexity) equal lizard's, and functions."""
@@ -477,7 +478,7 @@ def port(folders, bin_dir):
         for root, dirs, names in os.walk(folder):
             dirs.sort()
             files.extend(os.path.join(root, name) for name in sorted(names)
-                         if name.endswith((".js", ".mjs", ".cjs")) and not name.endswith(".min.js"))
+                         if name.endswith((".js", ".mjs", ".cjs", ".rb")) and not name.endswith(".min.js"))
     ours = {}
     for start in range(0, len(files), 200):
         output = subprocess.run([os.path.join(bin_dir, "examples", "lizard_js")] + files[start:start + 200],
@@ -500,11 +501,11 @@ def port(folders, bin_dir):
             functions_same += sum(1 for f in reference if got and f in got)
         if reference != got:
             differences.append({"path": path, "lizard": reference, "port": got})
-    out = os.path.join(WORK, "javascript-port-differences.json")
+    out = os.path.join(WORK, "port-differences.json")
     os.makedirs(WORK, exist_ok=True)
     with open(out, "w") as handle:
         json.dump(differences, handle, indent=1)
-    print(f"javascript port: files identical {same}/{len(files)}, functions identical "
+    print(f"ports of lizard's readers: files identical {same}/{len(files)}, functions identical "
           f"{functions_same}/{functions} (differences: {out})")
     return 0 if not differences else 1
 
@@ -591,7 +592,7 @@ def main():
     check_port.add_argument("--bin", default=os.path.join(ROOT, "target", "debug"))
     args = parser_.parse_args()
     if args.command == "port":
-        return port(args.folders or [os.path.join(CORPUS, "javascript")], args.bin)
+        return port(args.folders or [os.path.join(CORPUS, "javascript"), os.path.join(CORPUS, "ruby")], args.bin)
     languages = [name.strip() for name in args.languages.split(",") if name.strip()]
     if args.command == "fixtures":
         fixtures(args.out_dir, args.per_language, languages)

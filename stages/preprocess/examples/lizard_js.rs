@@ -1,22 +1,34 @@
-//! Lizard's JavaScript functions in each file given, as the port in
-//! `icodegen_preprocess::covariates::lizard_js` finds them: one JSON line per file,
-//! `{"path": ..., "failed": ..., "functions": [[name, start_line, end_line, ccn], ...]}`.
-//! The reference suite compares them with lizard's own (`suite.py port`).
+//! The functions lizard lists for each file given (`.rb`: Ruby, anything else: JavaScript), as
+//! the ports in `icodegen_preprocess::covariates::{lizard_js, lizard_ruby}` find them: one JSON
+//! line per file, `{"path": ..., "failed": ..., "functions": [[name, start_line, end_line,
+//! ccn], ...]}`. The reference suite compares them with lizard's own (`suite.py port`).
 
 fn main() {
+    use icodegen_preprocess::covariates::{lizard_js, lizard_ruby};
     for path in std::env::args().skip(1) {
         let Ok(source) = std::fs::read_to_string(&path) else {
             continue;
         };
-        let analysis = icodegen_preprocess::covariates::lizard_js::analyze(&source);
-        let functions: Vec<_> = analysis
-            .functions
+        let functions = if path.ends_with(".rb") {
+            lizard_ruby::functions(&source)
+        } else {
+            let analysis = lizard_js::analyze(&source);
+            (!analysis.failed).then(|| {
+                analysis
+                    .functions
+                    .into_iter()
+                    .map(|f| (f.name, f.start_line, f.end_line, f.cyclomatic_complexity))
+                    .collect()
+            })
+        };
+        let listed: Vec<_> = functions
             .iter()
-            .map(|f| serde_json::json!([f.name, f.start_line, f.end_line, f.cyclomatic_complexity]))
+            .flatten()
+            .map(|(name, start, end, ccn)| serde_json::json!([name, start, end, ccn]))
             .collect();
         println!(
             "{}",
-            serde_json::json!({"path": path, "failed": analysis.failed, "functions": functions})
+            serde_json::json!({"path": path, "failed": functions.is_none(), "functions": listed})
         );
     }
 }

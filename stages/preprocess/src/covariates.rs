@@ -3,16 +3,17 @@
 //! this module only counts.
 //!
 //! Cyclomatic complexity follows lizard 1.24.3 exactly, quirks included (lizard is a tokenizer,
-//! not a parser; the reference the literature used). For JavaScript, [`lizard_js`] is a port of
-//! lizard's own reader (its tokenizer and state machine) run on the snippet's text. For the
-//! other languages it is 1 + the decision-point tokens of the snippet's outermost function
+//! not a parser; the reference the literature used). For JavaScript and Ruby, [`lizard_js`] and
+//! [`lizard_ruby`] are ports of lizard's own readers (tokenizer and state machine) run on the
+//! snippet's text. For the other languages it is 1 + the decision-point tokens of the snippet's
+//! outermost function
 //! (`Syntax::decision_tokens`), not counting functions nested in it that lizard reports
 //! separately. Per language (`docs/artifacts.md` lists them):
-//! - a keyword-spelled name counts like the keyword (PHP `$query->match(...)`, Ruby `x.rescue`):
-//!   lizard sees the token, not its role;
+//! - a keyword-spelled name counts like the keyword (PHP `$query->match(...)`): lizard sees the
+//!   token, not its role;
 //! - PHP counts every `?` token (nullable types `?int` too) except the `?:` shorthand, never
 //!   `??`; closures and functions nested in a PHP function count in it;
-//! - Ruby counts `||=` and `&&=`; Go treats function literals as functions of their own;
+//! - Go treats function literals as functions of their own;
 //! - Java and Python count lambdas in the enclosing function.
 //!
 //! Code without a function counts every token.
@@ -27,6 +28,7 @@ use tree_sitter::Node;
 use crate::bindings;
 
 pub mod lizard_js;
+pub mod lizard_ruby;
 
 /// Kinds whose subtrees lizard reports as functions of their own when nested in the
 /// snippet's function (their decision points are not the snippet's).
@@ -58,9 +60,6 @@ struct Decisions<'a> {
     main: Option<std::ops::Range<usize>>,
     /// Separate functions on the path (the main function excluded), by depth.
     functions_on_path: Vec<u32>,
-    /// Ruby: where lizard's reader ends the function (its `end` matching differs from Ruby's:
-    /// see [`ruby_function_end`]); decisions from there on are not the function's.
-    cut: Option<usize>,
     in_main: usize,
     everywhere: usize,
 }
@@ -75,15 +74,14 @@ impl<'a> Decisions<'a> {
             separate: separate_function_classes(language),
             main: None,
             functions_on_path: Vec::with_capacity(64),
-            cut: None,
             in_main: 0,
             everywhere: 0,
         }
     }
 
     fn visit(&mut self, node: Node, class: Class, parent: Option<Node>, depth: usize) {
-        if self.language == Language::JavaScript {
-            // Counted by the port of lizard's reader instead (`javascript_cyclomatic`).
+        if matches!(self.language, Language::JavaScript | Language::Ruby) {
+            // Counted by the port of lizard's reader instead (`ported_cyclomatic`).
             return;
         }
         self.functions_on_path.truncate(depth);
@@ -93,17 +91,14 @@ impl<'a> Decisions<'a> {
                 self.main = Some(node.byte_range());
                 true
             };
-        if is_main && self.language == Language::Ruby {
-            self.cut = ruby_function_end(node, self.source);
-        }
         self.functions_on_path
             .push(above + u32::from(!is_main && class.intersects(self.separate)));
         let count = if self.is_decision(node, class, parent) {
-            self.ruby_question_marks(node).unwrap_or(1)
+            1
         } else {
             self.text_read_as_code(node)
         };
-        if count == 0 || self.cut.is_some_and(|cut| node.start_byte() >= cut) {
+        if count == 0 {
             return;
         }
         self.everywhere += count;
@@ -116,22 +111,10 @@ impl<'a> Decisions<'a> {
         }
     }
 
-    /// Ruby's character literal (`?a`, `??`): lizard counts each `?` in it.
-    fn ruby_question_marks(&self, node: Node) -> Option<usize> {
-        (self.language == Language::Ruby && node.kind() == "character").then(|| {
-            node.utf8_text(self.source.as_bytes())
-                .map_or(1, |text| text.matches('?').count())
-        })
-    }
-
-    /// Text lizard does not know as a literal and reads as code (Ruby heredocs, PHP nowdocs):
-    /// the decision words and operators in it count. Interpolations are code and counted as
-    /// such.
+    /// Text lizard does not know as a literal and reads as code (PHP nowdocs): the decision
+    /// words and operators in it count.
     fn text_read_as_code(&self, node: Node) -> usize {
         let words: &[&str] = match (self.language, node.kind()) {
-            (Language::Ruby, "heredoc_content") => &[
-                "if", "elsif", "until", "for", "while", "rescue", "ensure", "when", "and", "or",
-            ],
             (Language::Php, "nowdoc_string") => &[
                 "if", "elseif", "for", "foreach", "while", "catch", "match", "case",
             ],
@@ -155,11 +138,7 @@ impl<'a> Decisions<'a> {
             return false;
         }
         if node.is_named() {
-            // Ruby's character literal `?a`: lizard sees a `?`.
-            if self.language == Language::Ruby && node.kind() == "character" {
-                return true;
-            }
-            // A name spelled like a decision keyword (`.catch(`, `{if: 1}`, `->match()`).
+            // A name spelled like a decision keyword (PHP `->match()`).
             return !self.keyword_names.is_empty()
                 && matches!(
                     node.kind(),
@@ -206,104 +185,6 @@ impl<'a> Decisions<'a> {
     }
 }
 
-/// Where lizard 1.24's Ruby reader ends the function `method` (a `method` or
-/// `singleton_method` node), as a byte offset of `source`; `None` when it ends where Ruby does.
-///
-/// Lizard matches `end` with a stack of openers of its own: `begin`, `do`, `class`, `module`,
-/// `{` (not after `.`), `if`/`unless` first on a line (or after `;`, or followed by `then`), and
-/// `while`/`for` first on a line (the first token of the loop body is consumed by the loop).
-/// `case`, `until` and `x = if ...` push nothing, and every `end` or `}` token pops, `range.end`
-/// included; the `end` that empties the stack ends the function, and lizard counts no decision
-/// after it. This replays that on the method's tokens (strings and symbols as single tokens).
-fn ruby_function_end(method: Node, source: &str) -> Option<usize> {
-    #[derive(PartialEq)]
-    enum State {
-        Global,
-        /// After a mid-line `if`/`unless`: waits for a new line or `then`.
-        If,
-        /// After a `while`/`for` first on its line: waits for a new line or `do`.
-        Loop,
-    }
-    let body_start = method
-        .child_by_field_name("parameters")
-        .or_else(|| method.child_by_field_name("name"))?
-        .end_byte();
-    let mut tokens: Vec<Node> = Vec::new();
-    ruby_tokens(method, &mut tokens);
-    let mut depth = 1usize;
-    let mut state = State::Global;
-    let mut last: Option<(&str, usize)> = None; // text and end row of the previous token
-    for token in tokens.into_iter().filter(|t| t.start_byte() >= body_start) {
-        let text = token.utf8_text(source.as_bytes()).unwrap_or("");
-        let newline = match last {
-            None => true,
-            Some((previous, row)) => previous == ";" || token.start_position().row > row,
-        };
-        let after_dot = last.is_some_and(|(previous, _)| previous == ".");
-        last = Some((text, token.end_position().row));
-        let mut reprocess = true;
-        while reprocess {
-            reprocess = false;
-            match state {
-                State::If => {
-                    if newline {
-                        state = State::Global;
-                        reprocess = true;
-                    } else if text == "then" {
-                        state = State::Global;
-                        depth += 1;
-                    }
-                }
-                State::Loop => {
-                    if newline || text == "do" {
-                        state = State::Global;
-                        if text != "end" {
-                            depth += 1;
-                        }
-                    }
-                }
-                State::Global => match text {
-                    "end" | "}" => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return (token.start_byte() < method.end_byte().saturating_sub(3))
-                                .then_some(token.start_byte());
-                        }
-                    }
-                    "def" => depth += 1,
-                    "begin" | "do" | "class" | "module" | "{" | "#{" if !after_dot => depth += 1,
-                    "while" | "for" if newline => state = State::Loop,
-                    "if" | "unless" if newline => depth += 1,
-                    "if" | "unless" => state = State::If,
-                    _ => {}
-                },
-            }
-        }
-    }
-    None
-}
-
-/// The tokens of `node` as lizard's Ruby reader sees them, in order: leaves, with literals lizard
-/// reads as one token kept whole and comments dropped.
-fn ruby_tokens<'tree>(node: Node<'tree>, tokens: &mut Vec<Node<'tree>>) {
-    match node.kind() {
-        "comment" | "heredoc_body" => {}
-        "string" | "regex" | "simple_symbol" | "delimited_symbol" | "character"
-        | "string_array" | "symbol_array" | "subshell" | "heredoc_beginning" => tokens.push(node),
-        _ if node.child_count() == 0 => {
-            if node.end_byte() > node.start_byte() {
-                tokens.push(node);
-            }
-        }
-        _ => {
-            let mut cursor = node.walk();
-            for child in node.children(&mut cursor) {
-                ruby_tokens(child, tokens);
-            }
-        }
-    }
-}
-
 /// Decision words lizard counts even as names (lizard sees tokens, not roles). Python's and
 /// Go's are reserved words; Java's cannot be names.
 fn keyword_names(language: Language) -> &'static [&'static str] {
@@ -311,22 +192,28 @@ fn keyword_names(language: Language) -> &'static [&'static str] {
         Language::Php => &[
             "if", "elseif", "for", "foreach", "while", "catch", "match", "case",
         ],
-        Language::Ruby => &[
-            "if", "elsif", "until", "for", "while", "rescue", "ensure", "when",
-        ],
         _ => &[],
     }
 }
 
-/// Lizard's complexity of a JavaScript snippet's function, from the port of its reader.
-fn javascript_cyclomatic(snippet: &Snippet) -> usize {
-    lizard_js::cyclomatic(snippet.parsed_text(), snippet.code(), snippet.is_wrapped())
+/// Lizard's complexity of the snippet's function from the port of lizard's own reader, for the
+/// languages that have one (JavaScript, Ruby).
+fn ported_cyclomatic(snippet: &Snippet) -> Option<usize> {
+    match snippet.language {
+        Language::JavaScript => Some(lizard_js::cyclomatic(
+            snippet.parsed_text(),
+            snippet.code(),
+            snippet.is_wrapped(),
+        )),
+        Language::Ruby => Some(lizard_ruby::cyclomatic(snippet.code())),
+        _ => None,
+    }
 }
 
 /// Lizard-compatible cyclomatic complexity of the snippet.
 pub fn cyclomatic(snippet: &Snippet) -> usize {
-    if snippet.language == Language::JavaScript {
-        return javascript_cyclomatic(snippet);
+    if let Some(ported) = ported_cyclomatic(snippet) {
+        return ported;
     }
     let syntax = snippet.language.syntax();
     let mut decisions = Decisions::new(snippet.language, snippet.parsed_text());
@@ -444,11 +331,7 @@ pub fn covariates(snippet: &Snippet) -> Covariates {
         ast_depth: saturate(ast_depth),
         n_ast_nodes: saturate(nodes),
         n_error_nodes: saturate(errors),
-        cyclomatic: saturate(if snippet.language == Language::JavaScript {
-            javascript_cyclomatic(snippet)
-        } else {
-            decisions.cyclomatic()
-        }),
+        cyclomatic: saturate(ported_cyclomatic(snippet).unwrap_or_else(|| decisions.cyclomatic())),
         loc: saturate(lines_of_code(code, &comments)),
         n_whitespace: saturate(code.chars().filter(|c| c.is_whitespace()).count()),
         n_identifiers: saturate(identifiers),
@@ -608,6 +491,17 @@ mod tests {
         (
             Language::Ruby,
             "def f(a)\n  x = a ? 1 : 2\n  y = a.nil?\n  z = a.empty? ? 1 : 2\nend\n",
+            3,
+        ),
+        // Lizard's own `end` matching: `case` pushes nothing, so its `end` ends the function.
+        (
+            Language::Ruby,
+            "def f(a)\n  case a\n  when 1 then b\n  end\n  c if d\nend\n",
+            2,
+        ),
+        (
+            Language::Ruby,
+            "def f(a)\n  x = \"#{a ? 1 : 2} and #{b || c}\"\nend\n",
             3,
         ),
         (

@@ -79,21 +79,21 @@ pub fn cyclomatic(text: &str, code: &str, wrapped: bool) -> usize {
 // ------------------------------------------------------------------ the tokenizer
 
 /// Python's `str.isspace` for one character (`\s` of a `str` pattern).
-fn is_space(c: char) -> bool {
+pub(super) fn is_space(c: char) -> bool {
     c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
 }
 
 /// Python's `\w` (a `str` pattern).
-fn is_word(c: char) -> bool {
+pub(super) fn is_word(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
-fn first(text: &str) -> Option<char> {
+pub(super) fn first(text: &str) -> Option<char> {
     text.chars().next()
 }
 
 /// Length of the run of word characters at the start of `text`.
-fn word_len(text: &str) -> usize {
+pub(super) fn word_len(text: &str) -> usize {
     text.find(|c: char| !is_word(c)).unwrap_or(text.len())
 }
 
@@ -211,7 +211,7 @@ fn regex_literal(text: &str, at: usize) -> Option<usize> {
 
 /// `REGEX_TOKEN` (`(?:\A|(?<=[=,({[?:!&|;]))\s*` then a regex literal) at `at` of
 /// `source[..end]`; the look-behind sees the whole source.
-fn regex_token(source: &str, at: usize, end: usize) -> Option<usize> {
+pub(super) fn regex_token(source: &str, at: usize, end: usize) -> Option<usize> {
     let after_opener = at == 0
         || source[..at]
             .chars()
@@ -235,18 +235,14 @@ const COMBINED: &[&str] = &[
 /// The end of the token lizard's JavaScript pattern matches at `at` of `source[..end]` (the
 /// alternatives in the pattern's order; the last matches any character).
 fn token_end(source: &str, at: usize, end: usize) -> usize {
-    let text = &source[..end];
-    let rest = &text[at..];
-    let c = first(rest).expect("a character");
-    if rest.starts_with("/*")
-        && let Some(close) = rest[2..].find("*/")
-    {
-        return at + close + 4;
+    let rest = &source[..end][at..];
+    if let Some(close) = block_comment(rest) {
+        return at + close;
     }
     if let Some(regex_end) = regex_token(source, at, end) {
         return regex_end;
     }
-    if matches!(c, '#' | '$') {
+    if matches!(first(rest), Some('#' | '$')) {
         let word = word_len(&rest[1..]);
         if word > 0 {
             return at + 1 + word;
@@ -262,6 +258,20 @@ fn token_end(source: &str, at: usize, end: usize) -> usize {
     if rest.starts_with("?.") && !first(&rest[2..]).is_some_and(|c| c.is_ascii_digit()) {
         return at + 2;
     }
+    at + base_token_len(rest)
+}
+
+/// `/\*.*?\*/` at the start of `text`: its length.
+pub(super) fn block_comment(text: &str) -> Option<usize> {
+    text.strip_prefix("/*")?.find("*/").map(|close| close + 4)
+}
+
+/// The length of the token the alternatives every lizard pattern ends with (`token_pattern.py`,
+/// from the digit groups on) match at the start of `rest`.
+pub(super) fn base_token_len(rest: &str) -> usize {
+    let c = first(rest).expect("a character");
+    let at = 0;
+    let word = word_len(rest);
     if let Some(len) = grouped_digits(rest, |c| c.is_ascii_digit()) {
         return at + len;
     }
@@ -528,16 +538,16 @@ fn next_template(source: &str, from: usize) -> Option<(usize, usize, bool)> {
 
 // ------------------------------------------------------------------ the function stack
 
-struct FunctionInfo {
-    name: String,
-    start_line: usize,
-    end_line: usize,
-    ccn: i64,
+pub(super) struct FunctionInfo {
+    pub(super) name: String,
+    pub(super) start_line: usize,
+    pub(super) end_line: usize,
+    pub(super) ccn: i64,
 }
 
 /// Why lizard stops reading a text.
 #[derive(Debug)]
-enum Failed {
+pub(super) enum Failed {
     /// A Python exception lizard does not catch (it then reports nothing for the file).
     Exception,
     /// Python's recursion limit, which lizard catches: it keeps the functions already ended.
@@ -548,25 +558,25 @@ enum Failed {
 /// frames) stops lizard: measured on nested parentheses, brackets, braces and blocks.
 const MAX_DEPTH: usize = 330;
 
-type Step<T = ()> = Result<T, Failed>;
+pub(super) type Step<T = ()> = Result<T, Failed>;
 
 /// `FileInfoBuilder`, the context the state machines drive.
-struct Context {
-    current_line: usize,
-    newline: bool,
-    forgive: bool,
-    forgive_global: bool,
+pub(super) struct Context {
+    pub(super) current_line: usize,
+    pub(super) newline: bool,
+    pub(super) forgive: bool,
+    pub(super) forgive_global: bool,
     /// Every function ever started; 0 is `*global*`.
-    functions: Vec<FunctionInfo>,
-    current: usize,
-    stacked: Vec<usize>,
-    reported: Vec<usize>,
+    pub(super) functions: Vec<FunctionInfo>,
+    pub(super) current: usize,
+    pub(super) stacked: Vec<usize>,
+    pub(super) reported: Vec<usize>,
     /// Machines handing tokens on, nested (see [`MAX_DEPTH`]).
-    depth: usize,
+    pub(super) depth: usize,
 }
 
 impl Context {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Context {
             current_line: 0,
             newline: true,
@@ -585,7 +595,7 @@ impl Context {
         }
     }
 
-    fn push_new_function(&mut self, name: &str) {
+    pub(super) fn push_new_function(&mut self, name: &str) {
         self.stacked.push(self.current);
         self.functions.push(FunctionInfo {
             name: name.to_string(),
@@ -596,11 +606,11 @@ impl Context {
         self.current = self.functions.len() - 1;
     }
 
-    fn add_condition(&mut self, increment: i64) {
+    pub(super) fn add_condition(&mut self, increment: i64) {
         self.functions[self.current].ccn += increment;
     }
 
-    fn end_of_function(&mut self) {
+    pub(super) fn end_of_function(&mut self) {
         if !self.forgive
             && (self.functions[self.current].name != "*global*" || !self.forgive_global)
         {
@@ -610,7 +620,7 @@ impl Context {
         self.current = self.stacked.pop().unwrap_or(0);
     }
 
-    fn add_nloc(&mut self, count: usize) {
+    pub(super) fn add_nloc(&mut self, count: usize) {
         let line = self.current_line;
         self.functions[self.current].end_line = line;
         self.newline = count > 0;
@@ -1707,7 +1717,7 @@ impl TypeStates {
 // ------------------------------------------------------------------ the pipeline
 
 /// How many lines Python's `str.splitlines` finds in `text`.
-fn splitlines_count(text: &str) -> usize {
+pub(super) fn splitlines_count(text: &str) -> usize {
     let mut lines = 0;
     let mut chars = text.chars().peekable();
     let mut open = false;
