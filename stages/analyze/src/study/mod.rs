@@ -25,6 +25,7 @@ pub mod compare;
 pub mod concepts;
 pub mod decomposition;
 pub mod effects;
+pub mod explorer;
 pub mod inputs;
 pub mod numbers;
 pub mod paired;
@@ -64,7 +65,10 @@ Inputs:
                                                          token-level table and explanations
                         DIR/<model_id>/nodes.parquet     optional (icodegen-tag --nodes): the
                                                          local explanations
-                      Other files there (tokens.parquet, concepts_global.parquet) are not read.
+                        DIR/<model_id>/tokens.parquet    optional (icodegen-infer --tokens): each
+                                                         token's rank, entropy and top-k in the
+                                                         explorer
+                      Other files there (concepts_global.parquet) are not read.
                       Every row_id must be a row of --testbed.
   --params FILE       the `analyze:` key (--key); every setting is optional (seed, bootstrap,
                       min_rows, confounders, methods, refuters, simulations, ...; see
@@ -74,6 +78,8 @@ Output (--out DIR, e.g. report/): written in a temporary folder beside DIR and r
 so DIR is either the previous complete report or the new one, never half-written:
   DIR/index.html                 self-contained report (inline SVG charts, no script, no network)
   DIR/summary.md                 plain-language findings, every number with its interval
+  DIR/explorer.html, explorer/   the row explorer: every testbed row x model, token and paired
+                                 views (static script, data as <script> files; opens from disk)
   DIR/study.json                 params, seeds, models, testbed counts, warnings
   DIR/tables/<name>.parquet|csv  metrics, concepts, tokens, interventions, effects, refutations,
                                  comparisons, seed_checks (columns: docs/artifacts.md, study_*)
@@ -384,6 +390,7 @@ pub fn write_report(study: &Study, out: &Path) -> Result<()> {
         folder.path().join("index.html"),
         report::html(study, &summary)?,
     )?;
+    explorer::write(study, folder.path())?;
     fs_err::write(
         folder.path().join("summary.md"),
         report::markdown(study, &summary),
