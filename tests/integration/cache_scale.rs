@@ -301,7 +301,10 @@ fn gc_refuses_a_duration_it_cannot_read() {
     project
         .run(&["gc", "--older-than", "7"])
         .code(2)
-        .says(&["unknown unit"]);
-    project.run(&["gc", "--older-than", "1y"]).code(2);
+        .says(&["has no unit", "use s, m, h, d or w"]);
+    project
+        .run(&["gc", "--older-than", "1y"])
+        .code(2)
+        .says(&["unknown unit `y`"]);
     assert_eq!(run_entries(&project).len(), 3);
 }

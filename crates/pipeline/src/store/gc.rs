@@ -82,6 +82,11 @@ pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
         "h" => 3600,
         "d" => 86_400,
         "w" => 7 * 86_400,
+        "" => {
+            return Err(format!(
+                "`{text}` has no unit; use s, m, h, d or w (e.g. 7d, 12h)"
+            ));
+        }
         _ => {
             return Err(format!(
                 "`{text}`: unknown unit `{unit}`; use s, m, h, d or w (e.g. 7d, 12h)"
@@ -225,7 +230,12 @@ mod tests {
         assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
         assert_eq!(parse_duration("2w"), Ok(Duration::from_secs(14 * DAY)));
         assert_eq!(parse_duration("45s"), Ok(Duration::from_secs(45)));
-        assert!(parse_duration("7").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("7").unwrap_err().contains("has no unit"));
+        assert!(
+            parse_duration("1y")
+                .unwrap_err()
+                .contains("unknown unit `y`")
+        );
         assert!(parse_duration("d").is_err());
         assert!(parse_duration("1y").is_err());
         assert_eq!(describe_age(3 * DAY + 5), "3d");
