@@ -5,6 +5,7 @@
 #                   on a machine with an NVIDIA driver (or ICODEGEN_CUDA=1) the CUDA libraries
 #                   that wheel needs at run time (cuBLAS, cuDNN, NCCL, ...; several GB), so
 #                   `--device auto` runs on the GPU. ICODEGEN_CUDA=0 skips them.
+# Plus, when missing, Debian's chromium for the report's browser tests (apt-get, as root or sudo -n).
 # Safe to run again: each step checks first and does nothing when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,4 +59,18 @@ PY
   python3 -m pip install --quiet --disable-pip-version-check --target "$TORCH_DIR" --upgrade \
     "${cuda_requirements[@]}"
   touch "$cuda_marker"
+fi
+
+# Chromium (Debian's package) for the report's browser tests: stages/analyze/tests/explorer.rs
+# and the report test open report/ through file:// headless; under CI=true they fail without it.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  as_root=()
+  [ "$(id -u)" = 0 ] || as_root=(sudo -n)
+  if [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then
+    log "installing chromium (Debian package) for the report's browser tests"
+    "${as_root[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq chromium >/dev/null
+  else
+    log "chromium is missing and apt-get needs root here: install it (apt-get install chromium) for the browser tests"
+  fi
 fi

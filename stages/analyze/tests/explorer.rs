@@ -461,6 +461,12 @@ fn the_explorer_of_ten_models_over_five_thousand_rows_filters_links_and_draws_to
         explorer as f64 / 1e6
     );
     assert!(total < 100_000_000, "the report is {total} bytes");
+    assert!(
+        std::fs::read_to_string(report.join("index.html"))
+            .unwrap()
+            .contains("<a href=\"explorer.html\">Row explorer</a>"),
+        "the report's navigation links the explorer"
+    );
     let index = std::fs::metadata(report.join("explorer/index.js"))
         .unwrap()
         .len();

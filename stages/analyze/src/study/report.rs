@@ -1075,7 +1075,7 @@ pub fn html(study: &Study, summary: &Summary) -> Result<String> {
          <nav><a href=\"#summary\">Summary</a><a href=\"#models\">Models</a><a href=\"#concepts\">Concepts</a>\
          <a href=\"#categories\">Distributions</a><a href=\"#interventions\">Interventions</a>\
          <a href=\"#effects\">Causal effects</a><a href=\"#refutations\">Refutations</a>\
-         <a href=\"#seed\">Seed findings</a><a href=\"#explanations\">Explanations</a><a href=\"#method\">Method &amp; tables</a></nav><main>",
+         <a href=\"#seed\">Seed findings</a><a href=\"#explanations\">Explanations</a><a href=\"#method\">Method &amp; tables</a><a href=\"explorer.html\">Row explorer</a></nav><main>",
         escape(&summary.overview)
     );
 
