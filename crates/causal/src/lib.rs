@@ -53,7 +53,7 @@ pub use graph::{BackdoorSets, CausalGraph};
 pub use heterogeneity::{EffectModification, ModifierTerm, effect_modification};
 pub use mediation::{
     EffectInterval, Mediation, MediationData, MediationInterval, MediationOptions, MediatorPath,
-    mediation, mediation_point,
+    RhoSensitivity, mediation, mediation_point,
 };
 pub use refute::{
     Refutation, Refuter, RefuterOptions, SignificanceTest, StrengthEffect, refutation_p_value,

@@ -38,6 +38,10 @@
 //! - `Bootstrap`: the percentile interval of the estimates refitted on resamples of the pairs
 //!   (with `pairs`), or of the rows.
 //!
+//! With one mediator and no interaction, [`RhoSensitivity`] gives Imai, Keele and Yamamoto's
+//! sensitivity of the indirect effect to a correlation ρ of the two models' errors (a
+//! violation of sequential ignorability).
+//!
 //! Point estimates are the plug-in values above (the simulation's mean differs from them only
 //! by Monte Carlo error); p-values are statsmodels' `2 min(#draws > 0, #draws < 0) / draws`.
 
@@ -619,6 +623,69 @@ pub struct Mediation {
     pub failed_simulations: usize,
     pub seed: u64,
     pub interaction: bool,
+    /// Imai's ρ sensitivity of the indirect effect (one mediator, no interaction).
+    pub rho_sensitivity: Option<RhoSensitivity>,
+}
+
+/// Imai, Keele and Yamamoto's (2010) sensitivity of the indirect effect to a violation of
+/// sequential ignorability, for one mediator in linear models without interaction: with ρ the
+/// correlation of the mediator-model and outcome-model errors (0 under sequential
+/// ignorability), `ACME(ρ) = (a σ₁ / σ₂) (ρ̃ − ρ √((1 − ρ̃²) / (1 − ρ²)))`, where σ₁ and σ₂ are
+/// the residual standard deviations of `Y ~ T + X` and `M ~ T + X` and ρ̃ the correlation of
+/// those residuals. `ACME(0) = a b` (the product of coefficients) and `ACME(ρ̃) = 0`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RhoSensitivity {
+    /// ρ at which the indirect effect is 0 (= ρ̃).
+    pub rho_at_zero: f64,
+    pub scale: f64,
+    /// `(ρ, ACME(ρ))` for ρ = −0.9, −0.8, ..., 0.9.
+    pub curve: Vec<[f64; 2]>,
+}
+
+impl RhoSensitivity {
+    /// The indirect effect if the errors' correlation were `rho` (|ρ| < 1).
+    pub fn indirect_at(&self, rho: f64) -> f64 {
+        let tilde = self.rho_at_zero;
+        self.scale * (tilde - rho * ((1.0 - tilde * tilde) / (1.0 - rho * rho)).sqrt())
+    }
+}
+
+fn rho_sensitivity(data: &MediationData) -> Result<RhoSensitivity> {
+    let n = data.len();
+    let t = &data.treatment.values;
+    let mut columns: Vec<&[f64]> = vec![t];
+    columns.extend(data.covariates.iter().map(|c| c.values.as_slice()));
+    let mut names = vec!["const", data.treatment.name.as_str()];
+    names.extend(data.covariates.iter().map(|c| c.name.as_str()));
+    let residuals = |y: &[f64]| -> Result<(Vec<f64>, f64)> {
+        let x = design(n, &columns);
+        let fit = ols(x.clone(), y, &names)?;
+        let fitted = x * &fit.coefficients;
+        Ok((
+            y.iter().zip(fitted.iter()).map(|(y, f)| y - f).collect(),
+            fit.coefficients[1],
+        ))
+    };
+    let (outcome_residuals, _) = residuals(&data.outcome.values)?;
+    let (mediator_residuals, a) = residuals(&data.mediators[0].values)?;
+    let dot = |u: &[f64], v: &[f64]| u.iter().zip(v).map(|(a, b)| a * b).sum::<f64>();
+    let (s11, s22) = (
+        dot(&outcome_residuals, &outcome_residuals),
+        dot(&mediator_residuals, &mediator_residuals),
+    );
+    let tilde = dot(&outcome_residuals, &mediator_residuals) / (s11 * s22).sqrt();
+    let mut result = RhoSensitivity {
+        rho_at_zero: tilde,
+        scale: a * (s11 / s22).sqrt(),
+        curve: Vec::new(),
+    };
+    result.curve = (-9..=9)
+        .map(|k| {
+            let rho = f64::from(k) / 10.0;
+            [rho, result.indirect_at(rho)]
+        })
+        .collect();
+    Ok(result)
 }
 
 /// The draws of the statistics (one vector per draw), by simulation or bootstrap.
@@ -796,6 +863,9 @@ pub fn mediation(data: &MediationData, options: &MediationOptions) -> Result<Med
         failed_simulations: failed,
         seed: options.seed,
         interaction,
+        rho_sensitivity: (k == 1 && !interaction)
+            .then(|| rho_sensitivity(data).ok())
+            .flatten(),
     })
 }
 
@@ -888,6 +958,25 @@ mod tests {
             matches!(&error, CausalError::CovariateVariesWithinPair { column, .. } if column == "size"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn rho_sensitivity_is_the_product_of_coefficients_at_zero_and_vanishes_at_rho_tilde() {
+        let (t, m, y) = small();
+        let x = column("x", (0..20).map(|i| f64::from((i * 5) % 7)).collect());
+        let data = MediationData::new(t, vec![m], y, vec![x], None).unwrap();
+        let result = mediation(
+            &data,
+            &MediationOptions {
+                simulations: 20,
+                ..MediationOptions::default()
+            },
+        )
+        .unwrap();
+        let rho = result.rho_sensitivity.unwrap();
+        assert!((rho.indirect_at(0.0) - result.indirect.estimate).abs() < 1e-10);
+        assert!(rho.indirect_at(rho.rho_at_zero).abs() < 1e-10);
+        assert_eq!(rho.curve.len(), 19);
     }
 
     #[test]

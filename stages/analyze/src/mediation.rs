@@ -242,6 +242,7 @@ fn json_report(args: &MediationArgs, data: &MediationData, result: &Mediation) -
         "simulations": result.simulations,
         "failed_simulations": result.failed_simulations,
         "seed": result.seed,
+        "rho_sensitivity": result.rho_sensitivity,
         "estimands": ESTIMANDS,
         "assumption": SEQUENTIAL_IGNORABILITY,
     })
@@ -294,6 +295,12 @@ fn text_report(data: &MediationData, result: &Mediation) -> String {
     out += &line("proportion mediated", &result.proportion_mediated);
     for path in &result.mediators {
         out += &line(&format!("through `{}`", path.name), &path.indirect);
+    }
+    if let Some(rho) = &result.rho_sensitivity {
+        out += &format!(
+            "  sensitivity: the indirect effect vanishes if the mediator and outcome errors correlate at rho = {:.3} (Imai, Keele and Yamamoto 2010)\n",
+            rho.rho_at_zero
+        );
     }
     out += &format!(
         "  intervals: {} ({} draws, seed {})\n  assumes {}\n",

@@ -144,6 +144,13 @@ fn with_interaction_direct_and_indirect_have_both_arms() {
     );
     let stdout = String::from_utf8_lossy(&text.stdout);
     assert!(stdout.contains("natural indirect") && stdout.contains("quasi-Bayesian"));
+    // One mediator without interaction: Imai's rho sensitivity.
+    let report = json(&mediation(
+        &fixture(),
+        &["--mediators", "m1", "--simulations", "50", "--json"],
+    ));
+    let rho = report["rho_sensitivity"]["rho_at_zero"].as_f64().unwrap();
+    assert!(rho > 0.0 && rho < 1.0, "{report}");
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {

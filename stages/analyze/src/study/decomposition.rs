@@ -537,6 +537,13 @@ pub fn intervention_lines(study: &Study) -> Vec<String> {
                             format!("the pair-level covariates {}", row.covariates.join(", "))
                         }
                     );
+                    if let Some(rho) = &mediation.rho_sensitivity {
+                        let _ = write!(
+                            line,
+                            " The indirect effect would vanish if the errors of the mediator and outcome models correlated at ρ = {} (Imai's sensitivity).",
+                            number(rho.rho_at_zero)
+                        );
+                    }
                 }
                 Some((_, Err(error))) => {
                     let _ = write!(line, " No decomposition through size: {error}.");
