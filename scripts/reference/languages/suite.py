@@ -25,7 +25,7 @@ testbed) and checks, against tools that share no code with icodegen:
 
 `port` checks the ports of lizard's JavaScript and Ruby readers (stages/preprocess/src/
 covariates/lizard_js.rs and lizard_ruby.rs, through `cargo build -p icodegen-preprocess
---example lizard_js`) on whole files: every .js/.mjs/.cjs/.rb file under the folders (the
+--example lizard_functions`) on whole files: every .js/.mjs/.cjs/.rb file under the folders (the
 corpus's JavaScript and Ruby by default) must give the functions lizard lists, with the same
 names, lines and complexity, and fail where lizard fails.
 
@@ -481,7 +481,7 @@ def port(folders, bin_dir):
                          if name.endswith((".js", ".mjs", ".cjs", ".rb")) and not name.endswith(".min.js"))
     ours = {}
     for start in range(0, len(files), 200):
-        output = subprocess.run([os.path.join(bin_dir, "examples", "lizard_js")] + files[start:start + 200],
+        output = subprocess.run([os.path.join(bin_dir, "examples", "lizard_functions")] + files[start:start + 200],
                                 check=True, capture_output=True, text=True).stdout
         for line in output.splitlines():
             row = json.loads(line)
