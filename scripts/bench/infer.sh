@@ -16,6 +16,11 @@
 # 3. Achieved GFLOP/s (2 x parameters-in-matmuls + attention, per token) against the CPU's
 #    nominal fp32 peak (cores x base GHz x 2 FMA units x SIMD lanes x 2).
 # 4. Training tokens/s of the default study's GRU and GPT-2 (icodegen-train, BENCH_STEPS steps).
+# 5. Fixed batches vs token budgets (issue 14): icodegen-infer over the same model and testbed
+#    with `infer.batch_size` = each of FIXED (windows per forward pass) and with
+#    `infer.max_batch_tokens` = each of BUDGETS (tokens per forward pass, padding counted),
+#    side by side: batches, padding fraction (share of the tokens read that were padding) and
+#    scored tokens/s from the `--metrics` JSON. Windows are sorted by length in both modes.
 #
 # Needs the Python environment of scripts/reference/venv.sh (created on first use, ~5 GB).
 set -euo pipefail
@@ -26,6 +31,8 @@ BATCH=${BATCH:-8}
 MODEL=${MODEL:-small}
 TESTBED_ROWS=${TESTBED_ROWS:-150}
 BENCH_STEPS=${BENCH_STEPS:-60}
+FIXED=${FIXED:-1 $BATCH 32}
+BUDGETS=${BUDGETS:-1024 2048 4096 8192}
 WORK=${BENCH_DIR:-$ROOT/.tools/bench/infer}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target-bench}
 export ICODEGEN_PROGRESS=0
@@ -99,6 +106,24 @@ start=$(date +%s.%N)
   --tokens "$WORK/tokens.parquet" --scores "$WORK/scores.parquet" --metrics "$WORK/rust.json" --device cpu --threads "$THREADS"
 end=$(date +%s.%N)
 RUST_WALL=$(echo "$end - $start" | bc)
+rm -f "$WORK"/batching-*.json
+for mode in $(for b in $FIXED; do echo "batch_size=$b"; done; for t in $BUDGETS; do echo "max_batch_tokens=$t"; done); do
+  key=${mode%%=*}
+  value=${mode#*=}
+  if [ "$mode" = "batch_size=$BATCH" ]; then
+    cp "$WORK/rust.json" "$WORK/batching-$key-$value.json"
+    continue
+  fi
+  printf 'infer:\n  batch_size: %s\n  top_k: 5\n' "$([ "$key" = batch_size ] && echo "$value" || echo "$BATCH")" \
+    > "$WORK/params-batching.yaml"
+  [ "$key" = max_batch_tokens ] && echo "  max_batch_tokens: $value" >> "$WORK/params-batching.yaml"
+  log "icodegen-infer: $THREADS threads, $key $value"
+  "$BIN/icodegen-infer" --params "$WORK/params-batching.yaml" --model "$MODEL_DIR" --model-id bench \
+    --testbed "$CORPUS/testbed.parquet" --tokens "$WORK/batching-tokens.parquet" --scores "$WORK/batching-scores.parquet" \
+    --metrics "$WORK/batching-$key-$value.json" --device cpu --threads "$THREADS"
+done
+rm -f "$WORK/batching-tokens.parquet" "$WORK/batching-scores.parquet"
+
 log "PyTorch loop: $THREADS threads, batch $BATCH"
 "$PY" scripts/bench/infer_torch.py "$MODEL_DIR" "$CORPUS/testbed.parquet" --threads "$THREADS" --batch-size "$BATCH" --top-k 5 \
   --dump "$WORK/torch-logprobs.json" > "$WORK/torch.json"
@@ -113,10 +138,11 @@ for name in gru gpt2; do
     --tokenizer "$CORPUS/tokenizer-2048.json" --out "$WORK/train-$name" --device cpu --threads "$THREADS" 2>&1 | tail -1 >&2
 done
 
-"$PY" - "$WORK" "$RUST_WALL" "$LAYERS" "$WIDTH" "$VOCAB" "$THREADS" <<'PYTHON'
+"$PY" - "$WORK" "$RUST_WALL" "$LAYERS" "$WIDTH" "$VOCAB" "$THREADS" "$FIXED" "$BUDGETS" <<'PYTHON'
 import json, os, sys
 import pyarrow.parquet as pq
-work, rust_wall, layers, width, vocab, threads = sys.argv[1], float(sys.argv[2]), *map(int, sys.argv[3:])
+work, rust_wall, layers, width, vocab, threads = sys.argv[1], float(sys.argv[2]), *map(int, sys.argv[3:7])
+fixed, budgets = sys.argv[7].split(), sys.argv[8].split()
 rust = json.load(open(f"{work}/rust.json"))
 torch_run = json.load(open(f"{work}/torch.json"))
 # Same computation? Compare every log-prob.
@@ -153,4 +179,15 @@ print("| --- | ---: | ---: | ---: | ---: |")
 for name in ("gru", "gpt2"):
     metrics = json.load(open(f"{work}/train-{name}/metrics.json"))
     print(f"| {name} | {metrics['parameters']} | {metrics['tokens_per_second']:.0f} | {metrics['gflops_per_second'] or 0:.1f} | {metrics['steps']} |")
+print()
+print(f"fixed batches vs token budgets: the model above, the same {rust['rows']} rows and {rust['scored_tokens']} scored tokens, "
+      f"{threads} threads, windows sorted by length in both modes")
+print("| batching | batches | padding fraction | tokens/s | scoring s |")
+print("| --- | ---: | ---: | ---: | ---: |")
+for key, values in (("batch_size", fixed), ("max_batch_tokens", budgets)):
+    for value in values:
+        run = json.load(open(f"{work}/batching-{key}-{value}.json"))
+        assert run["scored_tokens"] == rust["scored_tokens"]
+        label = f"fixed: {value} windows" if key == "batch_size" else f"budget: {value} tokens"
+        print(f"| {label} | {run['batches']} | {run['padding_fraction']:.4f} | {run['tokens_per_second']:.0f} | {run['scoring_seconds']:.2f} |")
 PYTHON
