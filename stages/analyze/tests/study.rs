@@ -179,6 +179,35 @@ fn a_study_recovers_the_injected_effects_with_the_right_signs() {
         assert!(direct.abs() < total.abs() / 3.0, "{row}");
         assert!((total - direct - indirect).abs() < 1e-9, "{row}");
     }
+    // Heterogeneity: size tertiles of every (model, intervention), Holm-adjusted within them;
+    // an effect-modification model; sensitivity values for every concept effect.
+    let claims = &manifest["causal_claims"];
+    let subgroups = claims["subgroups"].as_array().unwrap();
+    assert!(
+        subgroups
+            .iter()
+            .filter(|row| row["model_id"] == "gru" && row["intervention"] == "comments")
+            .filter(|row| row["grouping"] == "size")
+            .count()
+            == 3,
+        "{subgroups:?}"
+    );
+    assert!(subgroups.iter().all(|row| row["p_holm"].is_f64()));
+    assert!(
+        claims["effect_modification"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|row| row["result"]["terms"][0]["name"] == "average_effect"),
+        "{claims}"
+    );
+    let sensitivity = claims["sensitivity"].as_array().unwrap();
+    assert!(!sensitivity.is_empty());
+    for row in sensitivity {
+        let rv = row["result"]["robustness_value"].as_f64().unwrap();
+        assert!((0.0..1.0).contains(&rv), "{row}");
+        assert!(row["result"]["e_value"]["e_value"].as_f64().unwrap() >= 1.0);
+    }
     let checks: Vec<study_seed_checks::Row> = table(&report, "seed_checks");
     for model in ["gru", "gpt"] {
         let find = |check: &str| {

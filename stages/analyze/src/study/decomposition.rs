@@ -9,7 +9,8 @@
 //!   the covariates the edit leaves unchanged in every pair. Identified under sequential
 //!   ignorability;
 //! - **heterogeneity**: the paired effect per pre-treatment subgroup (language; tertile of the
-//!   original snippet's AST size) with Holm and Benjamini-Hochberg across the subgroups of one
+//!   original snippet's AST size; the mutation operator, when a pair records one) with Holm and
+//!   Benjamini-Hochberg across the subgroups of one
 //!   grouping, and a linear effect-modification model of the paired differences on the original
 //!   snippet's size and complexity;
 //! - for concepts as treatments (observational, back-door): the **sensitivity** to an
@@ -56,7 +57,8 @@ pub struct Decomposition {
 pub struct SubgroupEffect {
     pub model_id: String,
     pub intervention: String,
-    /// `language` or `size` (tertile of the original snippet's AST nodes).
+    /// `language`, `mutation` (the operator that made the pair, when there are several) or
+    /// `size` (tertile of the original snippet's AST nodes).
     pub grouping: String,
     pub subgroup: String,
     pub n_pairs: usize,
@@ -285,6 +287,24 @@ fn subgroups(
                 .map(|pair| testbed.rows[original(testbed, pair)].language.clone())
                 .collect(),
         ));
+    }
+    // The mutation operator that made a pair (bugfix: `flip_comparison`, ...), when recorded.
+    let mutations: std::collections::HashMap<&str, &str> = testbed
+        .entries
+        .iter()
+        .filter(|entry| entry.intervention == intervention)
+        .filter_map(|entry| Some((entry.pair_id.as_str(), entry.mutation.as_deref()?)))
+        .collect();
+    let operators: Vec<String> = pairs
+        .iter()
+        .map(|pair| {
+            mutations
+                .get(pair.pair_id.as_str())
+                .map_or_else(|| "unrecorded".to_owned(), |m| (*m).to_owned())
+        })
+        .collect();
+    if operators.iter().any(|operator| operator != &operators[0]) {
+        groupings.push(("mutation", operators));
     }
     let sizes: Vec<f64> = pairs
         .iter()
