@@ -84,15 +84,14 @@ impl ArtifactError {
         }
     }
 
-    /// True when the user can fix it by changing an input or a setting (exit code 2); false for
-    /// failures while writing outputs (exit code 1).
+    /// True when the invocation or the configuration is wrong (exit code 2): a params file that
+    /// cannot be read or holds a bad value, or an argument naming an artifact of another kind.
+    /// An input artifact that is unreadable, corrupt, of another schema version or with bad
+    /// columns or rows, and every failure writing outputs, is the work failing (exit code 1).
     pub fn is_user_error(&self) -> bool {
-        !matches!(
+        matches!(
             self,
-            ArtifactError::Io {
-                action: "write" | "create" | "rename" | "sync",
-                ..
-            }
+            ArtifactError::Params { .. } | ArtifactError::WrongKind { .. }
         )
     }
 }

@@ -16,7 +16,12 @@ use crate::error::{ArtifactError, Result};
 /// file) of the YAML file at `path`.
 pub fn load<T: DeserializeOwned>(path: impl AsRef<Path>, dotted_key: &str) -> Result<T> {
     let path = path.as_ref();
-    let text = fs_err::read_to_string(path).map_err(|e| ArtifactError::io("read", path, e))?;
+    let text = fs_err::read_to_string(path).map_err(|error| ArtifactError::Params {
+        path: path.to_path_buf(),
+        location: String::new(),
+        key: dotted_key.to_owned(),
+        message: format!("cannot read the params file: {}", error.kind()),
+    })?;
     from_str(path, &text, dotted_key)
 }
 

@@ -36,12 +36,17 @@ pub enum TagError {
 }
 
 impl TagError {
-    /// True when the user can fix it (exit code 2).
+    /// True when the invocation or configuration is wrong (exit code 2): settings, taxonomy
+    /// files, explain's arguments. A bad input artifact or row is the work failing (exit 1).
     pub fn is_user_error(&self) -> bool {
         match self {
-            TagError::Artifact(error) | TagError::TaxonomyParse(error) => error.is_user_error(),
-            TagError::Internal(_) => false,
-            _ => true,
+            TagError::Artifact(error) => error.is_user_error(),
+            TagError::Input { .. } | TagError::Internal(_) => false,
+            TagError::TaxonomyParse(_)
+            | TagError::Taxonomy { .. }
+            | TagError::MissingTaxonomy { .. }
+            | TagError::Config(_)
+            | TagError::Explain(_) => true,
         }
     }
 }

@@ -539,7 +539,12 @@ fn groups_that_are_not_contiguous_fail_with_the_row_and_write_nothing() {
         ("a", &ids[0], &python[3..]),
     ]);
     let output = study.run();
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a corrupt input is the work failing: {}",
+        stderr(&output)
+    );
     let message = stderr(&output);
     assert!(message.contains("tokens.parquet` row 4"), "{message}");
     assert!(message.contains("appear again"), "{message}");
@@ -560,7 +565,7 @@ fn a_span_outside_the_code_is_an_input_error_naming_file_and_row() {
     let tokens: Vec<Token> = vec![("x", Some((0, 1)), 0.5), (" = 1", Some((1, 60)), 0.5)];
     study.tokens(&[("a", &ids[0], &tokens)]);
     let output = study.run();
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
     assert!(message.contains("tokens.parquet` row 1"), "{message}");
     assert!(
@@ -575,7 +580,7 @@ fn a_row_missing_from_the_testbed_is_an_input_error() {
     study.testbed(&[("python", "x = 1\n")]);
     study.tokens(&[("a", "feedbeef", &[("x", Some((0, 1)), 0.5)])]);
     let output = study.run();
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("row `feedbeef` (model `a`) is not in the testbed"));
 }
 
