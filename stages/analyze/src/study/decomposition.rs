@@ -189,13 +189,14 @@ fn decompose(
             mediators.push(Column::new(name, column));
         } else {
             left_out.push(format!(
-                "{name} (not changed by the intervention: not a mediator)"
+                "{name} (not changed by the intervention: not a mediator; a pair-level covariate)"
             ));
         }
     }
     let mut candidates = Vec::new();
     for name in params.confounder_names() {
-        if SIZE_MEDIATORS.contains(&name.as_str()) {
+        // A size variable the edit leaves unchanged is a pre-treatment covariate like any other.
+        if mediators.iter().any(|column| column.name == name) {
             continue;
         }
         let column = values(&name);
