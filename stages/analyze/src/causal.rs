@@ -321,6 +321,15 @@ pub fn run(args: &CausalArgs) -> Result<String> {
     )
     .map_err(|error| classify(error, &args.data, label))?;
 
+    // How strong an unobserved confounder would have to be (E-value from this estimate and its
+    // standard error; robustness value from the linear outcome regression): docs/causal.md.
+    let sensitivity = icodegen_causal::sensitivity(
+        &data,
+        1.0 - args.confidence_level,
+        Some((estimate.effect, estimate.standard_error)),
+    )
+    .ok()
+    .filter(|_| estimate.standard_error.is_finite());
     let warnings = overlap_warnings(&data, method, &estimator);
     let mut report = json_report(
         args,
@@ -331,12 +340,22 @@ pub fn run(args: &CausalArgs) -> Result<String> {
         sets.as_ref(),
         &refuter_options,
     );
+    report["sensitivity"] = json!(sensitivity);
     report["reliable"] = json!(warnings.is_empty());
     report["warnings"] = json!(warnings);
     if args.json {
         Ok(serde_json::to_string_pretty(&report)? + "\n")
     } else {
         let mut text = text_report(&data, &estimate, &correlations, &refutations, sets.as_ref());
+        if let Some(sensitivity) = &sensitivity {
+            text += &format!(
+                "  sensitivity: robustness value {:.3} ({:.3} for the interval to include 0); E-value {:.3} (interval {:.3}, standardized-difference approximation)\n",
+                sensitivity.robustness_value,
+                sensitivity.robustness_value_alpha,
+                sensitivity.e_value.e_value,
+                sensitivity.e_value.e_value_ci
+            );
+        }
         for warning in &warnings {
             text += &format!("  WARNING: {warning}\n");
         }

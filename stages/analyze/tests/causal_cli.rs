@@ -517,6 +517,36 @@ fn perfect_separation_marks_propensity_estimates_not_reliable() {
 }
 
 #[test]
+fn every_estimate_carries_its_sensitivity_to_unobserved_confounding() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_csv(dir.path(), "data.csv", |_, _| {});
+    for method in ["linear_regression", "ps_weighting"] {
+        let report = json(&causal(
+            &data,
+            &[
+                "--confounders",
+                "size,depth",
+                "--method",
+                method,
+                "--refuters",
+                "none",
+                "--json",
+            ],
+        ));
+        let sensitivity = &report["sensitivity"];
+        let rv = sensitivity["robustness_value"].as_f64().unwrap();
+        assert!(rv > 0.0 && rv < 1.0, "{method}: {sensitivity}");
+        assert!(sensitivity["e_value"]["e_value"].as_f64().unwrap() > 1.0);
+        // The E-value is computed from this method's estimate.
+        assert_eq!(sensitivity["estimate"], report["ate"], "{method}");
+        assert_eq!(
+            sensitivity["strongest"]["name"], "size",
+            "the strongest observed covariate is the benchmark: {sensitivity}"
+        );
+    }
+}
+
+#[test]
 fn a_corrupt_parquet_file_fails_with_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("broken.parquet");
