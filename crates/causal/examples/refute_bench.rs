@@ -2,15 +2,22 @@
 //! `icodegen-analyze causal` (`estimate`, then the placebo, random common cause and data subset
 //! refuters), without building the CLI and its DataFusion dependency in release mode (minutes
 //! instead of half an hour). Reads a CSV with a header (`t`, `y`, then the confounders) and
-//! prints one JSON object shaped like the CLI's `--json` (plus the wall seconds and the Newton
-//! iterations of the propensity model). Time it with `/usr/bin/time` for CPU seconds.
+//! prints one JSON object shaped like the CLI's `--json` (plus the wall and CPU seconds of the
+//! estimate and refutations, without reading the CSV, and the Newton iterations of the
+//! propensity model). `/usr/bin/time` gives the whole process's CPU seconds.
+//!
+//! `CI_RESAMPLES` 0 computes no interval (`point_estimate` instead of `estimate`, `"ci": null`):
+//! DoWhy's `estimate_effect` computes none by default (`confidence_intervals=False`), so this is
+//! the like-for-like work; otherwise the propensity-score methods bootstrap that many resamples
+//! (at least 2), as the CLI does.
 //!
 //! `cargo run --release -p icodegen-causal --example refute_bench -- FILE.csv METHOD SIMULATIONS CI_RESAMPLES [SEED]`
 
 use std::time::Instant;
 
 use icodegen_causal::{
-    CausalData, Column, EstimatorOptions, Method, Refuter, RefuterOptions, estimate, refute_all,
+    CausalData, Column, EstimatorOptions, Method, Refuter, RefuterOptions, estimate,
+    point_estimate, refute_all,
 };
 
 fn main() {
@@ -45,17 +52,25 @@ fn main() {
     let outcome = columns.next().expect("an outcome column");
     let data = CausalData::new(treatment, outcome, columns.collect()).expect("valid data");
     let start = Instant::now();
+    let cpu_start = process_cpu_seconds();
     let options = EstimatorOptions {
         ci_resamples,
         seed,
         ..EstimatorOptions::default()
     };
-    let result = estimate(&data, method, &options).expect("an estimate");
+    // The effect and, unless `CI_RESAMPLES` is 0, its interval.
+    let (effect, ci) = if ci_resamples == 0 {
+        let effect = point_estimate(&data, method, &options).expect("an estimate");
+        (effect, None)
+    } else {
+        let result = estimate(&data, method, &options).expect("an estimate");
+        (result.effect, Some([result.ci.lower, result.ci.upper]))
+    };
     let refutations = refute_all(
         &data,
         method,
         &options,
-        result.effect,
+        effect,
         &[
             Refuter::Placebo,
             Refuter::RandomCommonCause,
@@ -70,6 +85,7 @@ fn main() {
     )
     .expect("refutations");
     let seconds = start.elapsed().as_secs_f64();
+    let cpu_seconds = process_cpu_seconds() - cpu_start;
     // Newton iterations of the propensity model: from 0, and warm-started on a 90% subset.
     let iterations = method.uses_propensity().then(|| {
         let cold = icodegen_causal::fit_propensity(&data, &options.propensity).expect("a fit");
@@ -99,10 +115,33 @@ fn main() {
         serde_json::json!({
             "method": method.name(),
             "seconds": seconds,
-            "ate": result.effect,
-            "ci": [result.ci.lower, result.ci.upper],
+            "cpu_seconds": cpu_seconds,
+            "ate": effect,
+            "ci": ci,
             "refuters": refuters,
             "propensity_iterations": iterations,
         })
     );
+}
+
+/// CPU seconds (user + system) of this process, all threads: `CLOCK_PROCESS_CPUTIME_ID`, what
+/// Python's `time.process_time()` (the DoWhy side's clock) reads.
+fn process_cpu_seconds() -> f64 {
+    #[repr(C)]
+    struct Timespec {
+        seconds: i64,
+        nanoseconds: i64,
+    }
+    unsafe extern "C" {
+        fn clock_gettime(clock: i32, time: *mut Timespec) -> i32;
+    }
+    const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
+    let mut time = Timespec {
+        seconds: 0,
+        nanoseconds: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec (two longs on 64-bit Linux) to a valid pointer.
+    let status = unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut time) };
+    assert_eq!(status, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    time.seconds as f64 + time.nanoseconds as f64 * 1e-9
 }

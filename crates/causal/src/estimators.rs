@@ -357,11 +357,12 @@ pub fn estimate(data: &CausalData, method: Method, options: &EstimatorOptions) -
                 ));
             }
             let n = data.len();
+            let table = data.row_major();
             let replicates: Vec<Option<f64>> = (0..options.ci_resamples)
                 .into_par_iter()
                 .map(|resample| {
                     let rows = bootstrap_rows(n, child_seed(options.seed, 0xC1, resample as u64));
-                    let resampled = data.select_rows(&rows);
+                    let resampled = table.select_rows(&rows);
                     // Newton starts from the full data's propensity model.
                     point_estimate_from(&resampled, method, options, propensity.as_deref()).ok()
                 })
