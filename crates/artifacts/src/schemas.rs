@@ -6,7 +6,7 @@
 //! code of the row (never characters); a value that does not exist is null, never 0.
 
 /// Calls `$callback! { $($prefix)* <covariate fields> }`: the confounder columns shared by
-/// `covariates` and `testbed`, and the [`Covariates`] struct, come from this one list.
+/// `snippets`, `covariates` and `testbed`, and the [`Covariates`] struct, come from this one list.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! with_covariates {
@@ -97,10 +97,12 @@ macro_rules! covariate_access {
 
 with_covariates!(define_covariates {});
 
-/// `snippets.parquet` (ingest): one function or method per row.
+/// `snippets.parquet` (ingest): one function or method per row, with its covariates (ingest
+/// computes them from the parse its filters make, so no later stage parses the snippet again).
 pub mod snippets {
-    crate::artifact! {
-        kind: "snippets", version: 1;
+    use super::Covariates;
+    crate::with_covariates!(crate::artifact {
+        kind: "snippets", version: 2;
         /// blake3 of language, NUL, code ([`crate::content_id`]).
         snippet_id: String,
         /// Language name as in `icodegen-lang` (`python`, `java`, ...).
@@ -125,7 +127,8 @@ pub mod snippets {
         pair_id: Option<String>,
         /// Role in the pair as the input names it (`buggy`, `fixed`, `function_1`, ...).
         pair_role: Option<String>,
-    }
+    });
+    crate::with_covariates!(covariate_access { Row; });
 }
 
 /// `covariates.parquet` (preprocess): the confounders of every snippet.

@@ -195,6 +195,39 @@ fn params_section_loads_and_typos_get_line_key_and_suggestion() {
 }
 
 #[test]
+fn snippets_carry_every_covariate_column_since_version_2() {
+    use icodegen_artifacts::schemas::snippets;
+    assert_eq!(snippets::VERSION, 2);
+    let names = snippets::Row::COLUMNS;
+    let at = names.iter().position(|name| *name == "pair_role").unwrap();
+    assert_eq!(&names[at + 1..], Covariates::NAMES);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snippets.parquet");
+    let mut row = snippets::Row {
+        snippet_id: "s".into(),
+        language: "python".into(),
+        code: "def f():\n    return 1\n".into(),
+        source: "tree".into(),
+        split: "test".into(),
+        ..snippets::Row::default()
+    };
+    let covariates = Covariates {
+        ast_depth: 5,
+        cyclomatic: 2,
+        n_modifiers: 1,
+        ..Covariates::default()
+    };
+    row.set_covariates(&covariates);
+    write_all(&path, "ingest", std::slice::from_ref(&row)).unwrap();
+    let back: Vec<snippets::Row> = read_all(&path).unwrap();
+    assert_eq!(back[0].covariates(), covariates);
+    assert_eq!(
+        read_metadata(&path).unwrap().schema_version.as_deref(),
+        Some("2")
+    );
+}
+
+#[test]
 fn docs_describe_every_column_of_every_artifact() {
     let docs = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

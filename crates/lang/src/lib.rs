@@ -1,13 +1,17 @@
 //! The programming languages icodegen understands and their official tree-sitter grammars.
 //!
-//! Shared by `ingest` (function extraction), `preprocess` (covariates, interventions) and `tag`
-//! (token-to-AST alignment), so every stage parses a language the same way. This crate knows
-//! nothing about artifacts or models.
+//! Shared by `ingest` (function extraction and the covariates of every snippet it keeps),
+//! `preprocess` (interventions, and the covariates of the rows they create) and `tag`
+//! (token-to-AST alignment), so every stage parses a language the same way. Of the artifacts it
+//! knows only the [`icodegen_artifacts::Covariates`] struct that [`covariates`] fills; it knows
+//! nothing about models.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 pub mod ast;
+pub mod bindings;
+pub mod covariates;
 pub mod snippet;
 pub mod syntax;
 

@@ -3,8 +3,9 @@
 //! of their input and the settings, so batches can run on any thread in any order and the
 //! result is still deterministic.
 
+use icodegen_artifacts::Covariates;
 use icodegen_artifacts::schemas::snippets;
-use icodegen_lang::{Language, Parsers, Snippet};
+use icodegen_lang::{Language, Parsers, Snippet, covariates};
 
 use crate::config::{Filters, Split, SplitRatios};
 use crate::dedup::{MinHasher, id_key};
@@ -171,9 +172,10 @@ fn row(
     name: Option<String>,
     docstring: Option<String>,
     lines: (Option<usize>, Option<usize>),
+    covariates: &Covariates,
 ) -> snippets::Row {
     let language_name = language.name();
-    snippets::Row {
+    let mut row = snippets::Row {
         snippet_id: icodegen_artifacts::content_id(language_name, &code),
         language: language_name.to_owned(),
         n_bytes: code.len() as i64,
@@ -188,7 +190,10 @@ fn row(
         split: String::new(),
         pair_id: None,
         pair_role: None,
-    }
+        ..snippets::Row::default()
+    };
+    row.set_covariates(covariates);
+    row
 }
 
 fn finish_unit(
@@ -216,8 +221,13 @@ fn finish_unit(
     }
 }
 
-/// Filters and parses one row's code; `Err` is the reason it is skipped.
-fn check_row(workers: &mut Workers, context: &Context, input: &RowInput) -> Result<(), Reason> {
+/// Filters and parses one row's code; its covariates come from that one parse. `Err` is the
+/// reason it is skipped.
+fn check_row(
+    workers: &mut Workers,
+    context: &Context,
+    input: &RowInput,
+) -> Result<Covariates, Reason> {
     if let Some(reason) = check_text(&input.code, &context.filters) {
         return Err(reason);
     }
@@ -226,7 +236,7 @@ fn check_row(workers: &mut Workers, context: &Context, input: &RowInput) -> Resu
     if snippet.error_count() > context.filters.max_error_nodes {
         return Err(Reason::ParseError);
     }
-    Ok(())
+    Ok(covariates::covariates(&snippet))
 }
 
 /// Processes one piece of work.
@@ -239,9 +249,10 @@ pub fn process(workers: &mut Workers, context: &Context, work: Work) -> Vec<Outc
             bytes,
         } => process_file(workers, context, origin, language, &display, bytes),
         Work::Row { origin, row: input } => {
-            if let Err(reason) = check_row(workers, context, &input) {
-                return vec![Outcome::Skip(Skip::new(reason, input.location))];
-            }
+            let covariates = match check_row(workers, context, &input) {
+                Ok(covariates) => covariates,
+                Err(reason) => return vec![Outcome::Skip(Skip::new(reason, input.location))],
+            };
             let row = row(
                 &origin,
                 input.language,
@@ -249,6 +260,7 @@ pub fn process(workers: &mut Workers, context: &Context, work: Work) -> Vec<Outc
                 input.name,
                 input.docstring,
                 (input.start_line, input.end_line),
+                &covariates,
             );
             let id = row.snippet_id.clone();
             vec![Outcome::Unit(finish_unit(
@@ -271,15 +283,20 @@ pub fn process(workers: &mut Workers, context: &Context, work: Work) -> Vec<Outc
                     Skip::new(Reason::IdenticalPair, location).rows(2),
                 )];
             }
-            for (_, input) in members.iter() {
-                if let Err(reason) = check_row(workers, context, input) {
-                    return vec![Outcome::Skip(Skip::new(reason, location).rows(2))];
+            let mut member_covariates = [Covariates::default(); 2];
+            for ((_, input), covariates) in members.iter().zip(&mut member_covariates) {
+                match check_row(workers, context, input) {
+                    Ok(found) => *covariates = found,
+                    Err(reason) => {
+                        return vec![Outcome::Skip(Skip::new(reason, location).rows(2))];
+                    }
                 }
             }
             let [first, second] = *members;
             let rows: Vec<snippets::Row> = [first, second]
                 .into_iter()
-                .map(|(role, input)| {
+                .zip(&member_covariates)
+                .map(|((role, input), covariates)| {
                     let mut row = row(
                         &origin,
                         input.language,
@@ -287,6 +304,7 @@ pub fn process(workers: &mut Workers, context: &Context, work: Work) -> Vec<Outc
                         input.name,
                         input.docstring,
                         (None, None),
+                        covariates,
                     );
                     row.pair_role = Some(role);
                     row
@@ -355,6 +373,14 @@ fn process_file(
             outcomes.push(Outcome::Skip(Skip::new(Reason::ParseError, location)));
             continue;
         }
+        // The covariates are those of the snippet alone (as it will be scored), from its one
+        // parse; no later stage parses it again.
+        let Ok(snippet) = Snippet::parse(&mut workers.snippets, language, &function.code) else {
+            outcomes.push(Outcome::Skip(Skip::new(Reason::ParseError, location)));
+            continue;
+        };
+        let covariates = covariates::covariates(&snippet);
+        drop(snippet);
         let row = row(
             &origin,
             language,
@@ -362,6 +388,7 @@ fn process_file(
             function.name,
             function.docstring,
             (Some(function.start_line), Some(function.end_line)),
+            &covariates,
         );
         let id = row.snippet_id.clone();
         outcomes.push(Outcome::Unit(finish_unit(

@@ -66,6 +66,18 @@ fn write(path: &Path, contents: impl AsRef<[u8]>) {
     std::fs::write(path, contents).unwrap();
 }
 
+/// Every row carries the covariates of its code parsed alone (what preprocess used to compute).
+fn assert_covariates_of_the_code(rows: &[Row]) {
+    let mut parsers = icodegen_lang::Parsers::new();
+    for row in rows {
+        let language = icodegen_lang::Language::from_name(&row.language).unwrap();
+        let snippet = icodegen_lang::Snippet::parse(&mut parsers, language, &row.code).unwrap();
+        let expected = icodegen_lang::covariates::covariates(&snippet);
+        assert_eq!(row.covariates(), expected, "{}", row.code);
+        assert!(expected.n_ast_nodes > 0 && expected.cyclomatic >= 1);
+    }
+}
+
 fn skipped(report: &Value, reason: &str) -> u64 {
     report["skipped"][reason]["count"].as_u64().unwrap_or(0)
 }
@@ -320,6 +332,8 @@ fn a_source_tree_yields_one_snippet_per_function_in_every_language() {
     assert_eq!(constructor.docstring.as_deref(), Some("Builds a demo."));
     assert!(rows.iter().all(|row| row.source == "tree"));
     assert_eq!(run.report()["files"]["read"], 6);
+    assert_covariates_of_the_code(&rows);
+    assert_eq!(greet.covariates().cyclomatic, 2);
 }
 
 #[test]
@@ -548,6 +562,7 @@ fn paired_jsonl_and_parquet_rows_stay_together_in_one_split() {
     assert_eq!(rows[4].pair_role.as_deref(), Some("function_1"));
     assert_eq!(rows[4].language, "java");
     assert_eq!(rows[4].pair_id.as_ref().unwrap().len(), 64);
+    assert_covariates_of_the_code(&rows);
     let report = run.report();
     assert_eq!(skipped(&report, "identical_pair"), 2);
     assert_eq!(skipped(&report, "missing_code"), 2);

@@ -9,10 +9,13 @@
 //! The library knows nothing of the runner, its cache, the lock file or Slurm: it reads the
 //! inputs it is given and writes only the output paths it is given.
 
-pub mod bindings;
 pub mod config;
-pub mod covariates;
 pub mod interventions;
+
+/// The covariates and bindings of a parsed snippet live in `icodegen-lang`, where ingest
+/// computes them from the parse it already makes; preprocess computes them only for the rows
+/// its interventions create.
+pub use icodegen_lang::{bindings, covariates};
 
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::path::Path;
@@ -120,9 +123,8 @@ fn process_row(
     plan: Plan,
 ) -> Result<Produced, String> {
     let language = Language::from_name(&row.language).map_err(|error| error.to_string())?;
-    let snippet =
-        Snippet::parse(parsers, language, &row.code).map_err(|error| error.to_string())?;
-    let original = covariates::covariates(&snippet);
+    // Ingest computed the snippet's covariates from its one parse; they are not recomputed.
+    let original = row.covariates();
     let mut covariates_row = covariates_schema::Row {
         snippet_id: row.snippet_id.clone(),
         language: row.language.clone(),
@@ -162,13 +164,21 @@ fn process_row(
             covariates: original,
         });
     }
+    // The one parse of this snippet in preprocess: the interventions edit its tree.
+    let mut snippet = None;
     for &intervention in &config.interventions {
         if intervention == Intervention::Bugfix && !plan.synthetic_bugfix {
             continue;
         }
+        let snippet = match &snippet {
+            Some(snippet) => snippet,
+            None => snippet.insert(
+                Snippet::parse(parsers, language, &row.code).map_err(|error| error.to_string())?,
+            ),
+        };
         let mut tally = Tally::default();
         let outcome =
-            interventions::apply(intervention, parsers, &snippet, id, settings, &mut tally);
+            interventions::apply(intervention, parsers, snippet, id, settings, &mut tally);
         if let Outcome::Made(variant) = outcome {
             let variant_covariates = covariates::covariates(&variant.snippet);
             let pair_id = synthetic_pair_id(intervention, id);

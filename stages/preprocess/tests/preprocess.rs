@@ -8,8 +8,10 @@ use icodegen_artifacts::schemas::{covariates, snippets, testbed};
 use icodegen_artifacts::{content_id, read_all, write_all};
 use serde_json::Value;
 
+/// A snippets row as ingest writes it: with the covariates of its code (none for a language
+/// icodegen does not know).
 fn snippet(language: &str, split: &str, code: &str) -> snippets::Row {
-    snippets::Row {
+    let mut row = snippets::Row {
         snippet_id: content_id(language, code),
         language: language.to_owned(),
         code: code.to_owned(),
@@ -17,7 +19,13 @@ fn snippet(language: &str, split: &str, code: &str) -> snippets::Row {
         split: split.to_owned(),
         n_bytes: code.len() as i64,
         ..snippets::Row::default()
+    };
+    if let Ok(language) = icodegen_lang::Language::from_name(language) {
+        let mut parsers = icodegen_lang::Parsers::new();
+        let parsed = icodegen_lang::Snippet::parse(&mut parsers, language, code).unwrap();
+        row.set_covariates(&icodegen_lang::covariates::covariates(&parsed));
     }
+    row
 }
 
 fn pair_member(split: &str, pair_id: &str, role: &str, code: &str) -> snippets::Row {
@@ -405,10 +413,11 @@ fn cyclomatic_complexity_matches_lizard_on_the_reference_fixture() {
 }
 
 #[test]
-fn bad_input_is_a_usage_error_and_leaves_no_output() {
+fn bad_params_are_a_usage_error_a_bad_input_fails_the_work_and_neither_leaves_output() {
     let dir = tempfile::tempdir().unwrap();
+    // A missing input artifact: the work failed (exit 1), not a usage error.
     let run = run_in(dir.path(), ALL);
-    assert_eq!(run.output.status.code(), Some(2));
+    assert_eq!(run.output.status.code(), Some(1));
     assert!(
         run.stderr().contains("snippets.parquet"),
         "{}",

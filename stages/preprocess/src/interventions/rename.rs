@@ -7,7 +7,7 @@ use icodegen_lang::{Edit, Parsers, Snippet};
 use rand_chacha::ChaCha8Rng;
 
 use super::{Outcome, Tally, Variant, fresh_name, words};
-use crate::bindings;
+use icodegen_lang::bindings;
 
 /// Names never renamed whatever the language (receivers by convention).
 const CONVENTIONAL: [&str; 3] = ["self", "cls", "this"];

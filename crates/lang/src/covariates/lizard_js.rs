@@ -39,7 +39,7 @@ pub struct Analysis {
     pub failed: bool,
 }
 
-/// The class shell a JavaScript method is parsed in (`icodegen_lang::Snippet`).
+/// The class shell a JavaScript method is parsed in (`crate::Snippet`).
 const SHELL: (&str, &str) = ("class _ {\n", "\n}\n");
 
 /// Lizard's complexity of the snippet's own function: `text` is the snippet's parsed text (in

@@ -1,5 +1,5 @@
 //! The confounders of one piece of code (methodology §1), from one walk over its tree-sitter
-//! tree. Definitions (what each class of node is per language) live in `icodegen_lang::syntax`;
+//! tree. Definitions (what each class of node is per language) live in `crate::syntax`;
 //! this module only counts.
 //!
 //! Cyclomatic complexity follows lizard 1.24.3 exactly, quirks included (lizard is a tokenizer,
@@ -20,9 +20,9 @@
 
 use std::collections::HashSet;
 
+use crate::ast::Visit;
+use crate::{Class, Language, Snippet};
 use icodegen_artifacts::Covariates;
-use icodegen_lang::ast::Visit;
-use icodegen_lang::{Class, Language, Snippet};
 use tree_sitter::Node;
 
 use crate::bindings;
@@ -406,7 +406,7 @@ impl Counts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use icodegen_lang::Parsers;
+    use crate::Parsers;
 
     fn of(language: Language, code: &str) -> Covariates {
         let mut parsers = Parsers::new();

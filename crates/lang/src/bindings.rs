@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
-use icodegen_lang::ast::{self, Visit};
-use icodegen_lang::{Language, Snippet};
+use crate::ast::{self, Visit};
+use crate::{Language, Snippet};
 use tree_sitter::Node;
 
 /// Rules of one language.
@@ -462,7 +462,7 @@ pub fn occurrences(snippet: &Snippet) -> Vec<(std::ops::Range<usize>, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use icodegen_lang::Parsers;
+    use crate::Parsers;
 
     fn of(language: Language, code: &str) -> Bindings {
         let mut parsers = Parsers::new();
