@@ -72,7 +72,9 @@ def main():
               f"duplicates (the train sdists alone: {base.get('exact_duplicate', '?')} and {base.get('near_duplicate', '?')})")
         print(f"- testbed: {pre['testbed']['rows']} rows from {pre['testbed']['snippets']} snippets; pairs: "
               + ", ".join(f"{name} {value['pairs']}" for name, value in sorted(pre["interventions"].items())))
-        for label, *_ in measures:
+        # A stage measured twice (a rerun, its label annotated after a space) counts once, the last.
+        last = {label.split(" ")[0]: (label, wall, rss, size) for label, wall, rss, size in measures}
+        for label in last:
             if label.startswith("infer-"):
                 metrics = json.load(open(os.path.join(run, f"{label}.json")))
                 model = label[len("infer-"):]
@@ -81,12 +83,11 @@ def main():
         print()
         print("| stage | wall s | peak RSS MB | outputs MB |")
         print("| --- | ---: | ---: | ---: |")
-        total = 0.0
         for label, wall, rss, size in measures:
-            total += wall
             print(f"| {label} | {duration(wall)} | {rss / 1024:.0f} | {mb(size)} |")
-        print(f"| **all** | {duration(total)} | {max(m[2] for m in measures) / 1024:.0f} | "
-              f"{mb(sum(m[3] for m in measures))} |")
+        counted = list(last.values())
+        print(f"| **all** | {duration(sum(m[1] for m in counted))} | {max(m[2] for m in counted) / 1024:.0f} | "
+              f"{mb(sum(m[3] for m in counted))} |")
         print()
     shared = read_measures(os.path.join(work, "shared", "measure.tsv"))
     if shared:
