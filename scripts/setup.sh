@@ -74,3 +74,12 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
     log "chromium is missing and apt-get needs root here: install it (apt-get install chromium) for the browser tests"
   fi
 fi
+
+# moto's S3 server (PyPI) for the remote tests (tests/integration/remote.rs starts it on a free
+# port of 127.0.0.1); a project-local venv, installed once.
+MOTO_VENV=.tools/moto-venv
+if [ ! -x "$MOTO_VENV/bin/moto_server" ]; then
+  log "installing moto[server] into $MOTO_VENV for the S3 remote tests"
+  python3 -m venv "$MOTO_VENV" && "$MOTO_VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]' \
+    || log "could not install moto: the S3 remote tests will say they are skipped"
+fi

@@ -17,6 +17,12 @@ if [ "${ICODEGEN_SLURM:-1}" = 1 ]; then
   fi
 fi
 
+# The S3 remote tests start .tools/moto-venv's moto_server themselves: when set-up installed it,
+# they must run (fail rather than skip).
+if [ -x .tools/moto-venv/bin/moto_server ]; then
+  export ICODEGEN_REQUIRE_S3=1
+fi
+
 # Formatting and lints first: a submission that fails them does not land.
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use icodegen_pipeline::commands::{self, GcOptions, ReproOptions, RunStageOptions};
+use icodegen_pipeline::commands::{self, GcOptions, ReproOptions, RunStageOptions, diff};
 use icodegen_pipeline::exec::slurm::SubmitOptions;
 use icodegen_pipeline::graph::dag;
 use icodegen_pipeline::spec::Resources;
@@ -72,6 +72,13 @@ enum Command {
         /// with slurm, `--force` also submits while jobs of this pipeline are queued)
         #[arg(long, value_enum, default_value_t = ExecutorKind::Local)]
         executor: ExecutorKind,
+        /// Before running a stale stage, look its key up in the remote's run-cache and download
+        /// its outputs instead of running it
+        #[arg(long)]
+        pull: bool,
+        /// The remote for --pull [default: the default remote]
+        #[arg(short = 'r', long, value_name = "NAME", requires = "pull")]
+        remote: Option<String>,
         #[command(flatten)]
         slurm: SlurmArgs,
     },
@@ -85,6 +92,9 @@ enum Command {
         /// Print {"stages": {NAME: {"state": ..., "reasons": [...]}}}
         #[arg(long)]
         json: bool,
+        /// Instead: which outs of the lock are not on the remote (default remote, or NAME)
+        #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+        remote: Option<String>,
     },
     /// List the latest Slurm job of each stage: id, state, log
     Jobs {
@@ -126,6 +136,40 @@ enum Command {
         /// Remove run-cache entries older than this (e.g. 7d, 12h, 30m) unless --keep-last keeps them
         #[arg(long, value_name = "DURATION", value_parser = icodegen_pipeline::store::parse_duration)]
         older_than: Option<std::time::Duration>,
+        /// Instead: remove the objects on the remote (default, or NAME) that no run-cache entry on
+        /// the remote references (needs --dry-run or --yes)
+        #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+        remote: Option<String>,
+        /// With --remote: really remove
+        #[arg(long, requires = "remote")]
+        yes: bool,
+    },
+    /// Configure remotes (icodegen.yaml; machine-specific: .icodegen/config.local.yaml)
+    Remote {
+        #[command(subcommand)]
+        action: RemoteAction,
+    },
+    /// Upload the objects of the lock's outs (and their run-cache entries) missing on the remote
+    Push(TransferArgs),
+    /// Download the objects of the lock's outs missing here, without checking them out
+    Fetch(TransferArgs),
+    /// Fetch, then check out the outs
+    Pull {
+        #[command(flatten)]
+        transfer: TransferArgs,
+        /// Overwrite outs changed by hand even when their contents are not in the cache
+        #[arg(short, long)]
+        force: bool,
+    },
+    /// Params of two git revisions
+    Params {
+        #[command(subcommand)]
+        action: DiffAction,
+    },
+    /// Metrics of two git revisions
+    Metrics {
+        #[command(subcommand)]
+        action: DiffAction,
     },
     /// Query the Parquet artifacts of the current lock with SQL
     Query {
@@ -153,6 +197,64 @@ enum Command {
         /// Print the stage's plan key and exit
         #[arg(long)]
         print_key: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RemoteAction {
+    /// Add (or change) a remote: a path, file://, s3://bucket/prefix, gs://bucket/prefix, az://container/prefix
+    Add {
+        name: String,
+        url: String,
+        /// Make it the default remote
+        #[arg(short, long)]
+        default: bool,
+        /// Write to .icodegen/config.local.yaml (this machine only) instead of icodegen.yaml
+        #[arg(long)]
+        local: bool,
+        /// An option: endpoint=URL, region=R, allow_http=true, timeout=SECONDS, retries=N, or any
+        /// object_store option (repeatable)
+        #[arg(short = 'o', long = "option", value_name = "KEY=VALUE", value_parser = parse_option)]
+        options: Vec<(String, String)>,
+    },
+    /// List the remotes (`*` marks the default)
+    List,
+    /// Remove a remote
+    Remove { name: String },
+}
+
+fn parse_option(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))
+}
+
+#[derive(Args)]
+struct TransferArgs {
+    /// Stages or groups; default: all
+    targets: Vec<String>,
+    /// The remote [default: the default remote]
+    #[arg(short, long, value_name = "NAME")]
+    remote: Option<String>,
+    /// Transfers at once [default: the remote's `jobs`, or 8]
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+}
+
+#[derive(Subcommand)]
+enum DiffAction {
+    /// Changed values between revisions A [HEAD] and B [the working tree]
+    Diff {
+        a: Option<String>,
+        b: Option<String>,
+        /// Unchanged values too
+        #[arg(long)]
+        all: bool,
+        #[arg(long, conflicts_with = "md")]
+        json: bool,
+        /// A Markdown table
+        #[arg(long)]
+        md: bool,
     },
 }
 
@@ -264,8 +366,13 @@ fn run(command: Command, options: &Options) -> anyhow::Result<u8> {
             jobs,
             keep_going,
             executor,
+            pull,
+            remote,
             slurm,
         } => {
+            if pull {
+                commands::set_pull(&session, remote.as_deref())?;
+            }
             if executor == ExecutorKind::Local && slurm.any() {
                 return Err(anyhow::Error::new(PipelineError::Spec {
                     file: "command line".into(),
@@ -303,8 +410,20 @@ fn run(command: Command, options: &Options) -> anyhow::Result<u8> {
         Command::Cancel { targets } => commands::cancel(&session, &targets)?,
         Command::Status {
             targets,
+            remote: Some(remote),
+            ..
+        } => {
+            let remote = (!remote.is_empty()).then_some(remote);
+            print!(
+                "{}",
+                commands::remote_status(&session, &targets, remote.as_deref())?
+            );
+        }
+        Command::Status {
+            targets,
             explain,
             json,
+            remote: None,
         } => {
             print!("{}", commands::status(&session, &targets, explain, json)?);
         }
@@ -319,8 +438,75 @@ fn run(command: Command, options: &Options) -> anyhow::Result<u8> {
         Command::Checkout { targets, force } => commands::checkout(&session, &targets, force)?,
         Command::Gc {
             dry_run,
+            remote: Some(remote),
+            yes,
+            ..
+        } => {
+            let remote = (!remote.is_empty()).then_some(remote);
+            commands::gc_remote(&session, remote.as_deref(), dry_run, yes)?;
+        }
+        Command::Remote { action } => match action {
+            RemoteAction::Add {
+                name,
+                url,
+                default,
+                local,
+                options,
+            } => commands::remote_add(&session, &name, &url, default, local, &options)?,
+            RemoteAction::List => print!("{}", commands::remote_list(&session)?),
+            RemoteAction::Remove { name } => commands::remote_remove(&session, &name)?,
+        },
+        Command::Push(args) => commands::push(
+            &session,
+            &args.targets,
+            args.remote.as_deref(),
+            args.jobs.map(usize::from),
+        )?,
+        Command::Fetch(args) => commands::fetch(
+            &session,
+            &args.targets,
+            args.remote.as_deref(),
+            args.jobs.map(usize::from),
+        )?,
+        Command::Pull { transfer, force } => commands::pull(
+            &session,
+            &transfer.targets,
+            transfer.remote.as_deref(),
+            transfer.jobs.map(usize::from),
+            force,
+        )?,
+        Command::Params {
+            action:
+                DiffAction::Diff {
+                    a,
+                    b,
+                    all,
+                    json,
+                    md,
+                },
+        } => {
+            let rows = diff::params_diff(&session, a.as_deref(), b.as_deref(), all)?;
+            print!("{}", diff::render(&rows, diff_format(json, md), false));
+        }
+        Command::Metrics {
+            action:
+                DiffAction::Diff {
+                    a,
+                    b,
+                    all,
+                    json,
+                    md,
+                },
+        } => {
+            let rows = diff::metrics_diff(&session, a.as_deref(), b.as_deref(), all)?;
+            print!("{}", diff::render(&rows, diff_format(json, md), true));
+        }
+        Command::Gc {
+            dry_run,
             keep_last,
             older_than,
+            remote: None,
+            yes: _,
         } => commands::gc(
             &session,
             &GcOptions {
@@ -353,6 +539,16 @@ fn run(command: Command, options: &Options) -> anyhow::Result<u8> {
         }
     }
     Ok(0)
+}
+
+fn diff_format(json: bool, md: bool) -> diff::DiffFormat {
+    if json {
+        diff::DiffFormat::Json
+    } else if md {
+        diff::DiffFormat::Markdown
+    } else {
+        diff::DiffFormat::Table
+    }
 }
 
 fn query(

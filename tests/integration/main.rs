@@ -9,6 +9,7 @@ mod failures;
 mod faults;
 mod harness;
 mod query;
+mod remote;
 mod repro;
 mod safety;
 mod slurm;

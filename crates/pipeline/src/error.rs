@@ -72,6 +72,13 @@ pub enum PipelineError {
     /// Jobs of this pipeline are still queued: submitting more is refused without `--force`.
     #[error("{0}")]
     JobsQueued(String),
+    /// A remote could not be reached or refused an operation (or the credentials).
+    #[error("remote `{remote}`: {message}")]
+    Remote {
+        remote: String,
+        message: String,
+        credentials: bool,
+    },
     #[error("internal error, please report it: {0}")]
     Internal(String),
 }
@@ -123,6 +130,7 @@ impl PipelineError {
             | PipelineError::StageFailed { .. }
             | PipelineError::RunFailed(_)
             | PipelineError::Cluster(_)
+            | PipelineError::Remote { .. }
             | PipelineError::Internal(_) => EXIT_FAILURE,
             PipelineError::Interrupted => crate::signals::interrupt_exit_code(),
         }

@@ -15,6 +15,7 @@
 //! | [`keys`] | `hash`, `memo`, `code`, `key`, `lock`, `status` | content hashes, the hash memo, code fingerprints, stage keys, `pipeline.lock`, staleness reasons |
 //! | [`safety`] | `guard`, `running`, `runner_lock` | what outs may be, the processes of a stage, one runner per workspace and cache |
 //! | [`store`] | `objects`, `links`, `runs`, `checkout`, `gc` | the content-addressed cache, link types, gc policies |
+//! | [`remote`] | `remote`, `config`, `transfer` | remotes (`object_store`): configuration, push, fetch, remote run-cache |
 //! | [`session`] | `session`, `staleness` | an opened workspace: pipeline, graph, store, memos, the staleness walk |
 //! | [`exec`] | `local`, `slurm/`, `stage_run`, `process` | executors: one trait, two implementations, one stage routine |
 //! | [`commands`] | `repro`, `inspect`, `cache`, `stage`, `tables` | one function per CLI command |
@@ -40,6 +41,8 @@ pub mod keys;
 pub mod safety;
 
 pub mod store;
+
+pub mod remote;
 
 pub mod session;
 

@@ -15,12 +15,17 @@ use crate::session::Session;
 use crate::spec::Field;
 
 pub mod cache;
+pub mod diff;
 pub mod inspect;
+pub mod remote;
 pub mod stage;
 pub mod tables;
 
 pub use cache::{GcOptions, checkout, gc};
 pub use inspect::{cancel, dag, jobs, status};
+pub use remote::{
+    fetch, gc_remote, pull, push, remote_add, remote_list, remote_remove, remote_status, set_pull,
+};
 pub use stage::{RunStageOptions, run_stage};
 
 /// `icodegen repro` options.

@@ -103,7 +103,10 @@ pub fn run_stage(
     }
     if reusable
         && !stage.outs.is_empty()
-        && let Some(entry) = session.store.run_get(&key)
+        && let Some(entry) = session
+            .store
+            .run_get(&key)
+            .or_else(|| pull_run(session, &stage.name, &key))
         && entry.key == key
     {
         match restore_outs(session, stage, &entry) {
@@ -256,4 +259,27 @@ fn restore_outs(
         wanted.push((record, session.abs(&out.path)));
     }
     session.store.restore_all(&wanted)
+}
+
+/// `repro --pull`: the remote run-cache entry of `key`, its objects downloaded (verified) into
+/// the local cache; `None` (with a warning for a failure) when there is none.
+fn pull_run(session: &Session, stage: &str, key: &str) -> Option<StageRecord> {
+    let remote = session.pull_from.get()?;
+    match crate::remote::transfer::fetch_run(remote, &session.store, key, remote.jobs) {
+        Ok(Some(record)) => {
+            session.console.verbose(format!(
+                "`{stage}`: found in the run-cache of remote `{}`",
+                remote.name
+            ));
+            Some(record)
+        }
+        Ok(None) => None,
+        Err(error) => {
+            session.console.warn(format!(
+                "cannot restore stage `{stage}` from remote `{}` ({error}); running it instead",
+                remote.name
+            ));
+            None
+        }
+    }
 }

@@ -62,6 +62,8 @@ pub struct Session {
     pub path_env: OsString,
     /// The running `icodegen` executable (never fingerprinted as a stage).
     pub runner: Option<PathBuf>,
+    /// `repro --pull`: the remote whose run-cache is looked up before a stale stage runs.
+    pub pull_from: std::sync::OnceLock<crate::remote::Remote>,
 }
 
 impl Session {
@@ -113,6 +115,7 @@ impl Session {
             fingerprints,
             path_env,
             runner,
+            pull_from: std::sync::OnceLock::new(),
         })
     }
 

@@ -18,7 +18,7 @@ use crate::keys::lock::FileRecord;
 use crate::keys::memo::{HashMemo, Stat, now_ns};
 
 impl Store {
-    fn temp_file(&self) -> Result<tempfile::NamedTempFile> {
+    pub(crate) fn temp_file(&self) -> Result<tempfile::NamedTempFile> {
         let tmp = self.tmp_dir();
         tempfile::Builder::new()
             .prefix("object-")
@@ -27,7 +27,7 @@ impl Store {
     }
 
     /// Moves a complete temporary file into the store as `hash` (unless already there).
-    fn persist(&self, temp: tempfile::NamedTempFile, hash: &str) -> Result<()> {
+    pub(crate) fn persist(&self, temp: tempfile::NamedTempFile, hash: &str) -> Result<()> {
         let target = self.object_path(hash);
         if target.is_file() {
             return Ok(());
