@@ -20,6 +20,17 @@ type Metric = fn(&Model, usize) -> Option<f64>;
 
 /// Cross-entropy and accuracy of one model over the original rows.
 pub fn metrics(model: &Model, testbed: &Testbed, params: &StudyParams) -> Vec<study_metrics::Row> {
+    metrics_on(model, &testbed.base, params, None)
+}
+
+/// Cross-entropy and accuracy of one model over `base` (rows of one language: `scope` names it
+/// and enters the seeds; `None`: the pooled original rows, as in the `metrics` table).
+pub fn metrics_on(
+    model: &Model,
+    base: &[usize],
+    params: &StudyParams,
+    scope: Option<&str>,
+) -> Vec<study_metrics::Row> {
     let metrics: [(&str, Metric); 2] = [
         ("cross_entropy", Model::cross_entropy),
         ("accuracy", Model::accuracy),
@@ -27,15 +38,13 @@ pub fn metrics(model: &Model, testbed: &Testbed, params: &StudyParams) -> Vec<st
     metrics
         .into_iter()
         .filter_map(|(metric, value)| {
-            let values: Vec<f64> = testbed
-                .base
-                .iter()
-                .filter_map(|&row| value(model, row))
-                .collect();
+            let values: Vec<f64> = base.iter().filter_map(|&row| value(model, row)).collect();
             if values.is_empty() {
                 return None;
             }
-            let seed = derive_seed(params.seed, &["metric", &model.model_id, metric]);
+            let mut labels = vec!["metric", model.model_id.as_str(), metric];
+            labels.extend(scope);
+            let seed = derive_seed(params.seed, &labels);
             let interval = mean_interval(&values, &params.bootstrap, seed, params.min_rows, "rows");
             let [_, _, median, _, _] = five_numbers(&values);
             let mut note = interval.note.clone();
@@ -83,9 +92,19 @@ pub fn concepts(
     testbed: &Testbed,
     params: &StudyParams,
 ) -> Vec<study_concepts::Row> {
+    concepts_on(model, &testbed.base, params, None)
+}
+
+/// AsC-Eval of every concept of one model over `base` (`scope` as in [`metrics_on`]).
+pub fn concepts_on(
+    model: &Model,
+    base: &[usize],
+    params: &StudyParams,
+    scope: Option<&str>,
+) -> Vec<study_concepts::Row> {
     let mut rows = Vec::new();
     for ((kind, concept), values) in &model.concepts {
-        let present: Vec<(f64, i32)> = testbed.base.iter().filter_map(|&row| values[row]).collect();
+        let present: Vec<(f64, i32)> = base.iter().filter_map(|&row| values[row]).collect();
         if present.is_empty() {
             continue;
         }
@@ -93,7 +112,9 @@ pub fn concepts(
             .iter()
             .map(|(probability, _)| *probability)
             .collect();
-        let seed = derive_seed(params.seed, &["concept", &model.model_id, kind, concept]);
+        let mut labels = vec!["concept", model.model_id.as_str(), kind, concept];
+        labels.extend(scope);
+        let seed = derive_seed(params.seed, &labels);
         let interval = mean_interval(
             &probabilities,
             &params.bootstrap,

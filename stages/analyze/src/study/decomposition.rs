@@ -28,11 +28,11 @@ use icodegen_causal::{
 
 use super::Study;
 use super::effects::{CONCEPT, confounder_value, select_confounders};
+use super::format::{number, p_phrase, signed_ci};
 use super::inputs::{Model, Pair, Testbed};
 use super::numbers::{MeanInterval, adjust_family, compare_paired, derive_seed};
 use super::paired::{Outcome, outcomes};
 use super::params::{StudyParams, TOKEN_COUNT};
-use super::report::{number, p_phrase, signed_ci};
 
 /// The size mediators, in order: the model's token count, lines of code, AST nodes.
 pub const SIZE_MEDIATORS: [&str; 3] = [TOKEN_COUNT, "loc", "n_ast_nodes"];

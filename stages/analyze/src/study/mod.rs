@@ -13,7 +13,8 @@
 //! intervals ([`concepts`]); token-level aggregates with DataFusion SQL ([`tokens`]); control vs
 //! treated per intervention ([`paired`]); back-door effects of interventions and of concepts as
 //! continuous treatments, with correlations and refuters ([`effects`]); paired comparisons
-//! between models and the seed studies' checks ([`compare`]); then the report ([`report`]).
+//! between models and the seed studies' checks ([`compare`]); then the report model
+//! ([`report`]), rendered as HTML and Markdown ([`render`]).
 //! Every family of tests is adjusted (Holm and Benjamini-Hochberg) and every random step has
 //! its own recorded seed derived from the study seed and its labels.
 //!
@@ -26,10 +27,12 @@ pub mod concepts;
 pub mod decomposition;
 pub mod effects;
 pub mod explorer;
+pub mod format;
 pub mod inputs;
 pub mod numbers;
 pub mod paired;
 pub mod params;
+pub mod render;
 pub mod report;
 pub mod tokens;
 
@@ -385,15 +388,15 @@ pub fn write_report(study: &Study, out: &Path) -> Result<()> {
     write_table(&tables, TABLES[5], &results.refutations, &seed)?;
     write_table(&tables, TABLES[6], &results.comparisons, &seed)?;
     write_table(&tables, TABLES[7], &results.seed_checks, &seed)?;
-    let summary = report::Summary::from_study(study);
+    let report = report::Report::build(study);
     fs_err::write(
         folder.path().join("index.html"),
-        report::html(study, &summary)?,
+        render::html::page(&report)?,
     )?;
     explorer::write(study, folder.path())?;
     fs_err::write(
         folder.path().join("summary.md"),
-        report::markdown(study, &summary),
+        render::markdown::summary(&report),
     )?;
     let manifest = json!({
         "tool_version": icodegen_artifacts::io::TOOL_VERSION,

@@ -1,0 +1,101 @@
+//! `summary.md`: the findings in sentences, the leaderboard and each model's concepts.
+
+use std::fmt::Write as _;
+
+use crate::study::compare::with_ci;
+use crate::study::format::{estimate_ci, number};
+use crate::study::report::Report;
+use crate::study::report::many::Estimate;
+
+fn estimate(value: &Estimate) -> String {
+    estimate_ci(Some(value.value), value.low, value.high)
+}
+
+/// `summary.md`.
+pub fn summary(report: &Report) -> String {
+    let summary = &report.summary;
+    let mut text = String::from("# icodegen study: summary\n\n");
+    let _ = writeln!(text, "{}\n", summary.overview);
+    for (title, lines) in &summary.sections {
+        let _ = writeln!(text, "## {title}\n");
+        for line in lines {
+            let _ = writeln!(text, "- {line}");
+        }
+        text.push('\n');
+    }
+    for board in &report.leaderboards {
+        if board.standings.len() < 2 {
+            continue;
+        }
+        let _ = writeln!(
+            text,
+            "## Leaderboard{}\n",
+            board
+                .language
+                .as_ref()
+                .map_or(String::new(), |language| format!(" ({language})"))
+        );
+        let _ = writeln!(
+            text,
+            "| rank [interval] | model | rows | cross-entropy [CI] | accuracy [CI] |"
+        );
+        let _ = writeln!(text, "| ---: | --- | ---: | ---: | ---: |");
+        for standing in &board.standings {
+            let _ = writeln!(
+                text,
+                "| {} [{}, {}] | {} | {} | {} | {} |",
+                standing.rank,
+                standing.rank_low,
+                standing.rank_high,
+                standing.model_id,
+                standing.n,
+                estimate(&standing.cross_entropy),
+                standing.accuracy.as_ref().map_or("–".to_owned(), estimate)
+            );
+        }
+        text.push('\n');
+    }
+    let _ = writeln!(text, "## Concepts per model\n");
+    let _ = writeln!(
+        text,
+        "| model | {} | rows | mean [CI] | reading |",
+        report.params.concept_kind
+    );
+    let _ = writeln!(text, "| --- | --- | ---: | ---: | --- |");
+    for list in &report.concept_lists {
+        for row in &list.rows {
+            let _ = writeln!(
+                text,
+                "| {} | {} | {} | {} | {} |",
+                row.model_id,
+                row.concept.replace('|', "\\|"),
+                row.n_rows,
+                with_ci(row.mean, row.ci_low.zip(row.ci_high)),
+                row.reading
+            );
+        }
+    }
+    if !report.language_effects.is_empty() {
+        let _ = writeln!(
+            text,
+            "\n## Intervention effects per language\n\n| model | intervention | language | pairs | treated − control [CI] | Holm p |\n| --- | --- | --- | ---: | ---: | ---: |"
+        );
+        for effect in &report.language_effects {
+            let _ = writeln!(
+                text,
+                "| {} | {} | {} | {} | {} | {} |",
+                effect.model_id,
+                effect.intervention,
+                effect.language,
+                effect.n_pairs,
+                estimate_ci(Some(effect.difference), effect.low, effect.high),
+                effect.p_holm.map_or("–".to_owned(), number)
+            );
+        }
+    }
+    let _ = writeln!(
+        text,
+        "\nEvery results table is under `tables/` as Parquet and CSV; `index.html` has the charts."
+    );
+    text
+}
