@@ -467,6 +467,7 @@ fn the_explorer_of_ten_models_over_five_thousand_rows_filters_links_and_draws_to
             .contains("<a href=\"explorer.html\">Row explorer</a>"),
         "the report's navigation links the explorer"
     );
+    many_models_and_languages(&report);
     let index = std::fs::metadata(report.join("explorer/index.js"))
         .unwrap()
         .len();
@@ -634,4 +635,65 @@ fn the_explorer_of_ten_models_over_five_thousand_rows_filters_links_and_draws_to
             assert!(output.status.success());
         }
     }
+}
+
+/// Parts 3 and 4 of issue 16 on the 10-model, 2-language report: the leaderboard (pooled and per
+/// language), the heat map with one cell per (category, model), the comparison matrix and the
+/// per-language effects.
+fn many_models_and_languages(report: &Path) {
+    use icodegen_artifacts::schemas::study_concepts;
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    let tables: Vec<&str> = html
+        .split("<table class=\"leaderboard\">")
+        .skip(1)
+        .map(|rest| &rest[..rest.find("</table>").unwrap()])
+        .collect();
+    assert_eq!(
+        tables.len(),
+        3,
+        "a pooled and a per-language leaderboard each"
+    );
+    for table in &tables {
+        assert_eq!(table.matches("<tr>").count(), 11, "a header and 10 models");
+    }
+    assert!(html.contains("id=\"leaderboard\""));
+    let concepts: Vec<study_concepts::Row> =
+        icodegen_artifacts::read_all(report.join("tables/concepts.parquet")).unwrap();
+    let categories: std::collections::BTreeSet<&str> = concepts
+        .iter()
+        .filter(|row| row.concept_kind == "category")
+        .map(|row| row.concept.as_str())
+        .collect();
+    let heat: Vec<&str> = html
+        .split("<svg class=\"heat\"")
+        .skip(1)
+        .map(|rest| &rest[..rest.find("</svg>").unwrap()])
+        .collect();
+    assert_eq!(heat.len(), 3, "a pooled and a per-language heat map each");
+    assert_eq!(
+        heat[0].matches("class=\"cell").count(),
+        categories.len() * 10,
+        "one cell per category and model"
+    );
+    // Values are printed in the cells, in the taxonomy's order (scope before natural_language).
+    assert!(heat[0].find(">scope<").unwrap() < heat[0].find(">natural_language<").unwrap());
+    let matrix = &html[html
+        .find("<table class=\"matrix\">")
+        .expect("comparison matrix")..];
+    let matrix = &matrix[..matrix.find("</table>").unwrap()];
+    assert_eq!(matrix.matches("<tr>").count(), 11);
+    assert_eq!(matrix.matches("class=\"n diag\"").count(), 10);
+    for language in ["java", "python"] {
+        assert!(
+            html.contains(&format!("data-language=\"{language}\"")),
+            "{language} views"
+        );
+    }
+    let by_language = &html[html
+        .find("<table class=\"by-language\">")
+        .expect("per-language effects")..];
+    let by_language = &by_language[..by_language.find("</table>").unwrap()];
+    assert!(by_language.contains("<td>java</td>") && by_language.contains("<td>python</td>"));
+    let summary = std::fs::read_to_string(report.join("summary.md")).unwrap();
+    assert!(summary.contains("## Leaderboard\n") && summary.contains("## Leaderboard (python)"));
 }
