@@ -220,45 +220,6 @@ impl CausalData {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_missing_value_names_the_column_and_row() {
-        let error = CausalData::new(
-            Column::new("t", vec![0.0, 1.0, 0.0, 1.0]),
-            Column::new("y", vec![1.0, 2.0, f64::NAN, 4.0]),
-            vec![],
-        )
-        .unwrap_err();
-        assert!(matches!(&error, CausalError::NonFinite { column, row: 2, .. } if column == "y"));
-        assert!(error.to_string().contains("`y`") && error.to_string().contains("row 2"));
-    }
-
-    #[test]
-    fn a_constant_treatment_is_rejected() {
-        let error = CausalData::new(
-            Column::new("t", vec![1.0; 5]),
-            Column::new("y", vec![1.0, 2.0, 3.0, 4.0, 5.0]),
-            vec![],
-        )
-        .unwrap_err();
-        assert!(matches!(error, CausalError::ConstantTreatment { .. }));
-    }
-
-    #[test]
-    fn a_confounder_named_like_the_outcome_is_rejected() {
-        let error = CausalData::new(
-            Column::new("t", vec![0.0, 1.0, 0.0, 1.0]),
-            Column::new("y", vec![1.0, 2.0, 3.0, 4.0]),
-            vec![Column::new("y", vec![1.0, 2.0, 3.0, 4.0])],
-        )
-        .unwrap_err();
-        assert_eq!(error, CausalError::DuplicateColumn("y".into()));
-    }
-}
-
 /// The table with each row's values (treatment, outcome, confounders) side by side, so that
 /// gathering a row touches one cache line instead of one per column: refuters and bootstrap
 /// intervals draw hundreds of row subsets in random order, where the column-wise gather of
@@ -321,5 +282,44 @@ impl<'a> RowMajor<'a> {
             outcome: next(&self.data.outcome),
             confounders: self.data.confounders.iter().map(&mut next).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_value_names_the_column_and_row() {
+        let error = CausalData::new(
+            Column::new("t", vec![0.0, 1.0, 0.0, 1.0]),
+            Column::new("y", vec![1.0, 2.0, f64::NAN, 4.0]),
+            vec![],
+        )
+        .unwrap_err();
+        assert!(matches!(&error, CausalError::NonFinite { column, row: 2, .. } if column == "y"));
+        assert!(error.to_string().contains("`y`") && error.to_string().contains("row 2"));
+    }
+
+    #[test]
+    fn a_constant_treatment_is_rejected() {
+        let error = CausalData::new(
+            Column::new("t", vec![1.0; 5]),
+            Column::new("y", vec![1.0, 2.0, 3.0, 4.0, 5.0]),
+            vec![],
+        )
+        .unwrap_err();
+        assert!(matches!(error, CausalError::ConstantTreatment { .. }));
+    }
+
+    #[test]
+    fn a_confounder_named_like_the_outcome_is_rejected() {
+        let error = CausalData::new(
+            Column::new("t", vec![0.0, 1.0, 0.0, 1.0]),
+            Column::new("y", vec![1.0, 2.0, 3.0, 4.0]),
+            vec![Column::new("y", vec![1.0, 2.0, 3.0, 4.0])],
+        )
+        .unwrap_err();
+        assert_eq!(error, CausalError::DuplicateColumn("y".into()));
     }
 }
