@@ -18,6 +18,7 @@
 #   no-op repro        `repro` on an unchanged workspace (median)
 #   first hash         hashing every dep from scratch (icodegen: memo deleted; DVC: state deleted),
 #                      as MB/s over the ~1 GB of deps
+#   push / pull        see the remotes section at the end (BENCH_REMOTE=0 skips it)
 #   -j 2 speed-up      a variant whose 30 stages each sleep 0.3 s, forced: icodegen -j 1 vs -j 2
 #                      (DVC runs stages one at a time: its time is shown for reference)
 set -euo pipefail
@@ -172,3 +173,57 @@ print(f"| {'forced repro, 30 x 0.3 s, -j 1':<30} | {ico_j1:>10.3f} | {dvc_j1:>10
 print(f"| {'forced repro, 30 x 0.3 s, -j 2':<30} | {ico_j2:>10.3f} | {'(serial)':>10} | {dvc_j1 / ico_j2:>13.1f}x |")
 print(f"icodegen -j 2 speed-up over -j 1: {ico_j1 / ico_j2:.2f}x")
 EOF
+
+# --- remotes: push / pull against dvc push / pull, folder remotes ---------------------------------
+# (BENCH_REMOTE=1, the default) a no-op push (nothing to send, median), the 30-stage pipeline's
+# outs (large files: MB/s), and one stage writing 10,000 small files; pull starts from an empty
+# cache and no outs.
+[ "${BENCH_REMOTE:-1}" = 1 ] || exit 0
+log "push / pull to folder remotes"
+remote_case() {  # $1 = label, $2 = icodegen workspace, $3 = dvc workspace
+  local label=$1 ico=$2 dv=$3 bytes
+  rm -rf "$ico.remote" "$dv.remote"
+  (cd "$ico" && "$ICODEGEN" remote add bench "$ico.remote" --default -q)
+  (cd "$dv" && "$DVC" remote add -f -d bench "$dv.remote" >/dev/null)
+  local ico_push dvc_push ico_noop dvc_noop ico_pull dvc_pull
+  ico_push=$(cd "$ico" && timeit "$ICODEGEN" push -q)
+  dvc_push=$(cd "$dv" && timeit "$DVC" push)
+  ico_noop=$(cd "$ico" && timeit_median "$ICODEGEN" push -q)
+  dvc_noop=$(cd "$dv" && timeit_median "$DVC" push)
+  bytes=$(du -sb "$ico.remote" | cut -f1)
+  rm -rf "$ico/cache" "$ico/out" "$ico/many"
+  ico_pull=$(cd "$ico" && timeit "$ICODEGEN" pull -q)
+  rm -rf "$dv/.dvc/cache" "$dv/out" "$dv/many"
+  dvc_pull=$(cd "$dv" && timeit "$DVC" pull)
+  echo "$label $bytes $ico_push $dvc_push $ico_noop $dvc_noop $ico_pull $dvc_pull"
+}
+large=$(remote_case "pipeline" "$ICO" "$DV")
+SM_I=$WORK/small-icodegen; SM_D=$WORK/small-dvc
+for ws in "$SM_I" "$SM_D"; do
+  mkdir -p "$ws"
+  cat > "$ws/pipeline.yaml" <<'YAML'
+stages:
+  many:
+    cmd: python3 -c "import os; os.makedirs('many', exist_ok=True); [open(f'many/f{i:05d}.txt', 'w').write(str(i) * 50) for i in range(10000)]"
+    outs: [many]
+YAML
+done
+cp "$SM_D/pipeline.yaml" "$SM_D/dvc.yaml"
+(cd "$SM_D" && "$DVC" init --no-scm --quiet && "$DVC" config core.analytics false && "$DVC" repro >/dev/null 2>&1)
+(cd "$SM_I" && "$ICODEGEN" repro -q >/dev/null 2>&1)
+small=$(remote_case "10k-small-files" "$SM_I" "$SM_D")
+python3 - "$large" "$small" <<'PY'
+import sys
+print()
+print("push / pull to a folder remote (no-op push: median)")
+print(f"| {'case':<34} | {'icodegen':>10} | {'DVC':>10} | {'DVC / icodegen':>14} |")
+print(f"|{'-'*36}|{'-'*12}|{'-'*12}|{'-'*16}|")
+for line in sys.argv[1:]:
+    label, size, *t = line.split()
+    ip, dp, inoop, dnoop, ipull, dpull = map(float, t)
+    mb = int(size) / 1e6
+    for name, i, d in [("push", ip, dp), ("no-op push", inoop, dnoop), ("pull (empty cache)", ipull, dpull)]:
+        print(f"| {label + ' ' + name + ' (s)':<34} | {i:>10.3f} | {d:>10.3f} | {d / i:>13.1f}x |")
+    print(f"| {label + ' push MB/s':<34} | {mb / ip:>10.1f} | {mb / dp:>10.1f} | {dp / ip:>13.1f}x |")
+    print(f"| {label + ' pull MB/s':<34} | {mb / ipull:>10.1f} | {mb / dpull:>10.1f} | {dpull / ipull:>13.1f}x |")
+PY

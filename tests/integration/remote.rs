@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::harness::{BIN, Project};
+use crate::harness::Project;
 
 /// A stage with a file out, a folder out and a metrics file; `make.sh` notes each run.
 const PIPELINE: &str = "stages:\n  make:\n    cmd: sh make.sh\n    deps: [make.sh, in.txt]\n    params: [scale]\n    outs: [out.txt, dir]\n    metrics: [metrics.json]\n";
@@ -435,7 +435,8 @@ impl Drop for Moto {
     }
 }
 
-fn moto() -> Option<Moto> {
+/// `auth`: moto checks credentials (IAM) after its first request, the bucket's creation.
+fn moto(auth: bool) -> Option<Moto> {
     let server = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/moto-venv/bin/moto_server");
     if !server.exists() {
         assert!(
@@ -454,7 +455,11 @@ fn moto() -> Option<Moto> {
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(&server)
+    let mut command = Command::new(&server);
+    if auth {
+        command.env("INITIAL_NO_AUTH_ACTION_COUNT", "1");
+    }
+    let child = command
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -499,7 +504,7 @@ fn run_s3(project: &Project, args: &[&str]) -> crate::harness::Run {
 
 #[test]
 fn an_s3_remote_on_a_real_server_round_trips_and_refuses_conflicts() {
-    let Some(moto) = moto() else { return };
+    let Some(moto) = moto(false) else { return };
     let remote = remote_dir();
     let project = workspace(remote.path());
     let endpoint = format!("endpoint=http://127.0.0.1:{}", moto.port);
@@ -538,4 +543,32 @@ fn an_s3_remote_on_a_real_server_round_trips_and_refuses_conflicts() {
             .stdout
             .contains("Every out (3) is on remote `s3`")
     );
+}
+
+#[test]
+fn wrong_credentials_are_reported_as_such() {
+    let Some(moto) = moto(true) else { return };
+    let remote = remote_dir();
+    let project = workspace(remote.path());
+    let endpoint = format!("endpoint=http://127.0.0.1:{}", moto.port);
+    project
+        .run(&[
+            "remote",
+            "add",
+            "s3",
+            "s3://icodegen/cache",
+            "--default",
+            "-o",
+            &endpoint,
+            "-o",
+            "allow_http=true",
+            "-o",
+            "region=us-east-1",
+        ])
+        .ok();
+    let objects = project.objects();
+    run_s3(&project, &["push"])
+        .code(1)
+        .says(&["remote `s3`", "the remote refused the credentials"]);
+    assert_eq!(project.objects(), objects);
 }

@@ -114,12 +114,14 @@ pub fn push(
     let total: u64 = missing.iter().map(|(_, size)| size).sum();
     let bar = bar(total, missing.len(), "push", progress);
     let object_store = remote.store();
+    let pushed = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<std::result::Result<u64, PipelineError>> = remote.block_on(async {
         futures::stream::iter(missing.iter().map(|(hash, _)| {
             let store_object = store.object_path(hash);
             let target = remote.object_path(hash);
             let object_store = object_store.clone();
             let bar = &bar;
+            let pushed = &pushed;
             let count = missing.len();
             async move {
                 let hash = hash.clone();
@@ -143,7 +145,8 @@ pub fn push(
                     .map_err(|error| remote.error(&format!("write `{}`", remote.describe(&target)), error))?;
                 crate::fault::point("pushing-objects");
                 bar.inc(size);
-                bar.set_message(format!("push {}/{count} objects", bar.position().min(1).max(0)));
+                let done = pushed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                bar.set_message(format!("push {done}/{count} objects"));
                 Ok(size)
             }
         }))
