@@ -612,6 +612,9 @@ fn the_explorer_of_ten_models_over_five_thousand_rows_filters_links_and_draws_to
     if let Some(keep) = std::env::var_os("ICODEGEN_EXPLORER_KEEP") {
         let keep = PathBuf::from(keep);
         std::fs::create_dir_all(&keep).unwrap();
+        for file in ["index.html", "summary.md"] {
+            std::fs::copy(report.join(file), keep.join(file)).unwrap();
+        }
         let shots = [
             (
                 "explorer.png",
