@@ -47,7 +47,7 @@ const HEAD_H: usize = 90;
 
 /// The heat map's SVG.
 pub fn svg(map: &HeatMap) -> String {
-    let width = LABEL_W + CELL_W * map.models.len() + 10;
+    let width = LABEL_W + CELL_W * map.models.len() + 60;
     let height = HEAD_H + CELL_H * map.concepts.len() + 46;
     let mut svg = format!(
         "<svg class=\"heat\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" font-family=\"system-ui,sans-serif\" font-size=\"12\"><title>AsC-Eval mean per {} and model{}</title>",
