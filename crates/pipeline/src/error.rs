@@ -6,10 +6,11 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// Exit code: a stage failed (or the runner could not finish its work).
-pub const EXIT_FAILURE: u8 = 1;
-/// Exit code: the user must fix something (pipeline.yaml, params, arguments, a held lock).
-pub const EXIT_USAGE: u8 = 2;
+/// The workspace's exit-code rule, defined once in `icodegen_artifacts::cli` and shared by the
+/// runner and every stage: 1 the work failed (a stage failed, an input is corrupt or
+/// unreadable), 2 the invocation or configuration is wrong (pipeline.yaml, params, arguments,
+/// a held lock).
+pub use icodegen_artifacts::cli::{EXIT_FAILURE, EXIT_USAGE};
 
 /// A position in a YAML file, 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
