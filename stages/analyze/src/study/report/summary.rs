@@ -368,7 +368,7 @@ impl Summary {
             ));
         }
         caveats.push(
-            "Covariates are measured on each row's own code, so an intervention can change some of them (e.g. the token count when comments are added): the adjusted effect is then the effect not carried by those covariates.".to_owned(),
+            "Covariates are measured on each row's own code, so an intervention can change some of them (e.g. the token count when comments are added): those are mediators, never adjusted for; intervention effects adjust only for pair-level covariates, and their direct and indirect effects assume sequential ignorability (docs/causal.md). Concept effects are observational: identified only if the adjustment set holds every common cause (see their sensitivity).".to_owned(),
         );
         sections.push(("Caveats".to_owned(), caveats));
         Self { overview, sections }
