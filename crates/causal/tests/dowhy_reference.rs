@@ -18,8 +18,10 @@
 //!   and the converged fit of the same model. That is a property of DoWhy's default, not a gap
 //!   in ours, and the converged comparison above pins our implementation down.
 
+mod common;
+
 use icodegen_causal::{
-    CausalData, Column, EstimateDetails, EstimatorOptions, Method, PropensityOptions, TargetUnits,
+    CausalData, EstimateDetails, EstimatorOptions, Method, PropensityOptions, TargetUnits,
     WeightingScheme, estimate, fit_propensity, point_estimate,
 };
 use serde_json::Value;
@@ -28,20 +30,7 @@ fn reference() -> Value {
     serde_json::from_str(include_str!("fixtures/dowhy_reference.json")).unwrap()
 }
 
-fn column(name: &str) -> Column {
-    let mut reader = csv::Reader::from_reader(include_str!("fixtures/causal_data.csv").as_bytes());
-    let index = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .position(|header| header == name)
-        .unwrap();
-    let values = reader
-        .records()
-        .map(|record| record.unwrap()[index].parse::<f64>().unwrap())
-        .collect();
-    Column::new(name, values)
-}
+use common::fixture_column as column;
 
 fn data(treatment: &str, outcome: &str) -> CausalData {
     CausalData::new(
@@ -324,35 +313,10 @@ fn assert_same(committed: &Value, fresh: &Value, relative: f64, path: &str) {
 /// Without DoWhy the test says it is skipped and passes; the checks above need no Python.
 #[test]
 fn the_committed_fixtures_are_what_the_reference_script_produces_today() {
-    use std::path::PathBuf;
-    use std::process::Command;
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let python = std::env::var_os("ICODEGEN_REFERENCE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".tools/bench-venv/bin/python"));
-    let probe = Command::new(&python)
-        .args(["-c", "import dowhy, sklearn"])
-        .output();
-    if !matches!(&probe, Ok(output) if output.status.success()) {
-        eprintln!(
-            "skipped: no Python with DoWhy at {} (scripts/reference/setup.sh)",
-            python.display()
-        );
+    let Some(python) = common::reference_python("dowhy, sklearn") else {
         return;
-    }
-    let out =
-        std::env::temp_dir().join(format!("icodegen-causal-reference-{}", std::process::id()));
-    std::fs::create_dir_all(&out).unwrap();
-    let run = Command::new(&python)
-        .arg(root.join("scripts/reference/causal.py"))
-        .env("ICODEGEN_REFERENCE_OUT", &out)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "causal.py failed: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    };
+    let out = common::run_reference(&python, "causal.py");
     let data = std::fs::read_to_string(out.join("causal_data.csv")).unwrap();
     let fresh: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("dowhy_reference.json")).unwrap())

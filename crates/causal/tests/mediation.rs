@@ -14,6 +14,8 @@
 //!   draws differ by about 0.03 sd (one standard error), so interval limits agree within
 //!   0.12 sd.
 
+mod common;
+
 use icodegen_causal::{
     Column, Mediation, MediationData, MediationInterval, MediationOptions, mediation,
 };
@@ -289,33 +291,13 @@ fn the_same_seed_gives_the_same_intervals() {
 /// take about three minutes.
 #[test]
 fn the_committed_fixtures_are_what_the_reference_script_produces_today() {
-    use std::path::PathBuf;
-    use std::process::Command;
     if std::env::var_os("ICODEGEN_MEDIATION_REFERENCE").is_none() {
         eprintln!(
             "skipped: set ICODEGEN_MEDIATION_REFERENCE=1 to re-run scripts/reference/mediation.py"
         );
         return;
     }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let python = std::env::var_os("ICODEGEN_REFERENCE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".tools/bench-venv/bin/python"));
-    let out = std::env::temp_dir().join(format!(
-        "icodegen-mediation-reference-{}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&out).unwrap();
-    let run = Command::new(&python)
-        .arg(root.join("scripts/reference/mediation.py"))
-        .env("ICODEGEN_REFERENCE_OUT", &out)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "mediation.py failed: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let out = common::run_reference(&common::reference_python_path(), "mediation.py");
     let data = std::fs::read_to_string(out.join("mediation_data.csv")).unwrap();
     let fresh: Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("mediation_reference.json")).unwrap(),

@@ -6,27 +6,16 @@
 //! (`scripts/reference/sensitivity.py`). Both are closed forms of the same OLS fit: relative
 //! tolerance 1e-8 (the robustness value at α uses statrs' Student t quantile, scipy's in DoWhy).
 
-use icodegen_causal::{CausalData, Column, sensitivity};
+mod common;
+
+use icodegen_causal::{CausalData, sensitivity};
 use serde_json::Value;
 
 fn reference() -> Value {
     serde_json::from_str(include_str!("fixtures/dowhy_sensitivity.json")).unwrap()
 }
 
-fn column(name: &str) -> Column {
-    let mut reader = csv::Reader::from_reader(include_str!("fixtures/causal_data.csv").as_bytes());
-    let index = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .position(|header| header == name)
-        .unwrap();
-    let values = reader
-        .records()
-        .map(|record| record.unwrap()[index].parse::<f64>().unwrap())
-        .collect();
-    Column::new(name, values)
-}
+use common::fixture_column as column;
 
 #[track_caller]
 fn assert_close(actual: f64, expected: f64, what: &str) {
@@ -134,35 +123,10 @@ fn the_strongest_benchmark_is_the_covariate_with_the_largest_smaller_partial_r2(
 /// installed (`scripts/reference/setup.sh`); skipped (and passing) without it.
 #[test]
 fn the_committed_fixture_is_what_the_reference_script_produces_today() {
-    use std::path::PathBuf;
-    use std::process::Command;
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let python = std::env::var_os("ICODEGEN_REFERENCE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".tools/bench-venv/bin/python"));
-    let probe = Command::new(&python).args(["-c", "import dowhy"]).output();
-    if !matches!(&probe, Ok(output) if output.status.success()) {
-        eprintln!(
-            "skipped: no Python with DoWhy at {} (scripts/reference/setup.sh)",
-            python.display()
-        );
+    let Some(python) = common::reference_python("dowhy") else {
         return;
-    }
-    let out = std::env::temp_dir().join(format!(
-        "icodegen-sensitivity-reference-{}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&out).unwrap();
-    let run = Command::new(&python)
-        .arg(root.join("scripts/reference/sensitivity.py"))
-        .env("ICODEGEN_REFERENCE_OUT", &out)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "sensitivity.py failed: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    };
+    let out = common::run_reference(&python, "sensitivity.py");
     let fresh: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("dowhy_sensitivity.json")).unwrap())
             .unwrap();

@@ -168,7 +168,9 @@ fn read_parquet(path: &Path, names: &[String]) -> Result<Table> {
     })
 }
 
-fn read_csv(path: &Path, names: &[String]) -> Result<Table> {
+/// A CSV file with a header: its reader, positioned after the header, and the trimmed column
+/// names.
+fn open_csv(path: &Path) -> Result<(csv::Reader<std::io::BufReader<fs_err::File>>, Vec<String>)> {
     let file = fs_err::File::open(path).map_err(|error| usage(error.to_string()))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -184,6 +186,11 @@ fn read_csv(path: &Path, names: &[String]) -> Result<Table> {
         .iter()
         .map(|header| header.trim().to_string())
         .collect();
+    Ok((reader, headers))
+}
+
+fn read_csv(path: &Path, names: &[String]) -> Result<Table> {
+    let (mut reader, headers) = open_csv(path)?;
     let mut indices = Vec::with_capacity(names.len());
     for name in names {
         indices.push(
@@ -305,21 +312,7 @@ pub fn read_labels(path: &Path, name: &str) -> Result<Vec<String>> {
             Ok(labels)
         }
         "csv" => {
-            let file = fs_err::File::open(path).map_err(|error| usage(error.to_string()))?;
-            let mut reader = csv::ReaderBuilder::new()
-                .has_headers(true)
-                .from_reader(std::io::BufReader::new(file));
-            let headers: Vec<String> = reader
-                .headers()
-                .map_err(|error| {
-                    usage(format!(
-                        "`{}`: cannot read the CSV header: {error}",
-                        path.display()
-                    ))
-                })?
-                .iter()
-                .map(|header| header.trim().to_string())
-                .collect();
+            let (mut reader, headers) = open_csv(path)?;
             let index = headers
                 .iter()
                 .position(|header| header == name)
