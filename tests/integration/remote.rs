@@ -494,20 +494,12 @@ fn s3_env(command: &mut Command) -> &mut Command {
 }
 
 fn run_s3(project: &Project, args: &[&str]) -> crate::harness::Run {
-    let output = s3_env(&mut project.command(args)).output().unwrap();
-    crate::harness::Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    s3_env(&mut project.command(args)).output().unwrap().into()
 }
 
-#[test]
-fn an_s3_remote_on_a_real_server_round_trips_and_refuses_conflicts() {
-    let Some(moto) = moto(false) else { return };
-    let remote = remote_dir();
-    let project = workspace(remote.path());
-    let endpoint = format!("endpoint=http://127.0.0.1:{}", moto.port);
+/// `remote add s3 s3://icodegen/cache --default` on the moto server at `port`.
+fn add_s3_remote(project: &Project, port: u16) {
+    let endpoint = format!("endpoint=http://127.0.0.1:{port}");
     project
         .run(&[
             "remote",
@@ -523,6 +515,14 @@ fn an_s3_remote_on_a_real_server_round_trips_and_refuses_conflicts() {
             "region=us-east-1",
         ])
         .ok();
+}
+
+#[test]
+fn an_s3_remote_on_a_real_server_round_trips_and_refuses_conflicts() {
+    let Some(moto) = moto(false) else { return };
+    let remote = remote_dir();
+    let project = workspace(remote.path());
+    add_s3_remote(&project, moto.port);
     git(project.root(), &["commit", "-qam", "s3 remote"]);
     run_s3(&project, &["push"])
         .ok()
@@ -550,22 +550,7 @@ fn wrong_credentials_are_reported_as_such() {
     let Some(moto) = moto(true) else { return };
     let remote = remote_dir();
     let project = workspace(remote.path());
-    let endpoint = format!("endpoint=http://127.0.0.1:{}", moto.port);
-    project
-        .run(&[
-            "remote",
-            "add",
-            "s3",
-            "s3://icodegen/cache",
-            "--default",
-            "-o",
-            &endpoint,
-            "-o",
-            "allow_http=true",
-            "-o",
-            "region=us-east-1",
-        ])
-        .ok();
+    add_s3_remote(&project, moto.port);
     let objects = project.objects();
     run_s3(&project, &["push"])
         .code(1)
