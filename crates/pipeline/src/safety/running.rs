@@ -196,6 +196,29 @@ pub fn stop(run_id: &str, group: Option<i32>, grace: Duration) -> Vec<i32> {
     first
 }
 
+/// Whether the temporary file `name` (`.<run id>.json.tmp-…`) was left by a runner of this host
+/// that is no longer alive: the run id names the runner's host and pid.
+fn writer_dead(name: &str) -> bool {
+    let Some(run_id) = name
+        .strip_prefix('.')
+        .and_then(|rest| rest.split_once(".json.tmp-"))
+        .map(|(run_id, _)| run_id)
+    else {
+        return false;
+    };
+    // `host-pid-nanos-counter`; the host may itself contain `-`.
+    let mut fields = run_id.rsplitn(4, '-');
+    let (_counter, _nanos, pid, writer_host) =
+        (fields.next(), fields.next(), fields.next(), fields.next());
+    let (Some(pid), Some(writer_host)) = (pid.and_then(|pid| pid.parse::<i32>().ok()), writer_host)
+    else {
+        return false;
+    };
+    writer_host == host()
+        && pid != std::process::id() as i32
+        && stat(pid).is_none_or(|(state, _, _)| state == 'Z')
+}
+
 /// Ends the leftovers of dead runners recorded in the workspace at `root` (on this host), and
 /// removes their records. Returns a note per record that still had processes.
 pub fn sweep(root: &Path) -> Result<Vec<String>> {
@@ -211,15 +234,15 @@ pub fn sweep(root: &Path) -> Result<Vec<String>> {
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') {
             // A record being written: a live runner (another Slurm array task of this
-            // workspace) renames it in a moment, so only an old one, left by a runner killed
-            // mid-write, is removed.
-            let stale = entry
+            // workspace) renames it in a moment, so only one left by a runner killed mid-write
+            // is removed: its writer is dead (on this host), or it is old (another host).
+            let old = entry
                 .metadata()
                 .and_then(|metadata| metadata.modified())
                 .ok()
                 .and_then(|modified| modified.elapsed().ok())
                 .is_some_and(|age| age > Duration::from_secs(600));
-            if stale {
+            if old || writer_dead(&name) {
                 let _ = std::fs::remove_file(&path);
             }
             continue;
@@ -270,8 +293,27 @@ mod tests {
             .unwrap()
             .set_modified(hour_ago)
             .unwrap();
+        // A runner of this host killed while it rewrote its record a moment ago.
+        let dead = folder.join(format!(".{}-{}-1a2b-0.json.tmp-dead", host(), dead_pid()));
+        std::fs::write(&dead, "{").unwrap();
+        // This (live) runner rewriting its own record.
+        let own = folder.join(format!(".{}.json.tmp-own", new_run_id()));
+        std::fs::write(&own, "{").unwrap();
         sweep(root.path()).unwrap();
         assert!(fresh.exists(), "a record being written was removed");
         assert!(!old.exists(), "an old half-written record stayed");
+        assert!(!dead.exists(), "a dead runner's half-written record stayed");
+        assert!(
+            own.exists(),
+            "a live runner's record being written was removed"
+        );
+    }
+
+    /// The pid of a process that has exited and been reaped.
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
     }
 }
