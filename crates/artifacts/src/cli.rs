@@ -12,28 +12,68 @@ pub const EXIT_FAILURE: u8 = 1;
 /// Exit code: bad arguments, params or input; the user can fix it.
 pub const EXIT_USAGE: u8 = 2;
 
+/// An error type that knows its class: the user's to fix (a bad argument, params value, config
+/// or an argument naming the wrong file: exit code 2) or the work failing (a corrupt or
+/// unreadable input, a failed write, an internal error: exit code 1). Each stage library's
+/// typed error implements it; [`exit_code_for`] maps the class to the exit code.
+pub trait Classified: std::error::Error + Send + Sync + 'static {
+    /// True when the user can fix it by changing the invocation or the configuration.
+    fn is_user_error(&self) -> bool;
+}
+
+/// The exit-code rule, defined once: a user error exits 2, every other failure 1.
+pub const fn exit_code(is_user_error: bool) -> u8 {
+    if is_user_error {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILURE
+    }
+}
+
 /// An error the user can fix (bad argument, bad params, bad input file): exit code 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
+
+impl Classified for UsageError {
+    fn is_user_error(&self) -> bool {
+        true
+    }
+}
+
+impl Classified for ArtifactError {
+    fn is_user_error(&self) -> bool {
+        ArtifactError::is_user_error(self)
+    }
+}
 
 /// Builds an [`anyhow::Error`] classified as a usage error.
 pub fn usage(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError(message.into()))
 }
 
-/// The exit code for an error: 2 if any error in the chain is the user's to fix, else 1.
+/// The exit code for an error: the class of the first classified error in its chain
+/// ([`UsageError`], [`ArtifactError`]), else 1.
 pub fn exit_code_for(error: &anyhow::Error) -> u8 {
+    exit_code_for_stage::<UsageError>(error)
+}
+
+/// [`exit_code_for`] that also knows the stage's own error type `E`: the class of the first
+/// error in the chain that is an `E`, a [`UsageError`] or an [`ArtifactError`] decides; an
+/// error of no known class is the work failing (1).
+pub fn exit_code_for_stage<E: Classified>(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
-        if cause.is::<UsageError>() {
-            return EXIT_USAGE;
-        }
-        if let Some(artifact) = cause.downcast_ref::<ArtifactError>() {
-            return if artifact.is_user_error() {
-                EXIT_USAGE
-            } else {
-                EXIT_FAILURE
-            };
+        let class = if let Some(typed) = cause.downcast_ref::<E>() {
+            Some(typed.is_user_error())
+        } else if let Some(usage) = cause.downcast_ref::<UsageError>() {
+            Some(usage.is_user_error())
+        } else {
+            cause
+                .downcast_ref::<ArtifactError>()
+                .map(ArtifactError::is_user_error)
+        };
+        if let Some(is_user_error) = class {
+            return exit_code(is_user_error);
         }
     }
     EXIT_FAILURE
@@ -55,6 +95,17 @@ pub fn main(
     fingerprint: &str,
     body: impl FnOnce() -> anyhow::Result<()>,
 ) -> ExitCode {
+    main_for_stage::<UsageError>(program, fingerprint, body)
+}
+
+/// [`main`] for a stage whose library has its own [`Classified`] error type `E` (which its
+/// functions may return inside an [`anyhow::Error`]): the exit code follows
+/// [`exit_code_for_stage`].
+pub fn main_for_stage<E: Classified>(
+    program: &str,
+    fingerprint: &str,
+    body: impl FnOnce() -> anyhow::Result<()>,
+) -> ExitCode {
     let mut args = std::env::args_os().skip(1);
     if let (Some(first), None) = (args.next(), args.next())
         && first == "--source-fingerprint"
@@ -66,7 +117,7 @@ pub fn main(
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             print_error(program, &error);
-            ExitCode::from(exit_code_for(&error))
+            ExitCode::from(exit_code_for_stage::<E>(&error))
         }
     }
 }
