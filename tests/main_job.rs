@@ -11,6 +11,7 @@
 //!
 //! Needs the stage binaries built beside the runner (`cargo build --workspace --bins`, which
 //! `scripts/test.sh` does first).
+#![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

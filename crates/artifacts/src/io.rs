@@ -179,6 +179,10 @@ pub fn write_all<A: Artifact>(path: impl AsRef<Path>, stage: &str, rows: &[A]) -
 }
 
 fn open_builder(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "ArtifactError::Io names the path"
+    )]
     let file = File::open(path).map_err(|e| ArtifactError::io("open", path, e))?;
     ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| ArtifactError::Parquet {
         path: path.to_path_buf(),

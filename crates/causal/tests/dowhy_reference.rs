@@ -17,6 +17,7 @@
 //!   this data DoWhy's own default matching ATE moves by 7 % (ATC 10 %) between the early-stopped
 //!   and the converged fit of the same model. That is a property of DoWhy's default, not a gap
 //!   in ours, and the converged comparison above pins our implementation down.
+#![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
 
 mod common;
 

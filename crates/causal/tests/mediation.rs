@@ -13,6 +13,7 @@
 //!   standard deviation); the 2.5 % and 97.5 % percentiles of two independent sets of 20 000
 //!   draws differ by about 0.03 sd (one standard error), so interval limits agree within
 //!   0.12 sd.
+#![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
 
 mod common;
 

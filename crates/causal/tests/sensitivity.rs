@@ -5,6 +5,7 @@
 //! standardized-difference approximation) on `fixtures/causal_data.csv`
 //! (`scripts/reference/sensitivity.py`). Both are closed forms of the same OLS fit: relative
 //! tolerance 1e-8 (the robustness value at α uses statrs' Student t quantile, scipy's in DoWhy).
+#![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
 
 mod common;
 

@@ -26,6 +26,7 @@
 //! It knows nothing of what stages compute: no stage crate, no tch, no DataFusion. Atomic
 //! writes (temporary sibling, fsync, rename) come from `icodegen_artifacts::atomic`, the one
 //! implementation in the workspace.
+#![allow(clippy::disallowed_methods)] // pipeline's rule for std::fs errors is `IoContext::at("op", path)`, not fs_err (clippy.toml)
 
 pub mod console;
 mod error;

@@ -6,6 +6,7 @@
 //! percentile intervals given scipy's own replicates 1e-12; BCa intervals 1e-10 (statrs' Φ and
 //! Φ⁻¹ differ from scipy's `ndtr`/`ndtri` by ~1e-13, which moves the BCa quantile levels and so
 //! the interpolated order statistic by ~1e-12); multiplicity 1e-14.
+#![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
 
 use icodegen_stats::{
     Alternative, TestMethod, WilcoxonOptions, ZeroMethod, bca_interval, benjamini_hochberg,

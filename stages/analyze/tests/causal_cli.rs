@@ -1,5 +1,6 @@
 //! `icodegen-analyze causal` driven as a user would: tables written to a temp dir, the built
 //! binary run on them, its JSON and exit codes checked.
+#![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,6 +1,7 @@
 //! `icodegen-analyze mediation` driven as a user would, on the mediation reference table of
 //! `icodegen-causal` (`crates/causal/tests/fixtures/mediation_data.csv`: 400 pairs, mediators
 //! m1, m2, m3, pair-level covariates x1, x2; `scripts/reference/mediation.py`).
+#![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

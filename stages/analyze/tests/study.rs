@@ -2,6 +2,7 @@
 //! interventions) and two model folders are written to a temp dir with the artifact writers
 //! (`study_fixture`, which documents the effects it injects), the built binary runs on them,
 //! and the results tables and the report are checked.
+#![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
 
 mod study_fixture;
 

@@ -39,7 +39,7 @@ impl Journal {
     pub fn open(dir: &Path, key: &str) -> anyhow::Result<Self> {
         fs_err::create_dir_all(dir)?;
         let key_path = dir.join(KEY_FILE);
-        let current = std::fs::read_to_string(&key_path)
+        let current = fs_err::read_to_string(&key_path)
             .ok()
             .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
             .and_then(|value| value["key"].as_str().map(str::to_owned));
@@ -89,7 +89,7 @@ impl Journal {
             }
         }
         // Only if nothing else is there.
-        let _ = std::fs::remove_dir(&self.dir);
+        let _ = fs_err::remove_dir(&self.dir);
         Ok(())
     }
 }

@@ -6,6 +6,7 @@
 //!
 //! icodegen-infer scores the same inputs batched with right padding, in sliding windows of the
 //! fixture's context and stride, as a user runs it.
+#![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! icodegen-infer driven as a user runs it, on models made here: the committed tiny
 //! TorchScript GPT-2 (scripts/reference/make_infer_fixture.py) and tiny models trained inside
 //! the tests.
+#![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
 
 mod common;
 

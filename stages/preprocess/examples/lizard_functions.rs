@@ -2,6 +2,7 @@
 //! the ports in `icodegen_preprocess::covariates::{lizard_js, lizard_ruby}` find them: one JSON
 //! line per file, `{"path": ..., "failed": ..., "functions": [[name, start_line, end_line,
 //! ccn], ...]}`. The reference suite compares them with lizard's own (`suite.py port`).
+#![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
 
 fn main() {
     use icodegen_preprocess::covariates::{lizard_js, lizard_ruby};

@@ -1,4 +1,5 @@
 //! `icodegen-preprocess` driven as a user would, on snippets.parquet fixtures written here.
+#![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -152,6 +152,10 @@ impl TokenGroups {
     }
 
     pub fn open_with_batch_size(path: &Path, batch_size: usize) -> Result<Self> {
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "ArtifactError::Io names the path"
+        )]
         let file = File::open(path).map_err(|source| ArtifactError::Io {
             action: "open",
             path: path.to_path_buf(),

@@ -478,7 +478,7 @@ mod tests {
     fn a_real_snippet_of_every_language_binds_to_its_grammar_node_types() {
         let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snippets");
         for &(language, file, root, expected) in REAL_SNIPPETS {
-            let code = std::fs::read_to_string(fixtures.join(file)).unwrap();
+            let code = fs_err::read_to_string(fixtures.join(file)).unwrap();
             // One token per whitespace-separated word, as a byte-level BPE roughly cuts.
             let cuts: Vec<usize> = code
                 .char_indices()
@@ -539,7 +539,7 @@ mod tests {
             Taxonomy::load(Language::Java, &directory.join("java-astrust.yaml")).unwrap(),
         );
         let docode = table(Language::Java);
-        let code = std::fs::read_to_string(
+        let code = fs_err::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snippets/java.java"),
         )
         .unwrap();

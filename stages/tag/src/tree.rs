@@ -392,8 +392,8 @@ mod tests {
             .join("../../crates/lang/tests/fixtures/reference");
         for language in Language::ALL {
             let table = table(language);
-            let text = std::fs::read_to_string(fixtures.join(format!("{}.json", language.name())))
-                .unwrap();
+            let text =
+                fs_err::read_to_string(fixtures.join(format!("{}.json", language.name()))).unwrap();
             let entries = fixture_entries(&text);
             assert!(entries.len() >= 20, "{language}");
             for (code, expected) in entries {

@@ -3,6 +3,7 @@
 //! Each fixture is a piece of code plus its tokens as (text, byte span) pairs written out by
 //! hand, and the expected label of every token and the token set of some concepts, checked by
 //! reading the code byte by byte.
+#![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
 //! icodegen-train driven as a user runs it: a tokenizer, then tiny models of each architecture
 //! on a snippets artifact written here.
+#![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,4 +1,5 @@
 //! Helpers shared by the reference tests: the committed data set and the reference scripts.
+#![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
 #![allow(dead_code)]
 
 use std::path::PathBuf;

@@ -193,7 +193,7 @@ fn temporaries(parent: &Path, out: &Path) -> std::collections::BTreeSet<PathBuf>
         .file_name()
         .map_or("output".into(), |name| name.to_string_lossy().into_owned());
     let prefix = format!(".{name}.tmp-");
-    std::fs::read_dir(parent)
+    fs_err::read_dir(parent)
         .into_iter()
         .flatten()
         .flatten()

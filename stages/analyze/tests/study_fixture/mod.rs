@@ -7,8 +7,8 @@
 //! on the token count only, so the synthetic bugs (which add statements) correlate with the
 //! loss but have no direct effect (all of it runs through size). Concept `iterative` occurs only in
 //! snippets with a loop (i % 3 != 0); only `gru` has tags.parquet and nodes.parquet.
-
 #![allow(dead_code)]
+#![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
 
 use std::path::{Path, PathBuf};
 

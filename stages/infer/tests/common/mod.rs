@@ -1,5 +1,6 @@
 //! Helpers shared by the infer tests: testbeds, running icodegen-infer as a user does, and
 //! checking its errors.
+#![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
