@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use icodegen_lang::Language;
 use serde::Deserialize;
 
+use crate::error::IngestError;
+
 /// Everything `icodegen-ingest` reads from params.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -247,44 +249,54 @@ impl Default for NearDuplicates {
 
 impl IngestConfig {
     /// Checks values serde cannot (ratios, thresholds, language names).
-    pub fn validate(&self) -> Result<Option<Vec<Language>>, String> {
+    pub fn validate(&self) -> Result<Option<Vec<Language>>, IngestError> {
         let SplitRatios { train, valid, test } = self.splits;
         if [train, valid, test]
             .iter()
             .any(|ratio| !(0.0..=1.0).contains(ratio))
             || ((train + valid + test) - 1.0).abs() > 1e-6
         {
-            return Err(format!(
-                "ingest.splits must be ratios in [0, 1] that sum to 1 (got train {train}, valid {valid}, test {test})"
+            return Err(IngestError::config(
+                "ingest.splits",
+                format!(
+                    " must be ratios in [0, 1] that sum to 1 (got train {train}, valid {valid}, test {test})"
+                ),
             ));
         }
         if self.sources.is_empty() {
-            return Err("ingest.sources is empty: name at least one source".to_owned());
+            return Err(IngestError::config(
+                "ingest.sources",
+                " is empty: name at least one source",
+            ));
         }
         let near = &self.near_duplicates;
         if !(0.0..=1.0).contains(&near.threshold) {
-            return Err(format!(
-                "ingest.near_duplicates.threshold must be in [0, 1] (got {})",
-                near.threshold
+            return Err(IngestError::config(
+                "ingest.near_duplicates.threshold",
+                format!(" must be in [0, 1] (got {})", near.threshold),
             ));
         }
         if near.shingle_size == 0 || near.num_perm == 0 {
-            return Err(
-                "ingest.near_duplicates.shingle_size and num_perm must be positive".to_owned(),
-            );
+            return Err(IngestError::config(
+                "ingest.near_duplicates.shingle_size",
+                " and num_perm must be positive",
+            ));
         }
         if let Some(bands) = near.bands
             && (bands == 0 || !near.num_perm.is_multiple_of(bands))
         {
-            return Err(format!(
-                "ingest.near_duplicates.bands ({bands}) must divide num_perm ({})",
-                near.num_perm
+            return Err(IngestError::config(
+                "ingest.near_duplicates.bands",
+                format!(" ({bands}) must divide num_perm ({})", near.num_perm),
             ));
         }
         if self.filters.min_bytes > self.filters.max_bytes
             || self.filters.min_lines > self.filters.max_lines
         {
-            return Err("ingest.filters: a minimum is larger than its maximum".to_owned());
+            return Err(IngestError::config(
+                "ingest.filters",
+                ": a minimum is larger than its maximum",
+            ));
         }
         for source in &self.sources {
             let (language, language_column) = match source {
@@ -302,15 +314,22 @@ impl IngestConfig {
             };
             match (language, language_column) {
                 (Some(name), None) => {
-                    Language::from_name(name)
-                        .map_err(|error| format!("ingest.sources ({}): {error}", source.kind()))?;
+                    Language::from_name(name).map_err(|error| {
+                        IngestError::config(
+                            "ingest.sources",
+                            format!(" ({}): {error}", source.kind()),
+                        )
+                    })?;
                 }
                 (None, Some(_)) => {}
                 _ => {
-                    return Err(format!(
-                        "ingest.sources ({} `{}`): set exactly one of `language` and `language_column`",
-                        source.kind(),
-                        source.path().display()
+                    return Err(IngestError::config(
+                        "ingest.sources",
+                        format!(
+                            " ({} `{}`): set exactly one of `language` and `language_column`",
+                            source.kind(),
+                            source.path().display()
+                        ),
                     ));
                 }
             }
@@ -321,7 +340,8 @@ impl IngestConfig {
         let languages = names
             .iter()
             .map(|name| {
-                Language::from_name(name).map_err(|error| format!("ingest.languages: {error}"))
+                Language::from_name(name)
+                    .map_err(|error| IngestError::config("ingest.languages", format!(": {error}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(languages))

@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod dedup;
+pub mod error;
 pub mod extract;
 pub mod process;
 pub mod report;
@@ -29,6 +30,7 @@ use rayon::prelude::*;
 use config::Filters;
 pub use config::IngestConfig;
 use dedup::{ExactIndex, MinHasher, NearIndex};
+pub use error::IngestError;
 use process::{Context, Outcome, Work, Workers};
 pub use report::Report;
 use report::{Reason, Skip};
@@ -137,14 +139,14 @@ pub fn run(
     snippets_path: &Path,
     report_path: &Path,
 ) -> anyhow::Result<Report> {
-    let languages = config.validate().map_err(icodegen_artifacts::cli::usage)?;
+    let languages = config.validate()?;
     for source in &config.sources {
         if !source.path().exists() {
-            return Err(icodegen_artifacts::cli::usage(format!(
-                "ingest source `{}` ({}) does not exist",
-                source.path().display(),
-                source.kind()
-            )));
+            return Err(IngestError::MissingSource {
+                path: source.path().to_path_buf(),
+                kind: source.kind(),
+            }
+            .into());
         }
     }
     let near = &config.near_duplicates;
@@ -191,11 +193,13 @@ pub fn run(
                 .get(Reason::UnreadableFile.name())
                 .and_then(|entry| entry.examples.last().cloned())
                 .unwrap_or_default();
-            anyhow::bail!(
-                "ingest source `{}` ({}) has nothing readable: {unreadable} unreadable file(s), e.g. {example}",
-                source.path().display(),
-                source.kind()
-            );
+            return Err(IngestError::NothingReadable {
+                path: source.path().to_path_buf(),
+                kind: source.kind(),
+                unreadable,
+                example,
+            }
+            .into());
         }
     }
     ingestor.flush()?;

@@ -24,7 +24,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    icodegen_artifacts::cli::main(
+    icodegen_artifacts::cli::main_for_stage::<icodegen_ingest::IngestError>(
         "icodegen-ingest",
         env!("ICODEGEN_SOURCE_FINGERPRINT"),
         || {

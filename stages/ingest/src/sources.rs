@@ -9,6 +9,7 @@ use icodegen_lang::Language;
 
 use crate::Ingestor;
 use crate::config::{SourceConfig, Split};
+use crate::error::IngestError;
 use crate::process::{Origin, RowInput, Work};
 use crate::report::{Reason, Skip};
 use crate::table::{self, TableError};
@@ -64,7 +65,7 @@ pub fn read(ingestor: &mut Ingestor, source: &SourceConfig) -> anyhow::Result<()
 /// A table error: a missing column is the user's to fix (exit 2); an unreadable file is a skip.
 fn table_error(ingestor: &mut Ingestor, error: TableError) -> anyhow::Result<()> {
     match error {
-        TableError::MissingColumn { .. } => Err(icodegen_artifacts::cli::usage(error.to_string())),
+        TableError::MissingColumn { .. } => Err(IngestError::Table(error).into()),
         TableError::Unreadable { .. } => {
             ingestor.skip(Skip::new(Reason::UnreadableFile, error.to_string()));
             Ok(())
@@ -187,7 +188,7 @@ fn tree(
     forced: Option<Split>,
 ) -> anyhow::Result<()> {
     let repo = repo.or_else(|| {
-        std::fs::canonicalize(root).ok().and_then(|path| {
+        fs_err::canonicalize(root).ok().and_then(|path| {
             path.file_name()
                 .map(|name| name.to_string_lossy().into_owned())
         })
@@ -247,13 +248,11 @@ fn tree(
             ));
             continue;
         }
-        let bytes = match std::fs::read(entry.path()) {
+        let bytes = match fs_err::read(entry.path()) {
             Ok(bytes) => bytes,
             Err(error) => {
-                ingestor.skip(Skip::new(
-                    Reason::UnreadableFile,
-                    format!("{display}: {error}"),
-                ));
+                // fs_err's message names the file.
+                ingestor.skip(Skip::new(Reason::UnreadableFile, error.to_string()));
                 continue;
             }
         };
@@ -397,6 +396,10 @@ fn tar_members(
     repo: &str,
     forced: Option<Split>,
 ) -> Result<anyhow::Result<()>, String> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the caller's skip message names the archive"
+    )]
     let handle = std::fs::File::open(file).map_err(|error| error.to_string())?;
     let reader: Box<dyn Read> = match kind {
         ArchiveKind::TarGz => Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(
@@ -441,6 +444,10 @@ fn zip_members(
     repo: &str,
     forced: Option<Split>,
 ) -> Result<anyhow::Result<()>, String> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the caller's skip message names the archive"
+    )]
     let handle = std::fs::File::open(file).map_err(|error| error.to_string())?;
     let mut archive =
         zip::ZipArchive::new(std::io::BufReader::new(handle)).map_err(|error| error.to_string())?;

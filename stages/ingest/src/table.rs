@@ -59,6 +59,10 @@ pub fn is_parquet(path: &Path) -> bool {
 }
 
 fn open_text(path: &Path) -> Result<Box<dyn BufRead>, TableError> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "TableError::Unreadable names the path"
+    )]
     let file = File::open(path).map_err(|error| TableError::Unreadable {
         path: path.to_path_buf(),
         message: error.to_string(),
@@ -144,6 +148,10 @@ pub fn read_parquet(
         path: path.to_path_buf(),
         message,
     };
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "TableError::Unreadable names the path"
+    )]
     let file = File::open(path).map_err(|error| unreadable(error.to_string()))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|error| unreadable(error.to_string()))?;

@@ -1,5 +1,6 @@
 //! `icodegen-ingest` driven as a user would: params file, inputs, outputs, exit code, report.
 //! Fixtures are written by the tests into temporary directories.
+#![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
