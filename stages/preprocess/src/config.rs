@@ -3,6 +3,7 @@
 use icodegen_lang::Language;
 use serde::Deserialize;
 
+use crate::error::PreprocessError;
 use crate::interventions::{Intervention, Operator};
 
 /// Everything `icodegen-preprocess` reads from params.
@@ -101,11 +102,12 @@ pub struct PairMapping {
 
 impl PreprocessConfig {
     /// Checks what serde cannot; returns the testbed languages.
-    pub fn validate(&self) -> Result<Option<Vec<Language>>, String> {
+    pub fn validate(&self) -> Result<Option<Vec<Language>>, PreprocessError> {
         for split in &self.testbed.splits {
             if !matches!(split.as_str(), "train" | "valid" | "test") {
-                return Err(format!(
-                    "preprocess.testbed.splits: unknown split `{split}` (train, valid or test)"
+                return Err(PreprocessError::config(
+                    "preprocess.testbed.splits",
+                    format!(": unknown split `{split}` (train, valid or test)"),
                 ));
             }
         }
@@ -113,18 +115,25 @@ impl PreprocessConfig {
             && self.interventions.contains(&Intervention::Bugfix)
             && self.bugfix.synthetic
         {
-            return Err(
-                "preprocess.bugfix.operators is empty but synthetic bugs are on".to_owned(),
-            );
+            return Err(PreprocessError::config(
+                "preprocess.bugfix.operators",
+                " is empty but synthetic bugs are on",
+            ));
         }
         if self.max_attempts == 0 {
-            return Err("preprocess.max_attempts must be at least 1".to_owned());
+            return Err(PreprocessError::config(
+                "preprocess.max_attempts",
+                " must be at least 1",
+            ));
         }
         for mapping in &self.pairs {
             if mapping.intervention == "none" || mapping.control == mapping.treated {
-                return Err(format!(
-                    "preprocess.pairs: `{}` needs two different roles and a name other than `none`",
-                    mapping.intervention
+                return Err(PreprocessError::config(
+                    "preprocess.pairs",
+                    format!(
+                        ": `{}` needs two different roles and a name other than `none`",
+                        mapping.intervention
+                    ),
                 ));
             }
         }
@@ -134,8 +143,9 @@ impl PreprocessConfig {
         names
             .iter()
             .map(|name| {
-                Language::from_name(name)
-                    .map_err(|error| format!("preprocess.testbed.languages: {error}"))
+                Language::from_name(name).map_err(|error| {
+                    PreprocessError::config("preprocess.testbed.languages", format!(": {error}"))
+                })
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some)

@@ -10,6 +10,7 @@
 //! inputs it is given and writes only the output paths it is given.
 
 pub mod config;
+pub mod error;
 pub mod interventions;
 
 /// The covariates and bindings of a parsed snippet live in `icodegen-lang`, where ingest
@@ -28,6 +29,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 pub use config::PreprocessConfig;
+pub use error::PreprocessError;
 use interventions::{Intervention, Outcome, Settings, Tally};
 
 /// What preprocess did, written to `--report`.
@@ -291,7 +293,7 @@ pub fn run(
     testbed_path: &Path,
     report_path: Option<&Path>,
 ) -> anyhow::Result<Report> {
-    let languages = config.validate().map_err(icodegen_artifacts::cli::usage)?;
+    let languages = config.validate()?;
     let mut selection = Selection {
         splits: config.testbed.splits.clone(),
         languages,
@@ -357,12 +359,10 @@ pub fn run(
             })
             .collect();
         for (index, result) in produced.into_iter().enumerate() {
-            let produced = result.map_err(|message| {
-                icodegen_artifacts::cli::usage(format!(
-                    "`{}` row {}: {message}",
-                    snippets_path.display(),
-                    row_offset + index
-                ))
+            let produced = result.map_err(|message| PreprocessError::UnsupportedLanguage {
+                path: snippets_path.to_path_buf(),
+                row: row_offset + index,
+                message,
             })?;
             report.snippets += 1;
             covariates_writer.push(produced.covariates)?;

@@ -30,7 +30,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    icodegen_artifacts::cli::main(
+    icodegen_artifacts::cli::main_for_stage::<icodegen_preprocess::PreprocessError>(
         "icodegen-preprocess",
         env!("ICODEGEN_SOURCE_FINGERPRINT"),
         || {
