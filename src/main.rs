@@ -143,6 +143,10 @@ enum Command {
         /// With --remote: really remove
         #[arg(long, requires = "remote")]
         yes: bool,
+        /// With --remote: keep unreferenced objects younger than this, which a push running now
+        /// may be about to reference (default 1h; e.g. 0s, 30m, 1d)
+        #[arg(long, value_name = "DURATION", requires = "remote", value_parser = icodegen_pipeline::store::parse_duration)]
+        grace: Option<std::time::Duration>,
     },
     /// Configure remotes (icodegen.yaml; machine-specific: .icodegen/config.local.yaml)
     Remote {
@@ -440,10 +444,11 @@ fn run(command: Command, options: &Options) -> anyhow::Result<u8> {
             dry_run,
             remote: Some(remote),
             yes,
+            grace,
             ..
         } => {
             let remote = (!remote.is_empty()).then_some(remote);
-            commands::gc_remote(&session, remote.as_deref(), dry_run, yes)?;
+            commands::gc_remote(&session, remote.as_deref(), dry_run, yes, grace)?;
         }
         Command::Remote { action } => match action {
             RemoteAction::Add {
@@ -507,6 +512,7 @@ fn run(command: Command, options: &Options) -> anyhow::Result<u8> {
             older_than,
             remote: None,
             yes: _,
+            grace: _,
         } => commands::gc(
             &session,
             &GcOptions {

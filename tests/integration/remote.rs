@@ -4,6 +4,8 @@
 //! `.tools/moto-venv/bin/moto_server` is there (scripts/setup.sh installs it); under
 //! `ICODEGEN_REQUIRE_S3=1` (set by scripts/test.sh) a missing server fails instead of skipping.
 
+#![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -350,11 +352,13 @@ fn gc_remote_removes_only_what_no_remote_entry_references() {
         .run(&["gc", "--remote"])
         .code(2)
         .says(&["--dry-run", "--yes"]);
-    let dry = project.run(&["gc", "--remote", "--dry-run"]).ok();
+    let dry = project
+        .run(&["gc", "--remote", "--dry-run", "--grace", "0s"])
+        .ok();
     assert!(dry.stdout.contains(&stray[2..]), "{}", dry.stdout);
     assert!(path.exists());
     project
-        .run(&["gc", "--remote", "--yes"])
+        .run(&["gc", "--remote", "--yes", "--grace", "0s"])
         .ok()
         .says(&["Removed 1 object(s)", "5 kept"]);
     assert!(!path.exists());
@@ -556,4 +560,346 @@ fn wrong_credentials_are_reported_as_such() {
         .code(1)
         .says(&["remote `s3`", "the remote refused the credentials"]);
     assert_eq!(project.objects(), objects);
+}
+
+/// What `ICODEGEN_TEST_MULTIPART_THRESHOLD` lowers the multipart threshold (64 MiB) to here.
+const TEST_THRESHOLD: &str = "1048576";
+/// A large out under the lowered threshold: three parts of 8 MiB (the last one shorter).
+const BIG: usize = 20 * 1024 * 1024 + 13;
+
+/// A workspace whose one stage writes `size` random bytes to `big.bin`, run and committed, with
+/// a folder remote `shared` as default.
+fn big_workspace(remote: &Path, size: usize) -> Project {
+    let project = Project::new();
+    project
+        .pipeline(&format!(
+            "stages:\n  big:\n    cmd: head -c {size} /dev/urandom > big.bin && echo big >> log.txt\n    outs: [big.bin]\n"
+        ))
+        .params("scale: 1\n")
+        .write(".gitignore", "/cache/\n/.icodegen/\n/big.bin\n/log.txt\n");
+    project.run(&["repro"]).ok();
+    project
+        .run(&[
+            "remote",
+            "add",
+            "shared",
+            remote.to_str().unwrap(),
+            "--default",
+        ])
+        .ok();
+    git(project.root(), &["init", "-q"]);
+    git(project.root(), &["add", "-A"]);
+    git(project.root(), &["commit", "-qm", "first"]);
+    project
+}
+
+/// `icodegen ARGS` in `project` with the multipart threshold lowered (and S3 credentials, which a
+/// folder remote ignores).
+fn run_parts(project: &Project, args: &[&str]) -> crate::harness::Run {
+    s3_env(&mut project.command(args))
+        .env("ICODEGEN_TEST_MULTIPART_THRESHOLD", TEST_THRESHOLD)
+        .output()
+        .unwrap()
+        .into()
+}
+
+fn big_hash(project: &Project) -> String {
+    blake3::hash(&std::fs::read(project.path("big.bin")).unwrap())
+        .to_hex()
+        .to_string()
+}
+
+fn staged_uploads(remote: &Path) -> Vec<PathBuf> {
+    remote_files(remote)
+        .into_iter()
+        .filter(|path| path.to_string_lossy().contains('#'))
+        .collect()
+}
+
+fn same_big(a: &Project, b: &Project) {
+    let (a, b) = (
+        std::fs::read(a.path("big.bin")).unwrap(),
+        std::fs::read(b.path("big.bin")).unwrap(),
+    );
+    assert_eq!(a.len(), b.len());
+    assert!(a == b, "big.bin differs");
+}
+
+#[test]
+fn a_large_out_goes_up_in_parts_and_comes_back_byte_for_byte() {
+    let remote = remote_dir();
+    let project = big_workspace(remote.path(), BIG);
+    let hash = big_hash(&project);
+    run_parts(&project, &["push"])
+        .ok()
+        .says(&["Pushed 1 object(s), 21.0 MB", "1 entry written"]);
+    let object = remote
+        .path()
+        .join("v1/objects")
+        .join(&hash[..2])
+        .join(&hash[2..]);
+    assert_eq!(
+        std::fs::read(&object).unwrap(),
+        std::fs::read(project.path("big.bin")).unwrap()
+    );
+    assert!(staged_uploads(remote.path()).is_empty());
+    // A second push lists it and sends nothing.
+    run_parts(&project, &["push"])
+        .ok()
+        .says(&["Pushed 0 object(s)", "1 already there"]);
+    let copy = clone(&project);
+    copy.run(&["pull"])
+        .ok()
+        .says(&["Fetched 1 object(s), 21.0 MB"]);
+    same_big(&project, &copy);
+    let reviewer = clone(&project);
+    reviewer.run(&["repro", "--pull"]).ok();
+    assert!(!reviewer.exists("log.txt"), "the stage ran");
+    same_big(&project, &reviewer);
+}
+
+#[test]
+fn a_large_local_object_that_no_longer_matches_its_hash_is_not_pushed_and_its_upload_is_aborted() {
+    let remote = remote_dir();
+    let project = big_workspace(remote.path(), BIG);
+    let hash = big_hash(&project);
+    let object = project
+        .path("cache/v1/objects")
+        .join(&hash[..2])
+        .join(&hash[2..]);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&object, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut bytes = std::fs::read(&object).unwrap();
+    *bytes.last_mut().unwrap() ^= 1;
+    std::fs::write(&object, &bytes).unwrap();
+    run_parts(&project, &["push"])
+        .code(1)
+        .says(&["not pushed", &hash[..12]]);
+    assert!(
+        remote_files(&remote.path().join("v1")).is_empty(),
+        "{:?}",
+        remote_files(remote.path())
+    );
+}
+
+#[test]
+fn a_push_killed_mid_multipart_leaves_nothing_a_pull_trusts() {
+    let remote = remote_dir();
+    let project = big_workspace(remote.path(), BIG);
+    let hash = big_hash(&project);
+    let status = project
+        .command(&["push", "-j", "1"])
+        .env("ICODEGEN_TEST_MULTIPART_THRESHOLD", TEST_THRESHOLD)
+        .env("ICODEGEN_FAULT", "pushing-parts")
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(9));
+    // Killed with one part written: a staging file, no object, no run-cache entry.
+    let staged = staged_uploads(remote.path());
+    assert_eq!(staged.len(), 1, "{:?}", remote_files(remote.path()));
+    let partial = std::fs::metadata(&staged[0]).unwrap().len();
+    assert!(
+        partial > 0 && partial < BIG as u64,
+        "{partial} bytes staged"
+    );
+    let object = remote
+        .path()
+        .join("v1/objects")
+        .join(&hash[..2])
+        .join(&hash[2..]);
+    assert!(!object.exists());
+    assert!(remote_files(&remote.path().join("v1/runs")).is_empty());
+    let copy = clone(&project);
+    copy.run(&["pull"]).code(1).says(&["not on the remote"]);
+    assert!(!copy.exists("big.bin"));
+    copy.run(&["repro", "--pull"]).ok();
+    assert!(copy.exists("log.txt"), "the stage did not run");
+    // Pushing again completes it; the killed upload's staging file is left for gc.
+    run_parts(&project, &["push"])
+        .ok()
+        .says(&["Pushed 1 object(s)"]);
+    let later = clone(&project);
+    later.run(&["pull"]).ok();
+    same_big(&project, &later);
+    // gc --remote removes the unfinished upload once it is older than the grace period.
+    project
+        .run(&["gc", "--remote", "--yes"])
+        .ok()
+        .says(&["Removed 0 object(s)"]);
+    assert_eq!(staged_uploads(remote.path()), staged);
+    let dry = project
+        .run(&["gc", "--remote", "--dry-run", "--grace", "0s"])
+        .ok();
+    assert!(dry.stdout.contains("unfinished upload"), "{}", dry.stdout);
+    project
+        .run(&["gc", "--remote", "--yes", "--grace", "0s"])
+        .ok()
+        .says(&["Removed 0 object(s)", "Removed 1 unfinished upload(s)"]);
+    assert!(staged_uploads(remote.path()).is_empty());
+    let last = clone(&project);
+    last.run(&["pull"]).ok();
+    same_big(&project, &last);
+}
+
+/// The peak resident memory (KiB) of `icodegen ARGS` in `project`, from `/usr/bin/time`; `None`
+/// where it is not installed.
+fn peak_kib(project: &Project, args: &[&str]) -> Option<u64> {
+    let time = Path::new("/usr/bin/time");
+    if !time.exists() {
+        eprintln!("skipped the memory check: no /usr/bin/time");
+        return None;
+    }
+    let output = Command::new(time)
+        .args(["-f", "peak-kib=%M", crate::harness::BIN])
+        .args(args)
+        .current_dir(project.root())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{args:?}: {stderr}");
+    let line = stderr
+        .lines()
+        .rev()
+        .find_map(|line| line.strip_prefix("peak-kib="))
+        .unwrap_or_else(|| panic!("no peak in {stderr}"));
+    Some(line.trim().parse().unwrap())
+}
+
+#[test]
+fn pushing_and_pulling_a_large_object_holds_parts_in_memory_not_the_object() {
+    // Above the real threshold (64 MiB), nothing lowered.
+    const SIZE: usize = 192 * 1024 * 1024;
+    let remote = remote_dir();
+    let project = big_workspace(remote.path(), SIZE);
+    let Some(push) = peak_kib(&project, &["push"]) else {
+        return;
+    };
+    assert!(
+        staged_uploads(remote.path()).is_empty() && remote_files(remote.path()).len() == 2,
+        "{:?}",
+        remote_files(remote.path())
+    );
+    let copy = clone(&project);
+    let pull = peak_kib(&copy, &["pull"]).unwrap();
+    same_big(&project, &copy);
+    // 192 MiB went each way; reading the whole object would peak above that plus the runner's
+    // own ~30 MiB. In parts it peaks near 100 MiB whatever the size (measured: 93 MiB for 192 MiB,
+    // 101 MiB for 600 MiB; a few 8 MiB parts per thread's allocator arena), pulling near 40 MiB.
+    for (what, kib) in [("push", push), ("pull", pull)] {
+        assert!(kib < 150 * 1024, "{what} peaked at {} MiB", kib / 1024);
+    }
+}
+
+#[test]
+fn gc_remote_keeps_young_unreferenced_objects_for_a_grace_period() {
+    let remote = remote_dir();
+    let project = workspace(remote.path());
+    project.run(&["push"]).ok();
+    // An object a concurrent push has just uploaded, its run-cache entry not yet written.
+    let young = blake3::hash(b"young\n").to_hex().to_string();
+    let path = remote
+        .path()
+        .join("v1/objects")
+        .join(&young[..2])
+        .join(&young[2..]);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, "young\n").unwrap();
+    project.run(&["gc", "--remote", "--yes"]).ok().says(&[
+        "Removed 0 object(s)",
+        "5 kept",
+        "1 unreferenced object(s), 0.0 MB, younger than 1h kept",
+    ]);
+    assert!(path.exists());
+    let dry = project
+        .run(&["gc", "--remote", "--dry-run", "--grace", "30m"])
+        .ok()
+        .says(&["Would remove 0 object(s)", "younger than 30m kept"]);
+    assert!(!dry.stdout.contains(&young[2..]), "{}", dry.stdout);
+    // Two hours later nothing referenced it: it goes, by the default grace of 1h.
+    let status = Command::new("touch")
+        .args(["-d", "2 hours ago"])
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    project
+        .run(&["gc", "--remote", "--yes"])
+        .ok()
+        .says(&["Removed 1 object(s)", "5 kept"]);
+    assert!(!path.exists());
+    let copy = clone(&project);
+    copy.run(&["pull"]).ok();
+    same_outs(&project, &copy);
+    // --grace belongs to --remote; a bad duration is a usage error.
+    project.run(&["gc", "--grace", "1h"]).code(2);
+    project
+        .run(&["gc", "--remote", "--yes", "--grace", "soon"])
+        .code(2)
+        .says(&["soon"]);
+}
+
+/// The `ETag` moto answers for `key` in bucket `icodegen` (a multipart upload's ends in `-N"`,
+/// N parts).
+fn s3_etag(port: u16, key: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "HEAD /icodegen/{key} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    answer
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("etag")
+                .then(|| value.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("no ETag: {answer}"))
+}
+
+#[test]
+fn a_large_out_round_trips_through_s3_in_parts_and_a_killed_upload_is_not_trusted() {
+    let Some(moto) = moto(false) else { return };
+    let remote = remote_dir();
+    let project = big_workspace(remote.path(), BIG);
+    add_s3_remote(&project, moto.port);
+    git(project.root(), &["commit", "-qam", "s3 remote"]);
+    let hash = big_hash(&project);
+    // Killed after its first part: the multipart upload is never completed.
+    let status = s3_env(&mut project.command(&["push", "-j", "1"]))
+        .env("ICODEGEN_TEST_MULTIPART_THRESHOLD", TEST_THRESHOLD)
+        .env("ICODEGEN_FAULT", "pushing-parts")
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(9));
+    let copy = clone(&project);
+    run_s3(&copy, &["pull"])
+        .code(1)
+        .says(&["not on the remote"]);
+    assert!(!copy.exists("big.bin"));
+    run_parts(&project, &["push"])
+        .ok()
+        .says(&["Pushed 1 object(s), 21.0 MB", "1 entry written"]);
+    let etag = s3_etag(
+        moto.port,
+        &format!("cache/v1/objects/{}/{}", &hash[..2], &hash[2..]),
+    );
+    assert!(etag.ends_with("-3\""), "not three parts: {etag}");
+    let later = clone(&project);
+    run_s3(&later, &["pull"])
+        .ok()
+        .says(&["Fetched 1 object(s), 21.0 MB"]);
+    same_big(&project, &later);
+    let reviewer = clone(&project);
+    run_s3(&reviewer, &["repro", "--pull"]).ok();
+    assert!(!reviewer.exists("log.txt"), "the stage ran");
+    same_big(&project, &reviewer);
 }

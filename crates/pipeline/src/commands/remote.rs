@@ -290,15 +290,23 @@ pub fn remote_status(
     Ok(out)
 }
 
-/// `icodegen gc --remote`: removes remote objects no remote run-cache entry references.
-pub fn gc_remote(session: &Session, remote: Option<&str>, dry_run: bool, yes: bool) -> Result<()> {
+/// `icodegen gc --remote`: removes remote objects no remote run-cache entry references, unless
+/// younger than `grace` (default [`transfer::DEFAULT_GRACE`]).
+pub fn gc_remote(
+    session: &Session,
+    remote: Option<&str>,
+    dry_run: bool,
+    yes: bool,
+    grace: Option<std::time::Duration>,
+) -> Result<()> {
     if !dry_run && !yes {
         return Err(PipelineError::Refused(
             "`gc --remote` removes objects every workspace shares: run it with `--dry-run` first, then with `--yes`".to_owned(),
         ));
     }
+    let grace = grace.unwrap_or(transfer::DEFAULT_GRACE);
     let remote = Remote::open(&session.pipeline.root, remote)?;
-    let report = transfer::gc(&remote, &session.store, dry_run)?;
+    let report = transfer::gc(&remote, &session.store, dry_run, grace)?;
     let bytes: u64 = report.unreferenced.iter().map(|(_, size)| size).sum();
     if dry_run {
         for (hash, size) in &report.unreferenced {
@@ -307,9 +315,35 @@ pub fn gc_remote(session: &Session, remote: Option<&str>, dry_run: bool, yes: bo
                 remote.describe(&remote.object_path(hash))
             );
         }
+        for (path, size) in &report.stale_uploads {
+            println!(
+                "would remove unfinished upload {} ({size} bytes)",
+                path.display()
+            );
+        }
     }
+    let young = if report.young.is_empty() {
+        String::new()
+    } else {
+        let young_bytes: u64 = report.young.iter().map(|(_, size)| size).sum();
+        format!(
+            " {} unreferenced object(s), {:.1} MB, younger than {} kept (a push may be writing their entry; `--grace` sets the age).",
+            report.young.len(),
+            young_bytes as f64 / 1e6,
+            crate::store::describe_age(grace.as_secs())
+        )
+    };
+    let uploads = if report.stale_uploads.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " {} {} unfinished upload(s) of killed pushes.",
+            if dry_run { "Would remove" } else { "Removed" },
+            report.stale_uploads.len()
+        )
+    };
     session.console.info(format!(
-        "{} {} object(s), {:.1} MB, from `{}`; {} kept (referenced by {} run-cache entr{}).",
+        "{} {} object(s), {:.1} MB, from `{}`; {} kept (referenced by {} run-cache entr{}).{young}{uploads}",
         if dry_run { "Would remove" } else { "Removed" },
         report.unreferenced.len(),
         bytes as f64 / 1e6,

@@ -8,8 +8,12 @@
 //! ```
 //!
 //! Every write is put-if-absent (`PutMode::Create`; a folder remote stages and links, which
-//! `object_store`'s local store does), so a second pusher never overwrites; every object read
-//! is verified by its blake3 before it enters the local cache. Objects go up before the run
+//! `object_store`'s local store does), so a second pusher never overwrites, except objects above
+//! `transfer::MULTIPART_THRESHOLD` (64 MiB): they go up as multipart uploads, read from disk one
+//! part at a time and hashed on the way, completed only when the hash matches. A multipart upload
+//! has no put-if-absent mode, so a second pusher may write the same bytes again, which is
+//! harmless under a content address; run-cache entries stay put-if-absent. Every object read
+//! is verified by its blake3 before it enters the local cache, streamed to `cache/v1/tmp`. Objects go up before the run
 //! entries that reference them, so a push killed halfway leaves only objects that nothing
 //! references yet, and a pull re-checks every byte anyway.
 //!
@@ -284,6 +288,16 @@ impl Remote {
     /// Lists every object hash (with sizes) on the remote, bounded by the timeout for the first
     /// answer.
     pub fn list_objects(&self) -> Result<BTreeMap<String, u64>> {
+        Ok(self
+            .list_objects_meta()?
+            .into_iter()
+            .map(|(hash, meta)| (hash, meta.size))
+            .collect())
+    }
+
+    /// Every object hash on the remote with its metadata (size, last modified). Unfinished
+    /// uploads are not objects: a folder remote's `<object>#<n>` staging files are skipped.
+    pub fn list_objects_meta(&self) -> Result<BTreeMap<String, object_store::ObjectMeta>> {
         let root = self.join(&["v1", "objects"]);
         Ok(self
             .list(&root)?
@@ -292,12 +306,51 @@ impl Remote {
                 let parts: Vec<_> = path.split('/').collect();
                 match parts.as_slice() {
                     [prefix, rest] if prefix.len() == 2 && !rest.contains('#') => {
-                        Some((format!("{prefix}{rest}"), meta.size))
+                        Some((format!("{prefix}{rest}"), meta))
                     }
                     _ => None,
                 }
             })
             .collect())
+    }
+
+    /// A folder remote's unfinished uploads (`v1/objects/ab/<rest>#<n>`, left by a push killed
+    /// mid-upload) last modified at least `grace` ago: (path, size). Other remotes: none (an
+    /// unfinished S3 multipart upload is not listed; a bucket lifecycle rule ends them).
+    pub fn stale_uploads(&self, grace: Duration) -> Vec<(std::path::PathBuf, u64)> {
+        let Some(folder) = &self.folder else {
+            return Vec::new();
+        };
+        let now = std::time::SystemTime::now();
+        let mut found = Vec::new();
+        let prefixes = std::fs::read_dir(folder.join("v1/objects"))
+            .into_iter()
+            .flatten()
+            .flatten();
+        for prefix in prefixes {
+            for entry in std::fs::read_dir(prefix.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let name = entry.file_name();
+                let staged = name
+                    .to_str()
+                    .and_then(|name| name.rsplit_once('#'))
+                    .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+                let Ok(meta) = entry.metadata() else { continue };
+                let old = meta
+                    .modified()
+                    .ok()
+                    .and_then(|modified| now.duration_since(modified).ok())
+                    .is_some_and(|age| age >= grace);
+                if staged && meta.is_file() && old {
+                    found.push((entry.path(), meta.len()));
+                }
+            }
+        }
+        found.sort();
+        found
     }
 
     /// Every run-cache key on the remote.

@@ -4,10 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 
 use super::{Put, Remote, put_create};
 use crate::error::{PipelineError, Result};
@@ -124,27 +126,9 @@ pub fn push(
             let pushed = &pushed;
             let count = missing.len();
             async move {
-                let hash = hash.clone();
-                let path = store_object.clone();
-                let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {
-                    let bytes = std::fs::read(&path).map_err(|error| PipelineError::io("read", &path, error))?;
-                    let found = blake3::hash(&bytes).to_hex().to_string();
-                    if found != hash {
-                        return Err(PipelineError::Cache {
-                            path: path.clone(),
-                            message: format!("the object hashes to {}, not {}: not pushed\nhint: `icodegen gc` after `icodegen repro` replaces it", short(&found), short(&hash)),
-                        });
-                    }
-                    Ok(bytes)
-                })
-                .await
-                .map_err(|error| PipelineError::Internal(error.to_string()))??;
-                let size = bytes.len() as u64;
-                put_create(object_store, target.clone(), bytes)
-                    .await
-                    .map_err(|error| remote.error(&format!("write `{}`", remote.describe(&target)), error))?;
+                let size =
+                    upload_object(remote, object_store, target, store_object, hash, bar).await?;
                 crate::fault::point("pushing-objects");
-                bar.inc(size);
                 let done = pushed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 bar.set_message(format!("push {done}/{count} objects"));
                 Ok(size)
@@ -191,6 +175,181 @@ pub fn push(
         }
     }
     Ok(report)
+}
+
+/// The read size when copying an object out of a folder remote.
+const COPY_BUFFER: usize = 1024 * 1024;
+
+/// Objects larger than this are uploaded in parts, read from disk one part at a time, so a
+/// push holds a few parts of each object in memory, never a whole checkpoint.
+pub const MULTIPART_THRESHOLD: u64 = 64 * 1024 * 1024;
+/// The size of one part (S3 wants at least 5 MiB for every part but the last).
+pub const PART_SIZE: u64 = 8 * 1024 * 1024;
+/// S3 and GCS accept at most 10,000 parts; larger objects get larger parts.
+const MAX_PARTS: u64 = 10_000;
+/// Parts of one object in flight at once (besides the one being read).
+const PARTS_IN_FLIGHT: usize = 2;
+/// For the tests only: a smaller [`MULTIPART_THRESHOLD`] in bytes, so that small files take
+/// the multipart path.
+pub const THRESHOLD_VAR: &str = "ICODEGEN_TEST_MULTIPART_THRESHOLD";
+
+fn multipart_threshold() -> u64 {
+    std::env::var(THRESHOLD_VAR)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(MULTIPART_THRESHOLD)
+}
+
+/// The part size for an object of `size` bytes: [`PART_SIZE`], or more (whole MiB) when the
+/// object would need more than [`MAX_PARTS`] parts.
+pub fn part_size(size: u64) -> u64 {
+    const MIB: u64 = 1024 * 1024;
+    let needed = size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB;
+    PART_SIZE.max(needed)
+}
+
+fn not_pushed(path: &std::path::Path, found: &str, hash: &str) -> PipelineError {
+    PipelineError::Cache {
+        path: path.to_path_buf(),
+        message: format!(
+            "the object hashes to {}, not {}: not pushed\nhint: `icodegen gc` after `icodegen repro` replaces it",
+            short(found),
+            short(hash)
+        ),
+    }
+}
+
+/// Uploads the local object at `path` (which must hash to `hash`) to `target`: whole below the
+/// threshold (put-if-absent), in parts above it. Returns its size.
+async fn upload_object(
+    remote: &Remote,
+    object_store: Arc<dyn ObjectStore>,
+    target: ObjectPath,
+    path: PathBuf,
+    hash: &str,
+    bar: &indicatif::ProgressBar,
+) -> Result<u64> {
+    let size = std::fs::metadata(&path)
+        .map_err(|error| PipelineError::io("read", &path, error))?
+        .len();
+    if size > multipart_threshold() {
+        return upload_in_parts(remote, object_store, target, path, hash, size, bar).await;
+    }
+    let wanted = hash.to_owned();
+    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {
+        let bytes =
+            std::fs::read(&path).map_err(|error| PipelineError::io("read", &path, error))?;
+        let found = blake3::hash(&bytes).to_hex().to_string();
+        if found != wanted {
+            return Err(not_pushed(&path, &found, &wanted));
+        }
+        Ok(bytes)
+    })
+    .await
+    .map_err(|error| PipelineError::Internal(error.to_string()))??;
+    let size = bytes.len() as u64;
+    put_create(object_store, target.clone(), bytes)
+        .await
+        .map_err(|error| remote.error(&format!("write `{}`", remote.describe(&target)), error))?;
+    bar.inc(size);
+    Ok(size)
+}
+
+/// A multipart upload of a large object, hashed as it is read: the upload completes only when
+/// every byte was sent and the blake3 matches; otherwise it is aborted. Until it completes the
+/// object is not visible (S3: an unfinished multipart upload; a folder: `<object>#<n>`, which
+/// listings skip), so a push killed here leaves nothing a pull trusts. It overwrites rather
+/// than puts-if-absent (multipart uploads have no such mode), which is harmless: the name is
+/// the hash of the bytes.
+async fn upload_in_parts(
+    remote: &Remote,
+    object_store: Arc<dyn ObjectStore>,
+    target: ObjectPath,
+    path: PathBuf,
+    hash: &str,
+    size: u64,
+    bar: &indicatif::ProgressBar,
+) -> Result<u64> {
+    let name = remote.describe(&target);
+    let file =
+        std::fs::File::open(&path).map_err(|error| PipelineError::io("read", &path, error))?;
+    let part = part_size(size);
+    let upload = object_store
+        .put_multipart(&target)
+        .await
+        .map_err(|error| remote.error(&format!("start writing `{name}`"), error))?;
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, part as usize);
+    match send_parts(remote, &mut writer, file, &path, hash, part, &name, bar).await {
+        Ok(sent) => {
+            writer
+                .finish()
+                .await
+                .map_err(|error| remote.error(&format!("write `{name}`"), error))?;
+            Ok(sent)
+        }
+        Err(error) => {
+            // Best effort: the upload was never completed, so nothing is visible either way.
+            let _ = writer.abort().await;
+            Err(error)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn send_parts(
+    remote: &Remote,
+    writer: &mut WriteMultipart,
+    file: std::fs::File,
+    path: &std::path::Path,
+    hash: &str,
+    part: u64,
+    name: &str,
+    bar: &indicatif::ProgressBar,
+) -> Result<u64> {
+    let mut state = Some((file, blake3::Hasher::new()));
+    let mut sent = 0u64;
+    loop {
+        let (file, hasher) = state.take().expect("the reader is put back");
+        let owned = path.to_path_buf();
+        let (file, hasher, chunk) = tokio::task::spawn_blocking(move || -> Result<_> {
+            use std::io::Read;
+            let mut chunk = Vec::with_capacity(part as usize);
+            let mut file = file;
+            (&mut file)
+                .take(part)
+                .read_to_end(&mut chunk)
+                .map_err(|error| PipelineError::io("read", &owned, error))?;
+            let mut hasher = hasher;
+            hasher.update(&chunk);
+            Ok((file, hasher, chunk))
+        })
+        .await
+        .map_err(|error| PipelineError::Internal(error.to_string()))??;
+        if chunk.is_empty() {
+            let found = hasher.finalize().to_hex().to_string();
+            if found != hash {
+                return Err(not_pushed(path, &found, hash));
+            }
+            return Ok(sent);
+        }
+        state = Some((file, hasher));
+        writer
+            .wait_for_capacity(PARTS_IN_FLIGHT)
+            .await
+            .map_err(|error| remote.error(&format!("write `{name}`"), error))?;
+        let length = chunk.len() as u64;
+        writer.put(bytes::Bytes::from(chunk));
+        bar.inc(length);
+        if sent == 0 && std::env::var_os(crate::fault::VAR).is_some() {
+            // The first part written, the others not: where `pushing-parts` dies.
+            writer
+                .wait_for_capacity(0)
+                .await
+                .map_err(|error| remote.error(&format!("write `{name}`"), error))?;
+            crate::fault::point("pushing-parts");
+        }
+        sent += length;
+    }
 }
 
 fn outs_of(record: &StageRecord) -> BTreeSet<(String, String)> {
@@ -302,14 +461,41 @@ async fn fetch_one(
     let mut temp = store.temp_file().map_err(|error| error.to_string())?;
     let mut hasher = blake3::Hasher::new();
     let mut size = 0u64;
-    let mut stream = result.into_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|error| format!("`{name}`: {error}"))?;
-        hasher.update(&chunk);
-        temp.write_all(&chunk)
+    match result.payload {
+        // A folder remote: copy in large reads on a blocking thread (the generic stream reads
+        // 8 KiB per task).
+        object_store::GetResultPayload::File(file, _) => {
+            let bar = bar.clone();
+            let copied = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+                use std::io::Read;
+                let mut file = file;
+                let mut buffer = vec![0u8; COPY_BUFFER];
+                loop {
+                    let read = file.read(&mut buffer)?;
+                    if read == 0 {
+                        return Ok((temp, hasher, size));
+                    }
+                    hasher.update(&buffer[..read]);
+                    temp.write_all(&buffer[..read])?;
+                    size += read as u64;
+                    bar.inc(read as u64);
+                }
+            })
+            .await
+            .map_err(|error| error.to_string())?
             .map_err(|error| format!("`{name}`: {error}"))?;
-        size += chunk.len() as u64;
-        bar.inc(chunk.len() as u64);
+            (temp, hasher, size) = copied;
+        }
+        object_store::GetResultPayload::Stream(mut stream) => {
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|error| format!("`{name}`: {error}"))?;
+                hasher.update(&chunk);
+                temp.write_all(&chunk)
+                    .map_err(|error| format!("`{name}`: {error}"))?;
+                size += chunk.len() as u64;
+                bar.inc(chunk.len() as u64);
+            }
+        }
     }
     let found = hasher.finalize().to_hex().to_string();
     if found != hash {
@@ -457,17 +643,35 @@ pub fn read_manifest(remote: &Remote, store: &Store, hash: &str) -> Result<Vec<M
     })
 }
 
+/// How long `gc --remote` keeps an unreferenced object by default: a concurrent push uploads its
+/// objects before their run-cache entry, so a young unreferenced object may be about to be
+/// referenced.
+pub const DEFAULT_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// What `gc --remote` found.
 #[derive(Debug, Default)]
 pub struct RemoteGc {
     pub entries: usize,
     pub kept: usize,
-    /// Unreferenced objects: (hash, size).
+    /// Unreferenced objects old enough to remove: (hash, size).
     pub unreferenced: Vec<(String, u64)>,
+    /// Unreferenced objects younger than the grace period, kept: (hash, size).
+    pub young: Vec<(String, u64)>,
+    /// A folder remote's unfinished uploads older than the grace period: (path, size).
+    pub stale_uploads: Vec<(PathBuf, u64)>,
 }
 
-/// Finds the remote objects no remote run-cache entry references; removes them unless `dry_run`.
-pub fn gc(remote: &Remote, store: &Store, dry_run: bool) -> Result<RemoteGc> {
+/// Finds the remote objects no remote run-cache entry references and that were written at least
+/// `grace` ago (by the remote's clock, against ours); removes them unless `dry_run`. Younger
+/// ones are kept and counted: a push writes its objects before the entry that references them.
+/// The entries are listed before the objects, so an entry written meanwhile protects its
+/// objects through their age.
+pub fn gc(
+    remote: &Remote,
+    store: &Store,
+    dry_run: bool,
+    grace: std::time::Duration,
+) -> Result<RemoteGc> {
     let keys = remote.list_runs()?;
     let mut keep = BTreeSet::new();
     for key in &keys {
@@ -496,22 +700,55 @@ pub fn gc(remote: &Remote, store: &Store, dry_run: bool) -> Result<RemoteGc> {
             }
         }
     }
-    let objects = remote.list_objects()?;
+    let objects = remote.list_objects_meta()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|since| since.as_secs() as i64)
+        .unwrap_or(i64::MAX);
     let mut report = RemoteGc {
         entries: keys.len(),
+        stale_uploads: remote.stale_uploads(grace),
         ..RemoteGc::default()
     };
-    for (hash, size) in objects {
+    for (hash, meta) in objects {
+        let age = now.saturating_sub(meta.last_modified.timestamp());
         if keep.contains(&hash) {
             report.kept += 1;
+        } else if age < grace.as_secs() as i64 {
+            report.young.push((hash, meta.size));
         } else {
-            report.unreferenced.push((hash, size));
+            report.unreferenced.push((hash, meta.size));
         }
     }
     if !dry_run {
         for (hash, _) in &report.unreferenced {
             remote.delete(&remote.object_path(hash))?;
         }
+        for (path, _) in &report.stale_uploads {
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(PipelineError::io("remove", path, error)),
+            }
+        }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_stay_under_the_part_limit() {
+        const MIB: u64 = 1024 * 1024;
+        assert_eq!(part_size(0), PART_SIZE);
+        // A 15 GB checkpoint: 8 MiB parts, 1,789 of them.
+        assert_eq!(part_size(15_000_000_000), PART_SIZE);
+        // 200 GB would need 23,842 parts of 8 MiB: larger parts, within the limit.
+        let part = part_size(200_000_000_000);
+        assert_eq!(part % MIB, 0);
+        assert!(200_000_000_000u64.div_ceil(part) <= MAX_PARTS);
+        assert!(part > PART_SIZE);
+    }
 }
