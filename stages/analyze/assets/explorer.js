@@ -2,7 +2,9 @@
  *
  * Data comes as <script> files (the page is opened from disk, where fetch is refused) that call
  * the registration functions below: explorer/index.js calls ICX.index(table), c_K.js calls
- * ICX.c(K, codes) and t_M_K.js calls ICX.t(M, K, tokens) (formats: stages/analyze/src/study/explorer).
+ * ICX.c(K, codes), t_M_K.js calls ICX.t(M, K, tokens), k_M_K.js ICX.k(M, K, top-k) and v_M.js
+ * ICX.v(M, vocabulary) (formats: stages/analyze/src/study/explorer; token data is packed bytes in
+ * base 64).
  *
  * The URL fragment holds the view: filters (model, iv, lang, concept, lossmin, lossmax, q, sort,
  * desc, page), and row=<row_id> or pair=<intervention>:<pair_id> with m=<model> to open one.
@@ -16,7 +18,9 @@
   var status = { ready: false, errors: errors };
   var D = null; // the index
   var codes = {}; // block -> [code]
-  var tokens = {}; // "M_K" -> {row: data}
+  var tokens = {}; // "M_K" -> {row: base 64 string or [string, {i: text}]}
+  var topks = {}; // "M_K" -> {row: base 64 string}
+  var vocabularies = {}; // model -> [token text]
   var scripts = {}; // name -> promise
   var filtered = new Int32Array(0);
   var state = {};
@@ -86,12 +90,15 @@
     codes[block] = list;
   };
   ICX.t = function (model, block, data) {
-    var key = model + '_' + block;
-    var rows = tokens[key] || (tokens[key] = {});
-    for (var row in data.r) {
-      data.r[row].s = data.s;
-      rows[row] = data.r[row];
-    }
+    var rows = tokens[model + '_' + block] || (tokens[model + '_' + block] = {});
+    for (var row in data) rows[row] = data[row];
+  };
+  ICX.k = function (model, block, data) {
+    var rows = topks[model + '_' + block] || (topks[model + '_' + block] = {});
+    for (var row in data) rows[row] = data[row];
+  };
+  ICX.v = function (model, list) {
+    vocabularies[model] = list;
   };
   ICX.index = function (data) {
     D = data;
@@ -524,33 +531,85 @@
     return id < 0 ? 'transparent' : CATEGORICAL[id % CATEGORICAL.length];
   }
 
-  /** The tokens of one row, decoded: byte spans, text, log-probability, hover facts. */
-  function decode(code, data) {
+  /** Base 64 to bytes. */
+  function unpack(text) {
+    var binary = atob(text);
+    var out = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+    return out;
+  }
+
+  /** A reader of varints and bytes over `bytes`. */
+  function reader(bytes) {
+    var at = 0;
+    return {
+      byte: function () {
+        return bytes[at++];
+      },
+      varint: function () {
+        var value = 0;
+        var scale = 1;
+        for (;;) {
+          var b = bytes[at++];
+          value += (b & 0x7f) * scale;
+          if (b < 0x80 || b === undefined) return value;
+          scale *= 128;
+        }
+      },
+      done: function () {
+        return at >= bytes.length;
+      },
+    };
+  }
+
+  /**
+   * The tokens of one row, decoded: byte spans, text, log-probability, hover facts.
+   * `data` is the row's token string (or [string, {i: text}]), `topk` its top-k string or
+   * undefined, `vocabulary` the model's top-k texts.
+   */
+  function decode(code, data, topk, vocabulary) {
     var bytes = encoder.encode(code);
+    var texts = {};
+    if (Array.isArray(data)) {
+      texts = data[1];
+      data = data[0];
+    }
+    var read = reader(unpack(data));
+    var ranks = read.byte() === 1;
+    var alternatives = topk && vocabulary ? reader(unpack(topk)) : null;
+    var K = D.top_k || 0;
     var out = [];
     var end = 0;
-    var K = data.t && data.k ? data.t.length / data.k.length : 0;
-    for (var i = 0; i < data.p.length; i++) {
-      var token = {
-        lp: data.p[i] == null ? null : -data.p[i] / 100,
-        nt: data.n[i] < 0 ? null : D.node_types[data.n[i]],
-        cat: data.c[i],
-        rank: data.k ? data.k[i] : null,
-        entropy: data.h && data.h[i] != null ? data.h[i] / 100 : null,
-        topk: [],
-      };
-      if (data.g[i] == null) {
+    for (var i = 0; !read.done(); i++) {
+      var token = { topk: [] };
+      var span = read.varint();
+      if (span === 0) {
         token.a = token.b = -1;
-        token.text = data.x && data.x[i] != null ? data.x[i] : '';
+        token.text = texts[i] != null ? texts[i] : '';
       } else {
-        token.a = end + data.g[i];
-        token.b = token.a + data.l[i];
+        token.a = end + span - 1;
+        token.b = token.a + read.varint();
         end = token.b;
         token.text = decoder.decode(bytes.subarray(token.a, token.b));
       }
-      for (var k = 0; k < K; k++) {
-        var s = data.t[i * K + k];
-        if (s >= 0) token.topk.push(data.s[s]);
+      var p = read.byte();
+      token.lp = p === 255 ? null : -Math.pow(p / 48, 2);
+      var n = read.varint();
+      token.nt = n === 0 ? null : D.node_types[n - 1];
+      token.cat = read.varint() - 1;
+      token.rank = null;
+      token.entropy = null;
+      if (ranks) {
+        var rank = read.varint();
+        var h = read.byte();
+        token.rank = rank === 0 ? null : rank;
+        token.entropy = h === 255 ? null : h / 20;
+      }
+      if (alternatives) {
+        for (var k = 0; k < K; k++) {
+          var id = alternatives.varint();
+          if (id > 0) token.topk.push(vocabulary[id - 1]);
+        }
       }
       out.push(token);
     }
@@ -663,16 +722,29 @@
     return el('div', { className: 'icx-legend' }, items);
   }
 
+  /** Why a model has no tokens for a row. */
+  function missing(model) {
+    if (!model.tokens) return 'no tags.parquet';
+    if (D.bound && D.bound.sampled != null) {
+      return 'the report keeps the token views of ' + Math.round(100 * D.bound.sampled) + '% of snippets to stay within its size bound of ' + D.bound.max_mb + ' MB (report_max_mb)';
+    }
+    return 'not in tags.parquet';
+  }
+
   /** Loads code and the model's tokens for `row`; resolves to decode()'s result or null. */
   function rowTokens(m, row) {
     var block = (row / D.chunk) | 0;
     var model = D.models[m];
     var wait = [load('c_' + block)];
-    if (model.blockSet[block]) wait.push(load('t_' + m + '_' + block));
+    if (model.blockSet[block]) {
+      wait.push(load('t_' + m + '_' + block));
+      if (model.topk) wait.push(load('k_' + m + '_' + block), load('v_' + m));
+    }
     return Promise.all(wait).then(function () {
       var code = codeOf(row);
       var data = (tokens[m + '_' + block] || {})[row];
-      return { code: code, decoded: data ? decode(code, data) : null };
+      var topk = (topks[m + '_' + block] || {})[row];
+      return { code: code, decoded: data ? decode(code, data, topk, vocabularies[m]) : null };
     });
   }
 
@@ -759,9 +831,10 @@
         holder.textContent = '';
         holder.appendChild(modeButtons(redraw));
         if (!loaded.decoded) {
-          holder.appendChild(el('p', { className: 'icx-warn', text: 'model ' + model.id + ' has no token data for this row (no tags.parquet); the code:' }));
+          holder.appendChild(el('p', { className: 'icx-warn', text: 'model ' + model.id + ' has no token data for this row (' + missing(model) + '); the code:' }));
           holder.appendChild(el('pre', { className: 'icx-code', text: loaded.code }));
           status.rowTokens = 0;
+          status.missing = missing(model);
           return;
         }
         holder.appendChild(legend('sequential'));
@@ -770,6 +843,7 @@
         hover(pre, loaded.decoded);
         holder.appendChild(pre);
         if (!model.rank) holder.appendChild(el('p', { className: 'icx-note', text: 'rank, entropy and top-k need the model folder\u2019s tokens.parquet, which this model lacks' }));
+        else if (!model.topk) holder.appendChild(el('p', { className: 'icx-note', text: 'top-k alternatives are left out of this report to keep it within its size bound (report_max_mb)' }));
         status.rowTokens = pre.querySelectorAll('.t').length;
         if (testing) status.tip = hoverFirst(pre);
       };
@@ -860,7 +934,7 @@
     return Promise.all([rowTokens(m, control), rowTokens(m, treated)]).then(function (both) {
       holder.textContent = '';
       if (!both[0].decoded || !both[1].decoded) {
-        holder.appendChild(el('p', { className: 'icx-warn', text: 'model ' + model.id + ' has no token data for this pair' }));
+        holder.appendChild(el('p', { className: 'icx-warn', text: 'model ' + model.id + ' has no token data for this pair (' + missing(model) + ')' }));
         status.pairTokens = 0;
         status.view = 'pair';
         report();

@@ -20,6 +20,9 @@ use icodegen_artifacts::{content_id, write_all};
 const MODELS: usize = 10;
 const SNIPPETS: usize = 1000;
 const TOP_K: usize = 5;
+/// Statement lines added to every snippet (13 to 14 tokens each), so that a snippet has about
+/// 200 tokens, as real functions of the study do: the size bound is checked at that scale.
+const BODY_LINES: usize = 12;
 
 struct Random(u64);
 
@@ -55,6 +58,13 @@ fn code(i: usize, comment: bool, buggy: bool) -> String {
         for _ in 0..(i % 4) {
             text.push_str(&format!("    total = total * {}\n", i % 7 + 2));
         }
+        for j in 0..BODY_LINES {
+            text.push_str(&format!(
+                "    total = (total * {} + x) % {} - y\n",
+                j + 2,
+                i % 5 + 3
+            ));
+        }
         if loops {
             text.push_str("    for k in range(y):\n        total = total + k\n");
         }
@@ -67,6 +77,13 @@ fn code(i: usize, comment: bool, buggy: bool) -> String {
         text.push_str(&format!("    int total = x {op} {i};\n"));
         for _ in 0..(i % 4) {
             text.push_str(&format!("    total = total * {};\n", i % 7 + 2));
+        }
+        for j in 0..BODY_LINES {
+            text.push_str(&format!(
+                "    total = (total * {} + x) % {} - y;\n",
+                j + 2,
+                i % 5 + 3
+            ));
         }
         if loops {
             text.push_str("    for (int k = 0; k < y; k++) { total = total + k; }\n");
@@ -201,7 +218,7 @@ fn write_fixture() -> Fixture {
     for m in 0..MODELS {
         let model = format!("model{m:02}");
         let folder = root.join("models").join(&model);
-        std::fs::create_dir_all(&folder).unwrap();
+        fs_err::create_dir_all(&folder).unwrap();
         let mut random = Random(17 + m as u64);
         let mut loss_of = BTreeMap::new();
         let (mut score_rows, mut concept_rows, mut tag_rows, mut token_rows) =
@@ -392,8 +409,72 @@ fn status(chromium: &Path, profile: &Path, url: &str, budget_ms: u32) -> (serde_
     (value, seconds)
 }
 
+/// Runs the study of the fixture in `root` with `params` into `report`.
+fn study(root: &Path, params: &str, report: &Path) {
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_icodegen-analyze"))
+        .arg("study")
+        .arg("--params")
+        .arg(root.join(params))
+        .arg("--testbed")
+        .arg(root.join("testbed.parquet"))
+        .arg("--models-dir")
+        .arg(root.join("models"))
+        .arg("--out")
+        .arg(report)
+        .env("ICODEGEN_PROGRESS", "0")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "study failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    eprintln!("study ({params}): {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// The explorer's row table, `explorer/index.js` without its call.
+fn explorer_index(report: &Path) -> serde_json::Value {
+    let text = fs_err::read_to_string(report.join("explorer/index.js")).unwrap();
+    let json = text
+        .trim_end()
+        .strip_prefix("ICX.index(")
+        .and_then(|rest| rest.strip_suffix(");"))
+        .unwrap();
+    serde_json::from_str(json).unwrap()
+}
+
+/// The bytes of the explorer's data files whose names start with `prefix`.
+fn bytes_of(all: &[PathBuf], report: &Path, prefix: &str) -> u64 {
+    all.iter()
+        .filter(|path| {
+            path.parent() == Some(&report.join("explorer"))
+                && path
+                    .file_name()
+                    .is_some_and(|name| name.to_string_lossy().starts_with(prefix))
+        })
+        .map(|path| fs_err::metadata(path).unwrap().len())
+        .sum()
+}
+
+/// The explorer rows (indices into the index's rows) with tokens for model `m`.
+fn rows_with_tokens(all: &[PathBuf], m: usize) -> std::collections::BTreeSet<usize> {
+    let mut rows = std::collections::BTreeSet::new();
+    for path in all {
+        let name = path.file_name().unwrap().to_string_lossy();
+        if name.starts_with(&format!("t_{m}_")) {
+            for line in fs_err::read_to_string(path).unwrap().lines() {
+                if let Some(rest) = line.strip_prefix('"') {
+                    rows.insert(rest[..rest.find('"').unwrap()].parse().unwrap());
+                }
+            }
+        }
+    }
+    rows
+}
+
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
+    for entry in fs_err::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
             files(&path, out);
@@ -407,28 +488,9 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn the_explorer_of_ten_models_over_five_thousand_rows_filters_links_and_draws_tokens() {
     let fixture = write_fixture();
     let root = fixture.dir.path();
-    std::fs::write(root.join("params.yaml"), PARAMS).unwrap();
+    fs_err::write(root.join("params.yaml"), PARAMS).unwrap();
     let report = root.join("report");
-    let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_icodegen-analyze"))
-        .arg("study")
-        .arg("--params")
-        .arg(root.join("params.yaml"))
-        .arg("--testbed")
-        .arg(root.join("testbed.parquet"))
-        .arg("--models-dir")
-        .arg(root.join("models"))
-        .arg("--out")
-        .arg(&report)
-        .env("ICODEGEN_PROGRESS", "0")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "study failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    eprintln!("study: {:.1} s", started.elapsed().as_secs_f64());
+    study(root, "params.yaml", &report);
 
     // Self-contained and within its size bound.
     let mut all = Vec::new();
@@ -436,7 +498,7 @@ fn the_explorer_of_ten_models_over_five_thousand_rows_filters_links_and_draws_to
     let mut total = 0u64;
     let mut explorer = 0u64;
     for path in &all {
-        let bytes = std::fs::read(path).unwrap();
+        let bytes = fs_err::read(path).unwrap();
         total += bytes.len() as u64;
         if path.starts_with(report.join("explorer")) || path.ends_with("explorer.html") {
             explorer += bytes.len() as u64;
@@ -460,15 +522,30 @@ fn the_explorer_of_ten_models_over_five_thousand_rows_filters_links_and_draws_to
         total as f64 / 1e6,
         explorer as f64 / 1e6
     );
+    eprintln!(
+        "explorer data: tokens {:.1} MB, top-k {:.1} MB, top-k vocabularies {:.2} MB, code {:.1} MB",
+        bytes_of(&all, &report, "t_") as f64 / 1e6,
+        bytes_of(&all, &report, "k_") as f64 / 1e6,
+        bytes_of(&all, &report, "v_") as f64 / 1e6,
+        bytes_of(&all, &report, "c_") as f64 / 1e6,
+    );
     assert!(total < 100_000_000, "the report is {total} bytes");
+    // Within the default bound of 100 MB nothing is left out: every model's top-k is there.
+    let table = explorer_index(&report);
+    assert_eq!(table["bound"]["topk_dropped"], false, "{}", table["bound"]);
+    assert_eq!(table["bound"]["sampled"], serde_json::Value::Null);
+    for model in table["models"].as_array().unwrap() {
+        assert_eq!(model["topk"], true, "{model}");
+    }
+    assert!(bytes_of(&all, &report, "k_") > 0, "top-k files are written");
     assert!(
-        std::fs::read_to_string(report.join("index.html"))
+        fs_err::read_to_string(report.join("index.html"))
             .unwrap()
             .contains("<a href=\"explorer.html\">Row explorer</a>"),
         "the report's navigation links the explorer"
     );
     many_models_and_languages(&report);
-    let index = std::fs::metadata(report.join("explorer/index.js"))
+    let index = fs_err::metadata(report.join("explorer/index.js"))
         .unwrap()
         .len();
     eprintln!(
@@ -485,7 +562,9 @@ fn the_explorer_of_ten_models_over_five_thousand_rows_filters_links_and_draws_to
         .count();
     assert_eq!(token_files, MODELS * fixture.scored.len().div_ceil(100));
 
-    let Some(chromium) = chromium() else {
+    let chromium = chromium();
+    bounded(&fixture, chromium.as_deref());
+    let Some(chromium) = chromium else {
         return;
     };
     let profile = tempfile::tempdir().unwrap();
@@ -611,9 +690,9 @@ fn the_explorer_of_ten_models_over_five_thousand_rows_filters_links_and_draws_to
 
     if let Some(keep) = std::env::var_os("ICODEGEN_EXPLORER_KEEP") {
         let keep = PathBuf::from(keep);
-        std::fs::create_dir_all(&keep).unwrap();
+        fs_err::create_dir_all(&keep).unwrap();
         for file in ["index.html", "summary.md"] {
-            std::fs::copy(report.join(file), keep.join(file)).unwrap();
+            fs_err::copy(report.join(file), keep.join(file)).unwrap();
         }
         let shots = [
             (
@@ -645,7 +724,7 @@ fn the_explorer_of_ten_models_over_five_thousand_rows_filters_links_and_draws_to
 /// per-language effects.
 fn many_models_and_languages(report: &Path) {
     use icodegen_artifacts::schemas::study_concepts;
-    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    let html = fs_err::read_to_string(report.join("index.html")).unwrap();
     let tables: Vec<&str> = html
         .split("<table class=\"leaderboard\">")
         .skip(1)
@@ -697,6 +776,103 @@ fn many_models_and_languages(report: &Path) {
         .expect("per-language effects")..];
     let by_language = &by_language[..by_language.find("</table>").unwrap()];
     assert!(by_language.contains("<td>java</td>") && by_language.contains("<td>python</td>"));
-    let summary = std::fs::read_to_string(report.join("summary.md")).unwrap();
+    let summary = fs_err::read_to_string(report.join("summary.md")).unwrap();
     assert!(summary.contains("## Leaderboard\n") && summary.contains("## Leaderboard (python)"));
+}
+
+/// The size bound (`report_max_mb`) on the same fixture with a bound of 30 MB: top-k is dropped,
+/// then the token views of a deterministic sample of snippets are kept, pairs whole, and the
+/// explorer says so for a row left out.
+fn bounded(fixture: &Fixture, chromium: Option<&Path>) {
+    let root = fixture.dir.path();
+    fs_err::write(
+        root.join("bounded.yaml"),
+        format!("{PARAMS}  report_max_mb: 30\n"),
+    )
+    .unwrap();
+    let report = root.join("bounded");
+    study(root, "bounded.yaml", &report);
+    let mut all = Vec::new();
+    files(&report, &mut all);
+    let total: u64 = all
+        .iter()
+        .map(|path| fs_err::metadata(path).unwrap().len())
+        .sum();
+    eprintln!("bounded report: {:.1} MB", total as f64 / 1e6);
+    assert!(total <= 30_000_000, "the bounded report is {total} bytes");
+    let table = explorer_index(&report);
+    let bound = &table["bound"];
+    assert_eq!(bound["topk_dropped"], true, "{bound}");
+    let sampled = bound["sampled"].as_f64().unwrap();
+    assert!(sampled > 0.0 && sampled < 1.0, "{bound}");
+    assert_eq!(
+        bytes_of(&all, &report, "k_") + bytes_of(&all, &report, "v_"),
+        0
+    );
+    let warnings = table["warnings"].to_string();
+    assert!(warnings.contains("report_max_mb"), "{warnings}");
+    // The same rows keep their tokens in every model, pairs whole; the row table lists all.
+    let ids: Vec<&str> = table["rows"]["id"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), fixture.scored.len());
+    let kept = rows_with_tokens(&all, 0);
+    for m in 1..MODELS {
+        assert_eq!(rows_with_tokens(&all, m), kept, "model {m}");
+    }
+    let share = kept.len() as f64 / ids.len() as f64;
+    assert!(
+        share > 0.2 && share < 0.9,
+        "{} of {} rows kept",
+        kept.len(),
+        ids.len()
+    );
+    let has_tokens =
+        |row_id: &str| kept.contains(&ids.iter().position(|id| *id == row_id).unwrap());
+    let mut pairs: BTreeMap<(&str, &str), Vec<bool>> = BTreeMap::new();
+    for row in fixture.rows.iter().filter(|row| row.intervention != "none") {
+        pairs
+            .entry((row.intervention.as_str(), row.pair_id.as_str()))
+            .or_default()
+            .push(has_tokens(&row.row_id));
+    }
+    for (pair, arms) in &pairs {
+        assert!(
+            arms.iter().all(|&kept| kept == arms[0]),
+            "{pair:?}: {arms:?}"
+        );
+    }
+    let Some(chromium) = chromium else {
+        return;
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let page = format!("file://{}", report.join("explorer.html").display());
+    let out = ids
+        .iter()
+        .enumerate()
+        .find(|(row, _)| !kept.contains(row))
+        .map(|(_, id)| *id)
+        .unwrap();
+    let (value, _) = status(
+        chromium,
+        profile.path(),
+        &format!("{page}#row={out}&m=model01&test=1"),
+        10_000,
+    );
+    assert_eq!(value["rowTokens"], 0, "{value}");
+    let missing = value["missing"].as_str().unwrap_or_default();
+    assert!(missing.contains("size bound"), "{value}");
+    let inside = ids[*kept.iter().next().unwrap()];
+    let (value, _) = status(
+        chromium,
+        profile.path(),
+        &format!("{page}#row={inside}&m=model01&test=1"),
+        10_000,
+    );
+    assert_eq!(value["rowTokens"], fixture.scored[inside], "{value}");
+    let tip = value["tip"].as_str().unwrap_or_default();
+    assert!(tip.contains("rank ") && !tip.contains("top-3"), "{tip}");
 }

@@ -56,6 +56,11 @@ pub struct StudyParams {
     pub explanations: ExplanationParams,
     /// Threads of the SQL engine (0 = all cores).
     pub threads: usize,
+    /// The report folder's size bound in MB (10^6 bytes). The row explorer's token data gives
+    /// way when the report would exceed it: first every model's top-k alternatives are
+    /// dropped, then the token views of a deterministic sample of snippets are kept (pairs
+    /// together); the explorer says which. Its row table is never cut.
+    pub report_max_mb: f64,
 }
 
 impl Default for StudyParams {
@@ -83,6 +88,7 @@ impl Default for StudyParams {
             seed_checks: SeedCheckParams::default(),
             explanations: ExplanationParams::default(),
             threads: 0,
+            report_max_mb: 100.0,
         }
     }
 }
@@ -224,6 +230,12 @@ impl StudyParams {
             return Err(format!(
                 "thresholds must satisfy 0 <= poor <= confident <= 1, got poor {} and confident {}",
                 self.poor, self.confident
+            ));
+        }
+        if self.report_max_mb.is_nan() || self.report_max_mb <= 0.0 {
+            return Err(format!(
+                "report_max_mb must be positive, got {}",
+                self.report_max_mb
             ));
         }
         for name in &self.confounders {

@@ -13,12 +13,19 @@
 //!                               loss/accuracy/tokens, dictionaries); all the page loads at first
 //! report/explorer/c_K.js        ICX.c(K, {...}): code of rows in block K (on demand)
 //! report/explorer/t_M_K.js      ICX.t(M, K, {...}): tokens of model M for rows in block K
+//! report/explorer/k_M_K.js      ICX.k(M, K, {...}): their top-k alternatives (vocabulary ids)
+//! report/explorer/v_M.js        ICX.v(M, [...]): model M's vocabulary of top-k tokens
 //! ```
+//!
+//! The token data is packed bytes in base 64 (see [`tokens`]); the report's size bound
+//! (`report_max_mb`) drops top-k, then samples snippets, when the folder would exceed it (see
+//! [`bound`]).
 //!
 //! Distinct code rows are ordered by `row_id`, and block K holds rows `K*CHUNK..(K+1)*CHUNK`, so
 //! a model's `tags.parquet` (canonical order: by row_id, then position) is streamed one row group
 //! at a time and each block written as soon as it is complete (see [`tokens`]).
 
+pub mod bound;
 mod tokens;
 
 use std::collections::BTreeMap;
@@ -49,6 +56,7 @@ pub struct Written {
     pub table_rows: usize,
     pub token_rows: usize,
     pub warnings: Vec<String>,
+    pub bound: bound::Bound,
 }
 
 /// The row order of the explorer: distinct rows sorted by `row_id`.
@@ -110,24 +118,39 @@ pub fn write(study: &Study, dir: &Path) -> Result<Written> {
     let order = Order::new(study);
     let mut written = Written::default();
     let mut dictionaries = tokens::Dictionaries::default();
-    let mut models = Vec::new();
+    let mut summaries = Vec::new();
     for (index, model) in study.models.iter().enumerate() {
         let summary = tokens::write_model(study, &order, index, model, &data, &mut dictionaries)?;
-        written.token_rows += summary.rows;
         written.warnings.extend(summary.warning.clone());
-        models.push(json!({
-            "id": model.model_id,
-            "tokens": summary.rows > 0,
-            "rank": summary.ranks,
-            "blocks": summary.blocks,
-        }));
+        summaries.push(summary);
     }
     write_code(study, &order, &data)?;
-    let index = index(study, &order, models, &dictionaries, &written.warnings);
+    // The row table's size does not depend on what the bound removes (a few bytes aside).
+    let unbounded = index(
+        study,
+        &order,
+        &summaries,
+        &dictionaries,
+        &written.warnings,
+        &bound::Bound::default(),
+    );
+    let extra = (unbounded.len() + SCRIPT.len() + STYLE.len() + PAGE.len() + 1024) as u64;
+    let bound = bound::apply(study, &order, dir, &data, extra, &mut summaries)?;
+    written.warnings.extend(bound.warning());
+    written.token_rows = summaries.iter().map(|summary| summary.rows).sum();
+    let index = index(
+        study,
+        &order,
+        &summaries,
+        &dictionaries,
+        &written.warnings,
+        &bound,
+    );
     fs_err::write(data.join("index.js"), format!("ICX.index({index});\n"))?;
     fs_err::write(data.join("explorer.js"), SCRIPT)?;
     fs_err::write(data.join("explorer.css"), STYLE)?;
     fs_err::write(dir.join("explorer.html"), PAGE)?;
+    written.bound = bound;
     written.table_rows = study.testbed.entries.len() * study.models.len();
     for entry in fs_err::read_dir(&data)? {
         written.files += 1;
@@ -157,10 +180,25 @@ fn write_code(study: &Study, order: &Order, data: &Path) -> Result<()> {
 fn index(
     study: &Study,
     order: &Order,
-    models: Vec<Value>,
+    summaries: &[tokens::ModelTokens],
     dictionaries: &tokens::Dictionaries,
     warnings: &[String],
+    bound: &bound::Bound,
 ) -> String {
+    let models: Vec<Value> = study
+        .models
+        .iter()
+        .zip(summaries)
+        .map(|(model, summary)| {
+            json!({
+                "id": model.model_id,
+                "tokens": summary.rows > 0,
+                "rank": summary.ranks,
+                "topk": summary.topk,
+                "blocks": summary.blocks,
+            })
+        })
+        .collect();
     let testbed = &study.testbed;
     let kind = &study.params.concept_kind;
     // Concepts present in a row (of the study's concept kind), over every model.
@@ -237,8 +275,9 @@ fn index(
         model.scores[row].map_or(Value::Null, |score| json!(score.n_tokens))
     });
     let index = json!({
-        "version": 1,
+        "version": 2,
         "chunk": CHUNK,
+        "top_k": TOP_K,
         "models": models,
         "languages": languages.names,
         "interventions": interventions.names,
@@ -265,6 +304,11 @@ fn index(
         "acc": accuracy,
         "ntok": n_tokens,
         "warnings": warnings,
+        "bound": {
+            "max_mb": bound.max_bytes as f64 / 1e6,
+            "topk_dropped": bound.topk_dropped,
+            "sampled": bound.sampled,
+        },
     });
     let mut text = String::new();
     let _ = write!(text, "{index}");

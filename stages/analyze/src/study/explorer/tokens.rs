@@ -1,23 +1,27 @@
-//! The token files of the explorer, `explorer/t_M_K.js`: one model's `tags.parquet` streamed one
-//! row group at a time (and, when the model folder has it, `tokens.parquet` beside it for each
-//! token's rank, entropy and top-k), written block by block.
+//! The token files of the explorer: one model's `tags.parquet` streamed one row group at a time
+//! (and, when the model folder has it, `tokens.parquet` beside it for each token's rank, entropy
+//! and top-k), written block by block.
 //!
-//! One row of a block is compact columns, one value per scored token, decoded by
-//! `assets/explorer.js`:
+//! Each row is one line of its block's file, `"<explorer row>":DATA`, where DATA is a base-64
+//! string of bytes (or `[string, {i: text}]` when some tokens have no byte span), decoded by
+//! `assets/explorer.js`: a header byte (1: ranks follow), then per token, in order (varint: 7
+//! bits a byte, low first):
 //!
 //! ```text
-//! g  bytes between the previous token's end and this token's start (null: no byte span)
-//! l  the token's length in bytes (its text is the code's bytes there)
-//! p  round(-100 ln p): the negative log-probability in centinats
-//! n  node type (index into the index's node_types; -1: none)
-//! c  category (index into categories; -1: none)
-//! k  rank (1 = argmax), h  round(100 x entropy)        only with tokens.parquet
-//! t  TOP_K alternatives per token, indices into the statement's string table `s` (-1: none)
-//! x  {i: text} for tokens without a byte span
+//! t_M_K.js  ICX.t(M,K,{...})
+//!   span   varint: 0 = no byte span (text in the row's map), else gap + 1, then varint length
+//!          (the gap is the bytes between the previous token's end and this token's start)
+//!   p      byte: round(48 sqrt(-ln p)), 255 = none  (p within 5% down to p = 0.001)
+//!   n, c   varint node type + 1, varint category + 1 (ids into the index's dictionaries)
+//!   rank   varint (0 = none), entropy byte round(20 h) (255 = none)   only with tokens.parquet
+//! k_M_K.js  ICX.k(M,K,{...}): TOP_K varints per token, vocabulary id + 1 (0 = none)
+//! v_M.js    ICX.v(M,[...]): the model's vocabulary of top-k tokens, most frequent first
 //! ```
+//!
+//! About 7 bytes a token (10 characters in base 64) and 4 more for the top-k, against 30 for
+//! JSON lists; top-k lives in its own files so that the size bound can drop it whole.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
@@ -40,8 +44,10 @@ pub(crate) struct Dictionaries {
 pub(crate) struct ModelTokens {
     /// Rows with tokens.
     pub rows: usize,
-    /// Whether ranks, entropies and top-k came with them.
+    /// Whether ranks and entropies came with them.
     pub ranks: bool,
+    /// Whether its top-k files are there (`k_M_K.js`, `v_M.js`).
+    pub topk: bool,
     /// The blocks that have a token file, ascending.
     pub blocks: Vec<usize>,
     pub warning: Option<String>,
@@ -109,26 +115,44 @@ struct Extra {
 struct Ranks {
     groups: Groups<tokens::Row>,
     current: Option<Vec<tokens::Row>>,
-    /// token id -> its text, from every token the model scored
-    vocabulary: HashMap<i32, String>,
+    /// token id -> its id in the model's top-k vocabulary (most frequent first)
+    dense: HashMap<i32, usize>,
+    /// the texts of the vocabulary, by dense id
+    texts: Vec<String>,
     last: String,
 }
 
 impl Ranks {
     fn open(path: &Path) -> Result<Self> {
-        // First pass: the text of every token id that occurs (top-k ids are ids).
-        let mut vocabulary = HashMap::new();
+        // First pass: the text of every token id that occurs and how often each is a top-k id.
+        let mut text_of = HashMap::new();
+        let mut counts: HashMap<i32, u64> = HashMap::new();
         for batch in ArtifactReader::<tokens::Row>::open(path)? {
             for row in batch? {
-                vocabulary.entry(row.token_id).or_insert(row.token);
+                for &id in row.topk_ids.iter().take(TOP_K) {
+                    *counts.entry(id).or_default() += 1;
+                }
+                text_of.entry(row.token_id).or_insert(row.token);
             }
         }
+        let mut order: Vec<(i32, u64)> = counts.into_iter().collect();
+        order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let dense = order
+            .iter()
+            .enumerate()
+            .map(|(dense, &(id, _))| (id, dense))
+            .collect();
+        let texts = order
+            .iter()
+            .map(|(id, _)| text_of.get(id).cloned().unwrap_or_else(|| format!("#{id}")))
+            .collect();
         let mut groups = Groups::open(path, |row: &tokens::Row| row.row_id.as_str())?;
         let current = groups.next_group()?;
         Ok(Self {
             groups,
             current,
-            vocabulary,
+            dense,
+            texts,
             last: String::new(),
         })
     }
@@ -172,39 +196,96 @@ impl Ranks {
     }
 }
 
-/// One statement of a token file being assembled: the rows of one block.
+/// Appends `value` as a varint (7 bits a byte, low first).
+pub(crate) fn varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// A probability's byte: round(48 sqrt(-ln p)), 254 at most; 255 = none.
+pub(crate) fn probability_byte(logprob: f64) -> u8 {
+    if logprob.is_finite() {
+        ((-logprob).max(0.0).sqrt() * 48.0).round().min(254.0) as u8
+    } else {
+        255
+    }
+}
+
+/// An entropy's byte: round(20 h), 254 at most; 255 = none.
+fn entropy_byte(entropy: f64) -> u8 {
+    if entropy.is_finite() {
+        (entropy.max(0.0) * 20.0).round().min(254.0) as u8
+    } else {
+        255
+    }
+}
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base 64 with padding (what the browser's `atob` reads).
+pub(crate) fn base64(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The lines of one block's files being assembled.
 #[derive(Default)]
 struct Statement {
     block: Option<usize>,
-    strings: Dictionary,
-    rows: String,
+    rows: Vec<String>,
+    topk: Vec<String>,
 }
 
-fn list(out: &mut String, name: &str, values: impl IntoIterator<Item = String>) {
-    let _ = write!(out, "\"{name}\":[");
-    for (i, value) in values.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&value);
+/// Appends `ICX.CALL(M,K,{` + one line per row (each ending with a comma) + `});` to `path`.
+fn write_lines(
+    path: &Path,
+    call: &str,
+    model: usize,
+    block: usize,
+    lines: &[String],
+) -> Result<()> {
+    let mut text = format!("ICX.{call}({model},{block},{{\n");
+    for line in lines {
+        text.push_str(line);
+        text.push_str(",\n");
     }
-    out.push(']');
+    text.push_str("});\n");
+    let mut file = fs_err::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
 }
 
 impl Statement {
-    /// Appends `ICX.t(M,K,{...});` to `t_M_K.js` and starts empty.
+    /// Writes the block's `t_M_K.js` (and `k_M_K.js`) and starts empty.
     fn flush(&mut self, data: &Path, model: usize) -> Result<()> {
         if let Some(block) = self.block.take() {
-            let mut file = fs_err::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(data.join(format!("t_{model}_{block}.js")))?;
-            let strings = serde_json::to_string(&self.strings.names)?;
-            writeln!(
-                file,
-                "ICX.t({model},{block},{{\"s\":{strings},\"r\":{{{}}}}});",
-                self.rows
-            )?;
+            let path = data.join(format!("t_{model}_{block}.js"));
+            write_lines(&path, "t", model, block, &self.rows)?;
+            if !self.topk.is_empty() {
+                let path = data.join(format!("k_{model}_{block}.js"));
+                write_lines(&path, "k", model, block, &self.topk)?;
+            }
         }
         *self = Self::default();
         Ok(())
@@ -215,102 +296,70 @@ impl Statement {
         explorer_row: usize,
         tags: &[tags::Row],
         extras: &HashMap<i32, Extra>,
-        vocabulary: &HashMap<i32, String>,
+        dense: &HashMap<i32, usize>,
         dictionaries: &mut Dictionaries,
     ) {
-        let mut gaps = Vec::with_capacity(tags.len());
-        let mut lengths = Vec::with_capacity(tags.len());
-        let mut logprobs = Vec::with_capacity(tags.len());
-        let mut node_types = Vec::with_capacity(tags.len());
-        let mut categories = Vec::with_capacity(tags.len());
-        let mut ranks = Vec::new();
-        let mut entropies = Vec::new();
+        // A header byte: 1 when rank and entropy follow each token's category.
+        let mut bytes = Vec::with_capacity(tags.len() * 8 + 1);
+        bytes.push(u8::from(!extras.is_empty()));
         let mut topk = Vec::new();
-        let mut texts = Vec::new();
+        let mut texts = serde_json::Map::new();
         let mut end = 0i64;
         for (i, tag) in tags.iter().enumerate() {
             match (tag.byte_start, tag.byte_end) {
-                (Some(start), Some(stop)) => {
-                    gaps.push((i64::from(start) - end).to_string());
-                    lengths.push((i64::from(stop) - i64::from(start)).to_string());
+                (Some(start), Some(stop)) if i64::from(start) >= end && stop >= start => {
+                    varint(&mut bytes, (i64::from(start) - end) as u64 + 1);
+                    varint(&mut bytes, (stop - start) as u64);
                     end = i64::from(stop);
                 }
                 _ => {
-                    gaps.push("null".into());
-                    lengths.push("0".into());
-                    texts.push(format!(
-                        "\"{i}\":{}",
-                        serde_json::to_string(&tag.token).unwrap_or_default()
-                    ));
+                    varint(&mut bytes, 0);
+                    texts.insert(i.to_string(), tag.token.clone().into());
                 }
             }
-            let logprob = f64::from(tag.logprob);
-            logprobs.push(if logprob.is_finite() {
-                ((-logprob * 100.0).round().max(0.0) as i64).to_string()
-            } else {
-                "null".into()
-            });
-            node_types.push(tag.node_type.as_deref().map_or("-1".into(), |name| {
-                dictionaries.node_types.id(name).to_string()
-            }));
-            categories.push(tag.category.as_deref().map_or("-1".into(), |name| {
-                dictionaries.categories.id(name).to_string()
-            }));
+            bytes.push(probability_byte(f64::from(tag.logprob)));
+            let node_type = tag
+                .node_type
+                .as_deref()
+                .map_or(0, |name| dictionaries.node_types.id(name) + 1);
+            varint(&mut bytes, node_type as u64);
+            let category = tag
+                .category
+                .as_deref()
+                .map_or(0, |name| dictionaries.categories.id(name) + 1);
+            varint(&mut bytes, category as u64);
             if !extras.is_empty() {
                 match extras.get(&tag.position) {
                     Some(extra) => {
-                        ranks.push(extra.rank.to_string());
-                        entropies.push(
-                            (f64::from(extra.entropy) * 100.0)
-                                .round()
-                                .max(0.0)
-                                .to_string(),
-                        );
+                        varint(&mut bytes, extra.rank.max(0) as u64);
+                        bytes.push(entropy_byte(f64::from(extra.entropy)));
                         for k in 0..TOP_K {
-                            let id = extra.topk.get(k).map_or(-1, |&id| {
-                                let text = vocabulary
-                                    .get(&id)
-                                    .cloned()
-                                    .unwrap_or_else(|| format!("#{id}"));
-                                self.strings.id(&text) as i64
-                            });
-                            topk.push(id.to_string());
+                            let id = extra
+                                .topk
+                                .get(k)
+                                .and_then(|id| dense.get(id))
+                                .map_or(0, |&dense| dense as u64 + 1);
+                            varint(&mut topk, id);
                         }
                     }
                     None => {
-                        ranks.push("null".into());
-                        entropies.push("null".into());
-                        topk.extend(std::iter::repeat_n("-1".to_string(), TOP_K));
+                        bytes.extend([0, 255]);
+                        topk.extend([0; TOP_K]);
                     }
                 }
             }
         }
-        let out = &mut self.rows;
-        if !out.is_empty() {
-            out.push(',');
-        }
-        let _ = write!(out, "\"{explorer_row}\":{{");
-        list(out, "g", gaps);
-        out.push(',');
-        list(out, "l", lengths);
-        out.push(',');
-        list(out, "p", logprobs);
-        out.push(',');
-        list(out, "n", node_types);
-        out.push(',');
-        list(out, "c", categories);
+        let encoded = base64(&bytes);
+        let value = if texts.is_empty() {
+            format!("\"{encoded}\"")
+        } else {
+            format!("[\"{encoded}\",{}]", serde_json::Value::Object(texts))
+        };
+        self.rows.push(format!("\"{explorer_row}\":{value}"));
         if !extras.is_empty() {
-            out.push(',');
-            list(out, "k", ranks);
-            out.push(',');
-            list(out, "h", entropies);
-            out.push(',');
-            list(out, "t", topk);
+            self.topk
+                .push(format!("\"{explorer_row}\":\"{}\"", base64(&topk)));
         }
-        if !texts.is_empty() {
-            let _ = write!(out, ",\"x\":{{{}}}", texts.join(","));
-        }
-        out.push('}');
     }
 }
 
@@ -326,6 +375,7 @@ pub(crate) fn write_model(
     let mut written = ModelTokens {
         rows: 0,
         ranks: false,
+        topk: false,
         blocks: Vec::new(),
         warning: None,
     };
@@ -377,18 +427,54 @@ pub(crate) fn write_model(
                 written.blocks.push(block);
             }
         }
-        let vocabulary = ranks.as_ref().map(|ranks| &ranks.vocabulary);
         let empty = HashMap::new();
-        statement.add_row(
-            explorer_row,
-            &group,
-            &extras,
-            vocabulary.unwrap_or(&empty),
-            dictionaries,
-        );
+        let dense = ranks.as_ref().map_or(&empty, |ranks| &ranks.dense);
+        statement.add_row(explorer_row, &group, &extras, dense, dictionaries);
         written.rows += 1;
     }
     statement.flush(data, index)?;
     written.blocks.sort_unstable();
+    written.topk = written.ranks;
+    if let Some(ranks) = &ranks {
+        fs_err::write(
+            data.join(format!("v_{index}.js")),
+            format!("ICX.v({index},{});\n", serde_json::to_string(&ranks.texts)?),
+        )?;
+    }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_is_the_standard_alphabet_with_padding() {
+        assert_eq!(base64(b"Man"), "TWFu");
+        assert_eq!(base64(b"Ma"), "TWE=");
+        assert_eq!(base64(b"M"), "TQ==");
+        assert_eq!(base64(&[0xfb, 0xff]), "+/8=");
+        assert_eq!(base64(b""), "");
+    }
+
+    #[test]
+    fn varints_are_seven_bits_a_byte_low_first() {
+        let mut out = Vec::new();
+        varint(&mut out, 0);
+        varint(&mut out, 127);
+        varint(&mut out, 300);
+        assert_eq!(out, [0, 127, 0xac, 0x02]);
+    }
+
+    #[test]
+    fn a_probability_byte_keeps_p_within_five_percent_down_to_a_thousandth() {
+        for p in [0.999, 0.9, 0.5, 0.1, 0.01, 0.001, 1e-6] {
+            let byte = probability_byte(f64::ln(p));
+            let back = (-(f64::from(byte) / 48.0).powi(2)).exp();
+            let error = (back / p - 1.0).abs();
+            assert!(error < if p >= 0.001 { 0.05 } else { 0.09 }, "{p}: {back}");
+        }
+        assert_eq!(probability_byte(f64::NEG_INFINITY), 255);
+        assert_eq!(probability_byte(f64::ln(1e-30)), 254);
+    }
 }
