@@ -8,13 +8,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use icodegen_artifacts::cli::usage;
 use icodegen_causal::{
     CausalData, CausalError, CausalGraph, Column, Estimate, EstimatorOptions, Method,
     PropensityOptions, Refutation, Refuter, RefuterOptions, TargetUnits, WeightingScheme,
 };
 use serde_json::{Value, json};
 
+use crate::error::AnalyzeError;
 use crate::table::{RowLabel, read_columns};
 
 /// Arguments of the `causal` subcommand.
@@ -81,11 +81,11 @@ pub struct CausalArgs {
 
 /// Maps a library error to a CLI error: data and option problems are the user's (exit 2), a
 /// method that cannot estimate on valid data is a failure (exit 1). Rows become file rows.
-fn classify(error: CausalError, data_path: &Path, label: RowLabel) -> anyhow::Error {
-    let file = data_path.display();
+fn classify(error: CausalError, data_path: &Path, label: RowLabel) -> AnalyzeError {
+    let data = |message: String| AnalyzeError::data(data_path, message);
     match error {
-        CausalError::NonFinite { column, row, value } => usage(format!(
-            "`{file}`: column `{column}` has a non-finite value ({value}) at {}",
+        CausalError::NonFinite { column, row, value } => data(format!(
+            "column `{column}` has a non-finite value ({value}) at {}",
             label.describe(row)
         )),
         CausalError::NonBinaryTreatment {
@@ -93,29 +93,30 @@ fn classify(error: CausalError, data_path: &Path, label: RowLabel) -> anyhow::Er
             column,
             row,
             value,
-        } => usage(format!(
-            "`{file}`: method `{method}` needs a binary 0/1 treatment, but `{column}` is {value} at {}; use linear_regression for a continuous treatment",
+        } => data(format!(
+            "method `{method}` needs a binary 0/1 treatment, but `{column}` is {value} at {}; use linear_regression for a continuous treatment",
             label.describe(row)
         )),
-        CausalError::ConstantTreatment { column, value } => usage(format!(
-            "`{file}`: treatment `{column}` is constant ({value}) in every row: there is nothing to compare"
+        CausalError::ConstantTreatment { column, value } => data(format!(
+            "treatment `{column}` is constant ({value}) in every row: there is nothing to compare"
         )),
         error @ (CausalError::NoConvergence { .. }
         | CausalError::NotEstimable { .. }
-        | CausalError::Stats(_)) => {
-            anyhow::Error::new(error).context(format!("estimating on `{file}`"))
-        }
-        error => usage(format!("`{file}`: {error}")),
+        | CausalError::Stats(_)) => AnalyzeError::Estimation {
+            path: data_path.to_path_buf(),
+            source: error,
+        },
+        error => AnalyzeError::Causal {
+            path: data_path.to_path_buf(),
+            error,
+        },
     }
 }
 
 fn parse_options(
     args: &CausalArgs,
 ) -> Result<(Method, Vec<Refuter>, EstimatorOptions, RefuterOptions)> {
-    let method: Method = args
-        .method
-        .parse()
-        .map_err(|error: CausalError| usage(error.to_string()))?;
+    let method: Method = args.method.parse().map_err(AnalyzeError::Name)?;
     let refuters = args
         .refuters
         .iter()
@@ -123,7 +124,7 @@ fn parse_options(
         .filter(|name| !name.is_empty() && *name != "none")
         .map(|name| {
             name.parse::<Refuter>()
-                .map_err(|error| usage(error.to_string()))
+                .map_err(|error| AnalyzeError::Name(error).into())
         })
         .collect::<Result<Vec<_>>>()?;
     let target_units = match args.target_units.as_str() {
@@ -131,9 +132,11 @@ fn parse_options(
         "att" => TargetUnits::Att,
         "atc" => TargetUnits::Atc,
         other => {
-            return Err(usage(format!(
-                "unknown --target-units `{other}`; expected ate, att or atc"
-            )));
+            return Err(AnalyzeError::argument(
+                "--target-units",
+                format!("unknown --target-units `{other}`; expected ate, att or atc"),
+            )
+            .into());
         }
     };
     let weighting_scheme = match args.weighting_scheme.as_str() {
@@ -141,13 +144,21 @@ fn parse_options(
         "stabilized" => WeightingScheme::Stabilized,
         "plain" => WeightingScheme::Plain,
         other => {
-            return Err(usage(format!(
-                "unknown --weighting-scheme `{other}`; expected hajek, stabilized or plain"
-            )));
+            return Err(AnalyzeError::argument(
+                "--weighting-scheme",
+                format!(
+                    "unknown --weighting-scheme `{other}`; expected hajek, stabilized or plain"
+                ),
+            )
+            .into());
         }
     };
     if args.simulations == 0 && !refuters.is_empty() {
-        return Err(usage("--simulations must be at least 1 when refuters run"));
+        return Err(AnalyzeError::argument(
+            "--simulations",
+            "--simulations must be at least 1 when refuters run",
+        )
+        .into());
     }
     let estimator = EstimatorOptions {
         target_units,
@@ -179,13 +190,13 @@ fn adjustment(
     let Some(graph_path) = &args.graph else {
         return Ok((args.confounders.clone(), None));
     };
-    let text = fs_err::read_to_string(graph_path).map_err(|error| usage(error.to_string()))?;
+    let text = fs_err::read_to_string(graph_path).map_err(AnalyzeError::Open)?;
     let source = graph_path.display().to_string();
-    let graph = CausalGraph::from_dot(&text, &source).map_err(|error| usage(error.to_string()))?;
+    let graph = CausalGraph::from_dot(&text, &source).map_err(AnalyzeError::GraphParse)?;
     let observed: Vec<&str> = available.iter().map(String::as_str).collect();
     let sets = graph
         .backdoor_sets(&args.treatment, &args.outcome, &observed, &source)
-        .map_err(|error| usage(error.to_string()))?;
+        .map_err(AnalyzeError::GraphParse)?;
     if args.confounders.is_empty() {
         return Ok((sets.adjustment_set.clone(), Some(sets)));
     }
@@ -195,24 +206,32 @@ fn adjustment(
         .filter(|name| !graph.contains(name))
         .collect();
     if !unknown.is_empty() {
-        return Err(usage(format!(
-            "{source}: confounders {} are not nodes of the graph",
-            unknown
-                .iter()
-                .map(|name| format!("`{name}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+        return Err(AnalyzeError::Graph {
+            path: graph_path.clone(),
+            message: format!(
+                "confounders {} are not nodes of the graph",
+                unknown
+                    .iter()
+                    .map(|name| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+        .into());
     }
     if !graph.is_backdoor_set(&args.treatment, &args.outcome, &args.confounders) {
-        return Err(usage(format!(
-            "{source}: --confounders {} do not satisfy the back-door criterion for `{}` -> `{}`; the graph's adjustment set is {{{}}} (minimal: {{{}}})",
-            args.confounders.join(","),
-            args.treatment,
-            args.outcome,
-            sets.adjustment_set.join(", "),
-            sets.minimal.join(", ")
-        )));
+        return Err(AnalyzeError::Graph {
+            path: graph_path.clone(),
+            message: format!(
+                "--confounders {} do not satisfy the back-door criterion for `{}` -> `{}`; the graph's adjustment set is {{{}}} (minimal: {{{}}})",
+                args.confounders.join(","),
+                args.treatment,
+                args.outcome,
+                sets.adjustment_set.join(", "),
+                sets.minimal.join(", ")
+            ),
+        }
+        .into());
     }
     Ok((args.confounders.clone(), Some(sets)))
 }
@@ -225,23 +244,20 @@ fn column_names(path: &Path) -> Result<Vec<String>> {
         .unwrap_or("")
         .to_ascii_lowercase();
     if extension == "csv" {
-        let file = fs_err::File::open(path).map_err(|error| usage(error.to_string()))?;
+        let file = fs_err::File::open(path).map_err(AnalyzeError::Open)?;
         let mut reader = csv::Reader::from_reader(file);
         let headers = reader
             .headers()
-            .map_err(|error| usage(format!("`{}`: {error}", path.display())))?;
+            .map_err(|error| AnalyzeError::data(path, error.to_string()))?;
         Ok(headers.iter().map(|h| h.trim().to_string()).collect())
     } else {
-        let file = fs_err::File::open(path).map_err(|error| usage(error.to_string()))?;
+        let file = fs_err::File::open(path).map_err(AnalyzeError::Open)?;
         let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
             file.into_parts().0,
         )
-        .map_err(|error| {
-            // A corrupt input file is a failed run (exit 1), not a usage mistake.
-            anyhow::anyhow!(
-                "`{}` is not a readable Parquet file: {error}",
-                path.display()
-            )
+        .map_err(|error| AnalyzeError::CorruptParquet {
+            path: path.to_path_buf(),
+            error,
         })?;
         Ok(builder
             .schema()
@@ -256,10 +272,11 @@ fn column_names(path: &Path) -> Result<Vec<String>> {
 pub fn run(args: &CausalArgs) -> Result<String> {
     let (method, refuters, estimator, refuter_options) = parse_options(args)?;
     if !args.data.exists() {
-        return Err(usage(format!(
-            "data file `{}` does not exist",
-            args.data.display()
-        )));
+        return Err(AnalyzeError::MissingFile {
+            what: "data file",
+            path: args.data.clone(),
+        }
+        .into());
     }
     let available = if args.graph.is_some() {
         column_names(&args.data)?
@@ -268,17 +285,25 @@ pub fn run(args: &CausalArgs) -> Result<String> {
     };
     let (confounders, sets) = adjustment(args, &available)?;
     if confounders.is_empty() && method.uses_propensity() {
-        return Err(usage(format!(
-            "method `{method}` needs at least one confounder; pass --confounders (or a --graph with a non-empty adjustment set)"
-        )));
+        return Err(AnalyzeError::argument(
+            "--confounders",
+            format!(
+                "method `{method}` needs at least one confounder; pass --confounders (or a --graph with a non-empty adjustment set)"
+            ),
+        )
+        .into());
     }
     let mut names = vec![args.treatment.clone(), args.outcome.clone()];
     names.extend(confounders.iter().cloned());
     for (index, name) in names.iter().enumerate() {
         if names[..index].contains(name) {
-            return Err(usage(format!(
-                "column `{name}` is given more than once (treatment, outcome and confounders must differ)"
-            )));
+            return Err(AnalyzeError::argument(
+                name.as_str(),
+                format!(
+                    "column `{name}` is given more than once (treatment, outcome and confounders must differ)"
+                ),
+            )
+            .into());
         }
     }
     let table = read_columns(&args.data, &names)?;
@@ -300,10 +325,13 @@ pub fn run(args: &CausalArgs) -> Result<String> {
         if let Some(&first) = values.first()
             && values.iter().all(|&value| value == first)
         {
-            return Err(usage(format!(
-                "`{}`: {role} `{name}` is constant ({first}) in every row: there is no effect to estimate",
-                args.data.display()
-            )));
+            return Err(AnalyzeError::data(
+                &args.data,
+                format!(
+                    "{role} `{name}` is constant ({first}) in every row: there is no effect to estimate"
+                ),
+            )
+            .into());
         }
     }
 

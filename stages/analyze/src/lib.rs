@@ -11,6 +11,9 @@
 //! inputs it is given and writes only the output paths it is given.
 
 pub mod causal;
+pub mod error;
 pub mod mediation;
 pub mod study;
 pub mod table;
+
+pub use error::AnalyzeError;

@@ -25,7 +25,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    icodegen_artifacts::cli::main(
+    icodegen_artifacts::cli::main_for_stage::<icodegen_analyze::AnalyzeError>(
         "icodegen-analyze",
         env!("ICODEGEN_SOURCE_FINGERPRINT"),
         || {

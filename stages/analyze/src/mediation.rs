@@ -11,13 +11,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use icodegen_artifacts::cli::usage;
 use icodegen_causal::{
     CausalError, Column, EffectInterval, Mediation, MediationData, MediationInterval,
     MediationOptions,
 };
 use serde_json::{Value, json};
 
+use crate::error::AnalyzeError;
 use crate::table::{RowLabel, read_columns, read_labels};
 
 /// Arguments of the `mediation` subcommand.
@@ -64,17 +64,17 @@ pub struct MediationArgs {
     pub json: bool,
 }
 
-fn classify(error: CausalError, data_path: &Path, label: RowLabel) -> anyhow::Error {
-    let file = data_path.display();
+fn classify(error: CausalError, data_path: &Path, label: RowLabel) -> AnalyzeError {
+    let data = |message: String| AnalyzeError::data(data_path, message);
     match error {
-        CausalError::NonFinite { column, row, value } => usage(format!(
-            "`{file}`: column `{column}` has a non-finite value ({value}) at {}",
+        CausalError::NonFinite { column, row, value } => data(format!(
+            "column `{column}` has a non-finite value ({value}) at {}",
             label.describe(row)
         )),
         CausalError::NonBinaryTreatment {
             column, row, value, ..
-        } => usage(format!(
-            "`{file}`: with --pairs the treatment must be 0/1, but `{column}` is {value} at {}",
+        } => data(format!(
+            "with --pairs the treatment must be 0/1, but `{column}` is {value} at {}",
             label.describe(row)
         )),
         CausalError::Unpaired {
@@ -82,34 +82,44 @@ fn classify(error: CausalError, data_path: &Path, label: RowLabel) -> anyhow::Er
             pair,
             row,
             reason,
-        } => usage(format!(
-            "`{file}`: pair column `{column}`: pair `{pair}` (first at {}) {reason}",
+        } => data(format!(
+            "pair column `{column}`: pair `{pair}` (first at {}) {reason}",
             label.describe(row)
         )),
         error @ (CausalError::NotEstimable { .. } | CausalError::Stats(_)) => {
-            anyhow::Error::new(error).context(format!("estimating on `{file}`"))
+            AnalyzeError::Estimation {
+                path: data_path.to_path_buf(),
+                source: error,
+            }
         }
-        error => usage(format!("`{file}`: {error}")),
+        error => AnalyzeError::Causal {
+            path: data_path.to_path_buf(),
+            error,
+        },
     }
 }
 
 /// Runs the subcommand and returns what to print.
 pub fn run(args: &MediationArgs) -> Result<String> {
     let interval: MediationInterval = match &args.interval {
-        Some(text) => text
-            .parse()
-            .map_err(|error: CausalError| usage(error.to_string()))?,
+        Some(text) => text.parse().map_err(AnalyzeError::Name)?,
         None if args.pairs.is_some() => MediationInterval::Bootstrap,
         None => MediationInterval::Simulation,
     };
     if args.simulations < 2 {
-        return Err(usage("--simulations must be at least 2"));
+        return Err(
+            AnalyzeError::argument("--simulations", "--simulations must be at least 2").into(),
+        );
     }
     if !(args.confidence_level > 0.0 && args.confidence_level < 1.0) {
-        return Err(usage(format!(
-            "--confidence-level {} is not in (0, 1)",
-            args.confidence_level
-        )));
+        return Err(AnalyzeError::argument(
+            "--confidence-level",
+            format!(
+                "--confidence-level {} is not in (0, 1)",
+                args.confidence_level
+            ),
+        )
+        .into());
     }
     let mediators: Vec<String> = args
         .mediators
@@ -118,13 +128,19 @@ pub fn run(args: &MediationArgs) -> Result<String> {
         .filter(|name| !name.is_empty())
         .collect();
     if mediators.is_empty() {
-        return Err(usage("--mediators needs at least one column"));
+        return Err(
+            AnalyzeError::argument("--mediators", "--mediators needs at least one column").into(),
+        );
     }
     for mediator in &mediators {
         if *mediator == args.treatment {
-            return Err(usage(format!(
-                "mediator `{mediator}` is the treatment column: a mediator must be a different variable that the treatment changes"
-            )));
+            return Err(AnalyzeError::argument(
+                mediator.as_str(),
+                format!(
+                    "mediator `{mediator}` is the treatment column: a mediator must be a different variable that the treatment changes"
+                ),
+            )
+            .into());
         }
     }
     let mut names = vec![args.treatment.clone(), args.outcome.clone()];
@@ -132,23 +148,32 @@ pub fn run(args: &MediationArgs) -> Result<String> {
     names.extend(args.covariates.iter().cloned());
     for (index, name) in names.iter().enumerate() {
         if names[..index].contains(name) {
-            return Err(usage(format!(
-                "column `{name}` is given more than once (treatment, outcome, mediators and covariates must differ)"
-            )));
+            return Err(AnalyzeError::argument(
+                name.as_str(),
+                format!(
+                    "column `{name}` is given more than once (treatment, outcome, mediators and covariates must differ)"
+                ),
+            )
+            .into());
         }
     }
     if let Some(pairs) = &args.pairs
         && names.contains(pairs)
     {
-        return Err(usage(format!(
-            "the pair column `{pairs}` is also the treatment, outcome, a mediator or a covariate"
-        )));
+        return Err(AnalyzeError::argument(
+            pairs.as_str(),
+            format!(
+                "the pair column `{pairs}` is also the treatment, outcome, a mediator or a covariate"
+            ),
+        )
+        .into());
     }
     if !args.data.exists() {
-        return Err(usage(format!(
-            "data file `{}` does not exist",
-            args.data.display()
-        )));
+        return Err(AnalyzeError::MissingFile {
+            what: "data file",
+            path: args.data.clone(),
+        }
+        .into());
     }
     let table = read_columns(&args.data, &names)?;
     let label = table.row_label;

@@ -8,12 +8,13 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Float64Type};
-use icodegen_artifacts::cli::usage;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::error::AnalyzeError;
 
 /// How rows are counted in messages about this file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,27 +43,52 @@ pub struct Table {
     pub row_label: RowLabel,
 }
 
-fn missing_value(path: &Path, label: RowLabel, column: &str, row: usize) -> anyhow::Error {
-    usage(format!(
-        "`{}`: column `{column}` has a missing value at {}; drop or impute missing rows before estimating",
-        path.display(),
-        label.describe(row)
-    ))
+fn missing_value(path: &Path, label: RowLabel, column: &str, row: usize) -> AnalyzeError {
+    AnalyzeError::data(
+        path,
+        format!(
+            "column `{column}` has a missing value at {}; drop or impute missing rows before estimating",
+            label.describe(row)
+        ),
+    )
 }
 
-fn unknown_column(path: &Path, column: &str, available: &[String]) -> anyhow::Error {
+fn unknown_column(path: &Path, column: &str, available: &[String]) -> AnalyzeError {
     let suggestion = available
         .iter()
         .map(|name| (strsim::jaro_winkler(name, column), name))
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, name)| format!("; did you mean `{name}`?"))
-        .unwrap_or_default();
-    usage(format!(
-        "`{}` has no column `{column}`{suggestion} (columns: {})",
-        path.display(),
-        available.join(", ")
-    ))
+        .map(|(_, name)| name.clone());
+    AnalyzeError::UnknownColumn {
+        path: path.to_path_buf(),
+        column: column.to_owned(),
+        available: available.to_vec(),
+        suggestion,
+    }
+}
+
+/// Opens a Parquet data file (an unopenable file is the user's; a corrupt one a failed run).
+fn parquet_builder(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>> {
+    let file = fs_err::File::open(path).map_err(AnalyzeError::Open)?;
+    Ok(
+        ParquetRecordBatchReaderBuilder::try_new(file.into_parts().0).map_err(|error| {
+            AnalyzeError::CorruptParquet {
+                path: path.to_path_buf(),
+                error,
+            }
+        })?,
+    )
+}
+
+/// A failure reading the batches of `path`.
+fn read_error<E: std::error::Error + Send + Sync + 'static>(
+    path: &Path,
+) -> impl Fn(E) -> AnalyzeError + '_ {
+    |error| AnalyzeError::Read {
+        path: path.to_path_buf(),
+        source: Box::new(error),
+    }
 }
 
 /// Reads `names` from `path` (`.parquet` or `.csv`, by extension).
@@ -75,23 +101,15 @@ pub fn read_columns(path: &Path, names: &[String]) -> Result<Table> {
     match extension.as_str() {
         "parquet" | "pq" => read_parquet(path, names),
         "csv" => read_csv(path, names),
-        _ => Err(usage(format!(
-            "`{}`: unsupported data file; expected a `.parquet` or `.csv` file",
-            path.display()
-        ))),
+        _ => Err(AnalyzeError::UnsupportedFile {
+            path: path.to_path_buf(),
+        }
+        .into()),
     }
 }
 
 fn read_parquet(path: &Path, names: &[String]) -> Result<Table> {
-    let file = fs_err::File::open(path).map_err(|error| usage(error.to_string()))?;
-    let builder =
-        // A corrupt input file is a failed run (exit 1), not a usage mistake.
-        ParquetRecordBatchReaderBuilder::try_new(file.into_parts().0).map_err(|error| {
-            anyhow::anyhow!(
-                "`{}` is not a readable Parquet file: {error}",
-                path.display()
-            )
-        })?;
+    let builder = parquet_builder(path)?;
     let schema = builder.schema().clone();
     let available: Vec<String> = schema
         .fields()
@@ -106,10 +124,13 @@ fn read_parquet(path: &Path, names: &[String]) -> Result<Table> {
             .ok_or_else(|| unknown_column(path, name, &available))?;
         let data_type = schema.field(index).data_type();
         if !(data_type.is_numeric() || *data_type == DataType::Boolean) {
-            return Err(usage(format!(
-                "`{}`: column `{name}` has type {data_type}; the causal subcommand needs numbers or booleans",
-                path.display()
-            )));
+            return Err(AnalyzeError::data(
+                path,
+                format!(
+                    "column `{name}` has type {data_type}; the causal subcommand needs numbers or booleans"
+                ),
+            )
+            .into());
         }
         indices.push(index);
     }
@@ -117,14 +138,14 @@ fn read_parquet(path: &Path, names: &[String]) -> Result<Table> {
     let reader = builder
         .with_projection(mask)
         .build()
-        .with_context(|| format!("reading `{}`", path.display()))?;
+        .map_err(read_error(path))?;
     let mut columns: Vec<(String, Vec<f64>)> = names
         .iter()
         .map(|name| (name.clone(), Vec::new()))
         .collect();
     let mut offset = 0;
     for batch in reader {
-        let batch = batch.with_context(|| format!("reading `{}`", path.display()))?;
+        let batch = batch.map_err(read_error(path))?;
         for (name, values) in columns.iter_mut() {
             let array = batch
                 .column_by_name(name)
@@ -133,14 +154,11 @@ fn read_parquet(path: &Path, names: &[String]) -> Result<Table> {
                 let row = (0..array.len())
                     .find(|&i| array.is_null(i))
                     .expect("a null exists");
-                return Err(missing_value(path, RowLabel::DataRow, name, offset + row));
+                return Err(missing_value(path, RowLabel::DataRow, name, offset + row).into());
             }
-            let floats = arrow::compute::cast(array, &DataType::Float64).with_context(|| {
-                format!(
-                    "converting column `{name}` of `{}` to numbers",
-                    path.display()
-                )
-            })?;
+            // The types were checked above: a failed cast is a failed read (exit 1).
+            let floats =
+                arrow::compute::cast(array, &DataType::Float64).map_err(read_error(path))?;
             values.extend(
                 floats
                     .as_primitive::<Float64Type>()
@@ -153,12 +171,15 @@ fn read_parquet(path: &Path, names: &[String]) -> Result<Table> {
     }
     for (name, values) in &columns {
         if let Some(row) = values.iter().position(|value| !value.is_finite()) {
-            return Err(usage(format!(
-                "`{}`: column `{name}` has a non-finite value ({}) at {}",
-                path.display(),
-                values[row],
-                RowLabel::DataRow.describe(row)
-            )));
+            return Err(AnalyzeError::data(
+                path,
+                format!(
+                    "column `{name}` has a non-finite value ({}) at {}",
+                    values[row],
+                    RowLabel::DataRow.describe(row)
+                ),
+            )
+            .into());
         }
     }
     Ok(Table {
@@ -171,18 +192,13 @@ fn read_parquet(path: &Path, names: &[String]) -> Result<Table> {
 /// A CSV file with a header: its reader, positioned after the header, and the trimmed column
 /// names.
 fn open_csv(path: &Path) -> Result<(csv::Reader<std::io::BufReader<fs_err::File>>, Vec<String>)> {
-    let file = fs_err::File::open(path).map_err(|error| usage(error.to_string()))?;
+    let file = fs_err::File::open(path).map_err(AnalyzeError::Open)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(std::io::BufReader::new(file));
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|error| {
-            usage(format!(
-                "`{}`: cannot read the CSV header: {error}",
-                path.display()
-            ))
-        })?
+        .map_err(|error| AnalyzeError::data(path, format!("cannot read the CSV header: {error}")))?
         .iter()
         .map(|header| header.trim().to_string())
         .collect();
@@ -208,11 +224,10 @@ fn read_csv(path: &Path, names: &[String]) -> Result<Table> {
     let mut row = 0;
     loop {
         let more = reader.read_record(&mut record).map_err(|error| {
-            usage(format!(
-                "`{}`: {}: {error}",
-                path.display(),
-                RowLabel::CsvLine.describe(row)
-            ))
+            AnalyzeError::data(
+                path,
+                format!("{}: {error}", RowLabel::CsvLine.describe(row)),
+            )
         })?;
         if !more {
             break;
@@ -221,24 +236,29 @@ fn read_csv(path: &Path, names: &[String]) -> Result<Table> {
             let field = record.get(index).unwrap_or("").trim();
             let value = match field {
                 "" | "NA" | "N/A" | "NaN" | "nan" | "null" | "NULL" | "None" => {
-                    return Err(missing_value(path, RowLabel::CsvLine, name, row));
+                    return Err(missing_value(path, RowLabel::CsvLine, name, row).into());
                 }
                 "true" | "True" | "TRUE" => 1.0,
                 "false" | "False" | "FALSE" => 0.0,
                 text => text.parse::<f64>().map_err(|_| {
-                    usage(format!(
-                        "`{}`: column `{name}` has `{text}` at {}, which is not a number",
-                        path.display(),
-                        RowLabel::CsvLine.describe(row)
-                    ))
+                    AnalyzeError::data(
+                        path,
+                        format!(
+                            "column `{name}` has `{text}` at {}, which is not a number",
+                            RowLabel::CsvLine.describe(row)
+                        ),
+                    )
                 })?,
             };
             if !value.is_finite() {
-                return Err(usage(format!(
-                    "`{}`: column `{name}` has a non-finite value ({value}) at {}",
-                    path.display(),
-                    RowLabel::CsvLine.describe(row)
-                )));
+                return Err(AnalyzeError::data(
+                    path,
+                    format!(
+                        "column `{name}` has a non-finite value ({value}) at {}",
+                        RowLabel::CsvLine.describe(row)
+                    ),
+                )
+                .into());
             }
             values.push(value);
         }
@@ -261,14 +281,7 @@ pub fn read_labels(path: &Path, name: &str) -> Result<Vec<String>> {
         .to_ascii_lowercase();
     match extension.as_str() {
         "parquet" | "pq" => {
-            let file = fs_err::File::open(path).map_err(|error| usage(error.to_string()))?;
-            let builder =
-                ParquetRecordBatchReaderBuilder::try_new(file.into_parts().0).map_err(|error| {
-                    anyhow::anyhow!(
-                        "`{}` is not a readable Parquet file: {error}",
-                        path.display()
-                    )
-                })?;
+            let builder = parquet_builder(path)?;
             let available: Vec<String> = builder
                 .schema()
                 .fields()
@@ -283,25 +296,22 @@ pub fn read_labels(path: &Path, name: &str) -> Result<Vec<String>> {
             let reader = builder
                 .with_projection(mask)
                 .build()
-                .with_context(|| format!("reading `{}`", path.display()))?;
+                .map_err(read_error(path))?;
             let mut labels = Vec::new();
             for batch in reader {
-                let batch = batch.with_context(|| format!("reading `{}`", path.display()))?;
+                let batch = batch.map_err(read_error(path))?;
                 let array = batch.column_by_name(name).expect("projected column");
                 if array.null_count() > 0 {
                     let row = (0..array.len()).find(|&i| array.is_null(i)).expect("null");
-                    return Err(missing_value(
-                        path,
-                        RowLabel::DataRow,
-                        name,
-                        labels.len() + row,
-                    ));
+                    return Err(
+                        missing_value(path, RowLabel::DataRow, name, labels.len() + row).into(),
+                    );
                 }
                 let text = arrow::compute::cast(array, &DataType::Utf8).map_err(|error| {
-                    usage(format!(
-                        "`{}`: column `{name}` cannot be read as labels: {error}",
-                        path.display()
-                    ))
+                    AnalyzeError::data(
+                        path,
+                        format!("column `{name}` cannot be read as labels: {error}"),
+                    )
                 })?;
                 labels.extend(
                     text.as_string::<i32>()
@@ -320,23 +330,22 @@ pub fn read_labels(path: &Path, name: &str) -> Result<Vec<String>> {
             let mut labels = Vec::new();
             for (row, record) in reader.records().enumerate() {
                 let record = record.map_err(|error| {
-                    usage(format!(
-                        "`{}`: {}: {error}",
-                        path.display(),
-                        RowLabel::CsvLine.describe(row)
-                    ))
+                    AnalyzeError::data(
+                        path,
+                        format!("{}: {error}", RowLabel::CsvLine.describe(row)),
+                    )
                 })?;
                 let field = record.get(index).unwrap_or("").trim();
                 if field.is_empty() {
-                    return Err(missing_value(path, RowLabel::CsvLine, name, row));
+                    return Err(missing_value(path, RowLabel::CsvLine, name, row).into());
                 }
                 labels.push(field.to_owned());
             }
             Ok(labels)
         }
-        _ => Err(usage(format!(
-            "`{}`: unsupported data file; expected a `.parquet` or `.csv` file",
-            path.display()
-        ))),
+        _ => Err(AnalyzeError::UnsupportedFile {
+            path: path.to_path_buf(),
+        }
+        .into()),
     }
 }

@@ -9,10 +9,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-use icodegen_artifacts::cli::usage;
+use anyhow::Result;
 use icodegen_artifacts::schemas::{concepts, covariates, scores, testbed};
 use icodegen_artifacts::{Covariates, read_all};
+
+use crate::error::AnalyzeError;
 
 /// Per (concept_kind, concept): per-row (mean probability, tokens), `None` where absent.
 pub type ConceptValues = BTreeMap<(String, String), Vec<Option<(f64, i32)>>>;
@@ -113,10 +114,9 @@ impl Model {
 pub fn read_testbed(path: &Path) -> Result<Testbed> {
     let rows: Vec<testbed::Row> = read_all(path)?;
     if rows.is_empty() {
-        return Err(usage(format!(
-            "`{}` has no rows: there is nothing to analyze",
-            path.display()
-        )));
+        return Err(
+            AnalyzeError::input(path, None, "has no rows: there is nothing to analyze").into(),
+        );
     }
     let mut testbed = Testbed {
         n_testbed_rows: rows.len(),
@@ -127,12 +127,16 @@ pub fn read_testbed(path: &Path) -> Result<Testbed> {
     let mut original = Vec::new();
     for (position, row) in rows.into_iter().enumerate() {
         if row.treatment != 0 && row.treatment != 1 {
-            return Err(usage(format!(
-                "`{}` row {position}: column `{}` is {}, expected 0 (control) or 1 (treated)",
-                path.display(),
-                testbed::col::treatment,
-                row.treatment
-            )));
+            return Err(AnalyzeError::input(
+                path,
+                Some(position),
+                format!(
+                    "column `{}` is {}, expected 0 (control) or 1 (treated)",
+                    testbed::col::treatment,
+                    row.treatment
+                ),
+            )
+            .into());
         }
         let index = match testbed.index.get(&row.row_id) {
             Some(&index) => index,
@@ -204,10 +208,10 @@ pub fn read_covariates(path: &Path) -> Result<Vec<covariates::Row>> {
 
 /// Finds the model folders: every subfolder of `dir` that holds `scores.parquet`, by name.
 pub fn model_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = fs_err::read_dir(dir).map_err(|error| usage(error.to_string()))?;
+    let entries = fs_err::read_dir(dir).map_err(AnalyzeError::Open)?;
     let mut dirs = Vec::new();
     for entry in entries {
-        let entry = entry.with_context(|| format!("listing `{}`", dir.display()))?;
+        let entry = entry.map_err(AnalyzeError::Open)?;
         let path = entry.path();
         let hidden = entry.file_name().to_string_lossy().starts_with('.');
         if path.is_dir() && !hidden && path.join("scores.parquet").is_file() {
@@ -216,12 +220,16 @@ pub fn model_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
     }
     dirs.sort();
     if dirs.is_empty() {
-        return Err(usage(format!(
-            "`{}` holds no model folder: expected `{}/<model_id>/scores.parquet` (with concepts.parquet, \
-             and tags.parquet and nodes.parquet for token tables and explanations)",
-            dir.display(),
-            dir.display()
-        )));
+        return Err(AnalyzeError::input(
+            dir,
+            None,
+            format!(
+                "holds no model folder: expected `{}/<model_id>/scores.parquet` (with concepts.parquet, \
+                 and tags.parquet and nodes.parquet for token tables and explanations)",
+                dir.display()
+            ),
+        )
+        .into());
     }
     Ok(dirs)
 }
@@ -232,11 +240,15 @@ fn single_model_id<'a>(path: &Path, ids: impl Iterator<Item = &'a str>) -> Resul
         match found {
             None => found = Some(id),
             Some(first) if first != id => {
-                return Err(usage(format!(
-                    "`{}` row {row}: model `{id}`, but earlier rows are model `{first}`; a model folder holds \
-                     one model's outputs",
-                    path.display()
-                )));
+                return Err(AnalyzeError::input(
+                    path,
+                    Some(row),
+                    format!(
+                        "model `{id}`, but earlier rows are model `{first}`; a model folder holds \
+                         one model's outputs"
+                    ),
+                )
+                .into());
             }
             Some(_) => {}
         }
@@ -259,11 +271,14 @@ pub fn read_model(dir: &Path, testbed: &Testbed) -> Result<Model> {
     )?
     .unwrap_or(folder);
     let unknown_row = |path: &Path, row: usize, row_id: &str| {
-        usage(format!(
-            "`{}` row {row}: row_id `{row_id}` is not in the testbed; were the model's outputs made from \
-             another testbed?",
-            path.display()
-        ))
+        AnalyzeError::input(
+            path,
+            Some(row),
+            format!(
+                "row_id `{row_id}` is not in the testbed; were the model's outputs made from \
+                 another testbed?"
+            ),
+        )
     };
     let mut scores = vec![None; testbed.rows.len()];
     let (mut skipped, mut skip_reason) = (0, None);
@@ -284,10 +299,12 @@ pub fn read_model(dir: &Path, testbed: &Testbed) -> Result<Model> {
         });
     }
     if !concepts_path.is_file() {
-        return Err(usage(format!(
-            "`{}` is missing: each model folder needs the concepts.parquet that `icodegen-tag` writes",
-            concepts_path.display()
-        )));
+        return Err(AnalyzeError::input(
+            &concepts_path,
+            None,
+            "is missing: each model folder needs the concepts.parquet that `icodegen-tag` writes",
+        )
+        .into());
     }
     let mut concept_values = ConceptValues::new();
     let mut offset = 0;
@@ -296,26 +313,32 @@ pub fn read_model(dir: &Path, testbed: &Testbed) -> Result<Model> {
         let batch_rows = batch.len();
         for (position, row) in batch.into_iter().enumerate() {
             if row.model_id != model_id {
-                return Err(usage(format!(
-                    "`{}` row {}: model `{}`, but `{}` holds model `{model_id}`",
-                    concepts_path.display(),
-                    offset + position,
-                    row.model_id,
-                    scores_path.display()
-                )));
+                return Err(AnalyzeError::input(
+                    &concepts_path,
+                    Some(offset + position),
+                    format!(
+                        "model `{}`, but `{}` holds model `{model_id}`",
+                        row.model_id,
+                        scores_path.display()
+                    ),
+                )
+                .into());
             }
             let index = *testbed
                 .index
                 .get(&row.row_id)
                 .ok_or_else(|| unknown_row(&concepts_path, offset + position, &row.row_id))?;
             if !row.mean_prob.is_finite() {
-                return Err(usage(format!(
-                    "`{}` row {}: `{}` is {}, expected a probability",
-                    concepts_path.display(),
-                    offset + position,
-                    concepts::col::mean_prob,
-                    row.mean_prob
-                )));
+                return Err(AnalyzeError::input(
+                    &concepts_path,
+                    Some(offset + position),
+                    format!(
+                        "`{}` is {}, expected a probability",
+                        concepts::col::mean_prob,
+                        row.mean_prob
+                    ),
+                )
+                .into());
             }
             concept_values
                 .entry((row.concept_kind, row.concept))

@@ -41,13 +41,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use icodegen_artifacts::Artifact;
 use icodegen_artifacts::atomic::AtomicDir;
-use icodegen_artifacts::cli::usage;
 use icodegen_artifacts::schemas::{
     covariates, study_comparisons, study_concepts, study_effects, study_metrics, study_paired,
     study_refutations, study_seed_checks, study_tokens,
 };
 use serde_json::json;
 
+use crate::error::AnalyzeError;
 use inputs::{Model, Testbed};
 use params::StudyParams;
 
@@ -150,19 +150,21 @@ pub struct Study {
 /// Runs the subcommand.
 pub fn run(args: &StudyArgs) -> Result<()> {
     let params: StudyParams = icodegen_artifacts::params::load(&args.params, &args.key)?;
-    params.validate().map_err(|message| {
-        usage(format!(
-            "{} (key `{}`): {message}",
-            args.params.display(),
-            args.key
-        ))
+    params.validate().map_err(|message| AnalyzeError::Params {
+        path: args.params.clone(),
+        key: args.key.clone(),
+        message,
     })?;
     for (what, path) in [
         ("--testbed", &args.testbed),
         ("--models-dir", &args.models_dir),
     ] {
         if !path.exists() {
-            return Err(usage(format!("{what} `{}` does not exist", path.display())));
+            return Err(AnalyzeError::MissingFile {
+                what,
+                path: path.clone(),
+            }
+            .into());
         }
     }
     check_out(args)?;
@@ -230,11 +232,14 @@ fn check_out(args: &StudyArgs) -> Result<()> {
     let out = resolved(&args.out);
     let here = resolved(Path::new("."));
     if here.starts_with(&out) {
-        return Err(usage(format!(
-            "--out `{}` is or holds the current folder `{}`: the report folder is replaced whole, so it must be a folder of its own (e.g. `report`)",
-            args.out.display(),
-            here.display()
-        )));
+        return Err(AnalyzeError::Out {
+            out: args.out.clone(),
+            message: format!(
+                "is or holds the current folder `{}`: the report folder is replaced whole, so it must be a folder of its own (e.g. `report`)",
+                here.display()
+            ),
+        }
+        .into());
     }
     let mut inputs = vec![
         ("--params", &args.params),
@@ -247,11 +252,14 @@ fn check_out(args: &StudyArgs) -> Result<()> {
     for (what, path) in inputs {
         let input = resolved(path);
         if input.starts_with(&out) || out.starts_with(&input) {
-            return Err(usage(format!(
-                "--out `{}` and {what} `{}` overlap: the report folder is replaced whole, so it may neither hold an input nor lie inside one",
-                args.out.display(),
-                path.display()
-            )));
+            return Err(AnalyzeError::Out {
+                out: args.out.clone(),
+                message: format!(
+                    "and {what} `{}` overlap: the report folder is replaced whole, so it may neither hold an input nor lie inside one",
+                    path.display()
+                ),
+            }
+            .into());
         }
     }
     Ok(())
@@ -273,12 +281,12 @@ pub fn analyze(
             .iter()
             .find(|other: &&Model| other.model_id == model.model_id)
         {
-            return Err(usage(format!(
-                "model `{}` appears in both `{}` and `{}`",
-                model.model_id,
-                other.dir.display(),
-                dir.display()
-            )));
+            return Err(AnalyzeError::DuplicateModel {
+                model: model.model_id.clone(),
+                first: other.dir.clone(),
+                second: dir.clone(),
+            }
+            .into());
         }
         models.push(model);
     }
