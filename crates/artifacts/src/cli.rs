@@ -121,3 +121,39 @@ pub fn main_for_stage<E: Classified>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("stage error (user: {0})")]
+    struct StageError(bool);
+
+    impl Classified for StageError {
+        fn is_user_error(&self) -> bool {
+            self.0
+        }
+    }
+
+    #[test]
+    fn the_first_classified_error_in_the_chain_decides_the_exit_code() {
+        let user = anyhow::Error::new(StageError(true)).context("running the stage");
+        assert_eq!(exit_code_for_stage::<StageError>(&user), EXIT_USAGE);
+        let failed = anyhow::Error::new(StageError(false));
+        assert_eq!(exit_code_for_stage::<StageError>(&failed), EXIT_FAILURE);
+        // Without the stage's type the rule still knows UsageError and ArtifactError.
+        assert_eq!(exit_code_for(&user), EXIT_FAILURE);
+        assert_eq!(exit_code_for(&usage("bad --flag")), EXIT_USAGE);
+        let wrong_kind = anyhow::Error::new(ArtifactError::WrongKind {
+            path: "x.parquet".into(),
+            expected: "testbed",
+            found: "tokens".into(),
+        });
+        assert_eq!(exit_code_for(&wrong_kind), EXIT_USAGE);
+        assert_eq!(
+            exit_code_for(&anyhow::anyhow!("unclassified")),
+            EXIT_FAILURE
+        );
+    }
+}

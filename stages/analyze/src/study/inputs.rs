@@ -211,7 +211,11 @@ pub fn model_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = fs_err::read_dir(dir).map_err(AnalyzeError::Open)?;
     let mut dirs = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(AnalyzeError::Open)?;
+        // A listing that breaks midway is a failed read (exit 1), as before.
+        let entry = entry.map_err(|error| AnalyzeError::Read {
+            path: dir.to_path_buf(),
+            source: Box::new(error),
+        })?;
         let path = entry.path();
         let hidden = entry.file_name().to_string_lossy().starts_with('.');
         if path.is_dir() && !hidden && path.join("scores.parquet").is_file() {
