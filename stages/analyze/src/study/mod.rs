@@ -210,7 +210,7 @@ fn resolved(path: &Path) -> PathBuf {
     let mut existing = absolute.clone();
     let mut rest = Vec::new();
     loop {
-        if let Ok(canonical) = existing.canonicalize() {
+        if let Ok(canonical) = fs_err::canonicalize(&existing) {
             return rest
                 .iter()
                 .rev()
