@@ -22,11 +22,17 @@ pub type Record = Result<Vec<Option<String>>, Skip>;
 pub enum TableError {
     #[error("cannot read `{path}`: {message}")]
     Unreadable { path: PathBuf, message: String },
-    #[error("`{path}` has no column `{column}` (it has: {available})")]
+    /// A column the source's params name (`code_column`, `language_column`, ...) that the
+    /// file lacks, with the nearest column it has.
+    #[error(
+        "`{path}` has no column `{column}`{} (it has: {available})\nhint: set the source's `*_column` keys in params to columns of the file",
+        .suggestion.as_ref().map(|name| format!("; did you mean `{name}`?")).unwrap_or_default()
+    )]
     MissingColumn {
         path: PathBuf,
         column: String,
         available: String,
+        suggestion: Option<String>,
     },
 }
 
@@ -164,10 +170,17 @@ pub fn read_parquet(
                 .iter()
                 .map(|field| field.name().as_str())
                 .collect();
+            let suggestion = available
+                .iter()
+                .map(|name| (strsim::jaro_winkler(name, column), name))
+                .filter(|(score, _)| *score > 0.8)
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, name)| (*name).to_owned());
             return Err(TableError::MissingColumn {
                 path: path.to_path_buf(),
                 column: (*column).to_owned(),
                 available: available.join(", "),
+                suggestion,
             });
         }
     }

@@ -630,6 +630,16 @@ fn parquet_with_a_code_column_is_read_like_a_hugging_face_dataset() {
         "{}",
         run.stderr()
     );
+    // A mistyped column gets the nearest one as a hint.
+    let typo = wrong.replace("code_column: content", "code_column: whole_func_strin");
+    let run = ingest(dir.path(), &typo);
+    assert_eq!(run.output.status.code(), Some(2), "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("no column `whole_func_strin`; did you mean `whole_func_string`?"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]
