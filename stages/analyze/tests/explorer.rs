@@ -778,6 +778,7 @@ fn many_models_and_languages(report: &Path) {
     assert!(by_language.contains("<td>java</td>") && by_language.contains("<td>python</td>"));
     let summary = fs_err::read_to_string(report.join("summary.md")).unwrap();
     assert!(summary.contains("## Leaderboard\n") && summary.contains("## Leaderboard (python)"));
+    readable(&html, &summary);
 }
 
 /// The size bound (`report_max_mb`) on the same fixture with a bound of 30 MB: top-k is dropped,
@@ -875,4 +876,48 @@ fn bounded(fixture: &Fixture, chromium: Option<&Path>) {
     assert_eq!(value["rowTokens"], fixture.scored[inside], "{value}");
     let tip = value["tip"].as_str().unwrap_or_default();
     assert!(tip.contains("rank ") && !tip.contains("top-3"), "{tip}");
+}
+
+/// Part 6 of issue 16: a one-sentence finding above each leaderboard and heat map (in the HTML
+/// and in summary.md), and column choosers that keep the wide tables within the page.
+fn readable(html: &str, summary: &str) {
+    let findings: Vec<&str> = html
+        .split("<p class=\"finding\">")
+        .skip(1)
+        .map(|rest| &rest[..rest.find("</p>").unwrap()])
+        .collect();
+    assert_eq!(
+        findings.len(),
+        6,
+        "3 leaderboards and 3 heat maps: {findings:?}"
+    );
+    // The fixture's models get worse with their number (p falls by 0.02 per model).
+    assert!(
+        findings[0].starts_with("<b>model00</b> ranks first on cross-entropy ("),
+        "{}",
+        findings[0]
+    );
+    assert!(findings[0].contains("rank is"), "{}", findings[0]);
+    assert!(
+        findings[1].starts_with("In java, <b>model00</b> ranks first"),
+        "{}",
+        findings[1]
+    );
+    let heat = findings
+        .iter()
+        .find(|finding| finding.contains("best-predicted category"))
+        .unwrap_or_else(|| panic!("no heat map finding: {findings:?}"));
+    // Punctuation (scope) has the highest probabilities in the fixture, comments the lowest.
+    assert!(heat.starts_with("<code>"), "{heat}");
+    assert!(
+        summary.contains("ranks first on cross-entropy"),
+        "{summary}"
+    );
+    assert!(summary.contains("## Concepts at a glance\n"), "{summary}");
+    // Wide tables: a chooser whose hidden columns are unchecked, and a CSS rule hiding them.
+    let choosers = html.matches("<div class=\"choose\">").count();
+    assert!(choosers >= 3, "{choosers} column choosers");
+    assert!(html.contains("<input type=\"checkbox\" class=\"k8\"> Wilcoxon p</label>"));
+    assert!(html.contains("<input type=\"checkbox\" class=\"k1\" checked> model</label>"));
+    assert!(html.contains(".choose:has(.k8:not(:checked)) :is(th,td):nth-child(8){display:none}"));
 }

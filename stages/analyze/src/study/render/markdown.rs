@@ -35,6 +35,9 @@ pub fn summary(report: &Report) -> String {
                 .as_ref()
                 .map_or(String::new(), |language| format!(" ({language})"))
         );
+        if !board.finding.is_empty() {
+            let _ = writeln!(text, "{}\n", board.finding);
+        }
         let _ = writeln!(
             text,
             "| rank [interval] | model | rows | cross-entropy [CI] | accuracy [CI] |"
@@ -52,6 +55,19 @@ pub fn summary(report: &Report) -> String {
                 estimate(&standing.cross_entropy),
                 standing.accuracy.as_ref().map_or("–".to_owned(), estimate)
             );
+        }
+        text.push('\n');
+    }
+    let heat: Vec<&str> = report
+        .heat_maps
+        .iter()
+        .map(|map| map.finding.as_str())
+        .filter(|finding| !finding.is_empty())
+        .collect();
+    if !heat.is_empty() {
+        let _ = writeln!(text, "## Concepts at a glance\n");
+        for finding in heat {
+            let _ = writeln!(text, "- {finding}");
         }
         text.push('\n');
     }

@@ -5,6 +5,7 @@
 use icodegen_artifacts::schemas::{study_comparisons, study_concepts, study_metrics};
 
 use crate::study::Study;
+use crate::study::format::{code_span, estimate_ci, level, number};
 use crate::study::numbers::derive_seed;
 
 /// The order of the categories in the taxonomies (`data/taxonomies/*.yaml`: the ASTrust
@@ -72,6 +73,83 @@ pub struct Leaderboard {
     /// Best first.
     pub standings: Vec<Standing>,
     pub resamples: usize,
+    /// The board in one sentence (who ranks first, and how certain that is); Markdown-ish
+    /// emphasis (`**x**`).
+    pub finding: String,
+}
+
+/// `In python, ` or nothing.
+fn scope(language: Option<&str>) -> String {
+    language.map_or(String::new(), |language| format!("In {language}, "))
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn listing(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [head @ .., last] => format!("{} and {last}", head.join(", ")),
+    }
+}
+
+/// The leaderboard's sentence: the first model, its cross-entropy, and whether its rank is
+/// certain (its rank interval is [1, 1] and no other model's reaches 1).
+fn leaderboard_finding(
+    standings: &[Standing],
+    resamples: usize,
+    language: Option<&str>,
+    level: &str,
+) -> String {
+    let Some(first) = standings.first() else {
+        return String::new();
+    };
+    let scope = scope(language);
+    let loss = estimate_ci(
+        Some(first.cross_entropy.value),
+        first.cross_entropy.low,
+        first.cross_entropy.high,
+    );
+    if standings.len() == 1 {
+        return format!(
+            "{scope}**{}** is the only model ranked (cross-entropy {loss} nats).",
+            first.model_id
+        );
+    }
+    let lead = format!(
+        "{scope}**{}** ranks first on cross-entropy ({loss} nats)",
+        first.model_id
+    );
+    if resamples == 0 {
+        return format!("{lead}; too few rows to resample, so its rank has no interval.");
+    }
+    let contenders: Vec<String> = standings[1..]
+        .iter()
+        .filter(|standing| standing.rank_low == 1)
+        .map(|standing| format!("**{}**", standing.model_id))
+        .collect();
+    let certain = standings
+        .iter()
+        .filter(|standing| standing.rank_low == standing.rank_high)
+        .count();
+    let rest = format!(
+        "{certain} of {} models have a certain rank",
+        standings.len()
+    );
+    if first.rank_high == 1 && contenders.is_empty() {
+        format!(
+            "{lead}; its rank is certain (first in the central {level} of {resamples} resamples of the rows); {rest}."
+        )
+    } else {
+        let others = if contenders.is_empty() {
+            String::new()
+        } else {
+            format!(", and {} could also rank first", listing(&contenders))
+        };
+        format!(
+            "{lead}, but its rank is uncertain: it ranks {} to {} in the central {level} of {resamples} resamples{others}; {rest}.",
+            first.rank_low, first.rank_high
+        )
+    }
 }
 
 /// A small seeded generator (splitmix64) for the rank bootstrap's row indices.
@@ -212,10 +290,12 @@ pub fn leaderboard(
         })
         .collect();
     standings.sort_by_key(|standing| standing.rank);
+    let finding = leaderboard_finding(&standings, resamples, language, &level(params));
     Leaderboard {
         language: language.map(str::to_owned),
         standings,
         resamples,
+        finding,
     }
 }
 
@@ -238,6 +318,83 @@ pub struct HeatMap {
     pub models: Vec<String>,
     /// `cells[concept][model]`; `None`: the concept never occurs in that model's rows.
     pub cells: Vec<Vec<Option<HeatCell>>>,
+    /// The map in one sentence: the concept most models predict best, the one most predict
+    /// worst, with the range of their means over the models.
+    pub finding: String,
+}
+
+/// The heat map's sentence (see [`HeatMap::finding`]).
+fn heat_finding(
+    kind: &str,
+    concepts: &[String],
+    cells: &[Vec<Option<HeatCell>>],
+    n_models: usize,
+    language: Option<&str>,
+) -> String {
+    if concepts.len() < 2 || n_models == 0 {
+        return String::new();
+    }
+    // For each model, its best and worst concept.
+    let mut best = vec![0usize; concepts.len()];
+    let mut worst = vec![0usize; concepts.len()];
+    let mut models = 0;
+    for model in 0..n_models {
+        let means: Vec<(usize, f64)> = cells
+            .iter()
+            .enumerate()
+            .filter_map(|(concept, row)| row[model].map(|cell| (concept, cell.mean)))
+            .collect();
+        let top = means.iter().max_by(|a, b| a.1.total_cmp(&b.1));
+        let bottom = means.iter().min_by(|a, b| a.1.total_cmp(&b.1));
+        if let (Some(top), Some(bottom)) = (top, bottom) {
+            best[top.0] += 1;
+            worst[bottom.0] += 1;
+            models += 1;
+        }
+    }
+    if models == 0 {
+        return String::new();
+    }
+    let most = |counts: &[usize]| {
+        counts
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0)))
+            .map_or(0, |(concept, _)| concept)
+    };
+    let range = |concept: usize| {
+        let means: Vec<f64> = cells[concept]
+            .iter()
+            .flatten()
+            .map(|cell| cell.mean)
+            .collect();
+        let low = means.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = means.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if means.len() < 2 || number(low) == number(high) {
+            format!("mean p {}", number(low))
+        } else {
+            format!("mean p {} to {}", number(low), number(high))
+        }
+    };
+    let (top, bottom) = (most(&best), most(&worst));
+    let of = |count: usize| {
+        if count == models {
+            format!("all {models} models")
+        } else {
+            format!("{count} of {models} models")
+        }
+    };
+    format!(
+        "{}{} is the best-predicted {} for {} ({}); {} the worst for {} ({}).",
+        scope(language),
+        code_span(&concepts[top]),
+        kind.replace('_', " "),
+        of(best[top]),
+        range(top),
+        code_span(&concepts[bottom]),
+        of(worst[bottom]),
+        range(bottom)
+    )
 }
 
 /// The position of a concept in the taxonomy's order.
@@ -266,7 +423,7 @@ pub fn heat_map(
     if names.is_empty() {
         return None;
     }
-    let cells = names
+    let cells: Vec<Vec<Option<HeatCell>>> = names
         .iter()
         .map(|concept| {
             models
@@ -289,12 +446,14 @@ pub fn heat_map(
                 .collect()
         })
         .collect();
+    let finding = heat_finding(kind, &names, &cells, models.len(), language);
     Some(HeatMap {
         language: language.map(str::to_owned),
         kind: kind.to_owned(),
         concepts: names,
         models: models.iter().map(|model| (*model).to_owned()).collect(),
         cells,
+        finding,
     })
 }
 
@@ -389,5 +548,66 @@ mod tests {
     #[test]
     fn ranks_are_ascending_with_nan_last() {
         assert_eq!(ranks(&[0.5, 0.2, f64::NAN, 0.3]), vec![3, 1, 4, 2]);
+    }
+
+    fn standing(model: &str, rank: usize, low: usize, high: usize) -> Standing {
+        Standing {
+            model_id: model.to_owned(),
+            n: 100,
+            cross_entropy: Estimate {
+                value: rank as f64,
+                low: Some(rank as f64 - 0.1),
+                high: Some(rank as f64 + 0.1),
+            },
+            accuracy: None,
+            rank,
+            rank_low: low,
+            rank_high: high,
+        }
+    }
+
+    #[test]
+    fn the_leaderboard_sentence_says_whether_the_first_rank_is_certain() {
+        let certain = [
+            standing("gpt", 1, 1, 1),
+            standing("gru", 2, 2, 3),
+            standing("lstm", 3, 2, 3),
+        ];
+        assert_eq!(
+            leaderboard_finding(&certain, 200, None, "95%"),
+            "**gpt** ranks first on cross-entropy (1.000 [0.900, 1.100] nats); its rank is certain (first in the central 95% of 200 resamples of the rows); 1 of 3 models have a certain rank."
+        );
+        let uncertain = [
+            standing("gpt", 1, 1, 2),
+            standing("gru", 2, 1, 2),
+            standing("lstm", 3, 3, 3),
+        ];
+        assert_eq!(
+            leaderboard_finding(&uncertain, 200, Some("java"), "95%"),
+            "In java, **gpt** ranks first on cross-entropy (1.000 [0.900, 1.100] nats), but its rank is uncertain: it ranks 1 to 2 in the central 95% of 200 resamples, and **gru** could also rank first; 1 of 3 models have a certain rank."
+        );
+    }
+
+    #[test]
+    fn the_heat_map_sentence_names_the_best_and_worst_concepts_of_most_models() {
+        let cell = |mean: f64| {
+            Some(HeatCell {
+                mean,
+                low: None,
+                high: None,
+                n_rows: 10,
+            })
+        };
+        let concepts = vec!["scope".to_owned(), "*".to_owned(), "loops".to_owned()];
+        // Models in columns: scope is best for both, `*` worst for the first, loops for the second.
+        let cells = vec![
+            vec![cell(0.9), cell(0.8)],
+            vec![cell(0.1), cell(0.5)],
+            vec![cell(0.2), cell(0.3)],
+        ];
+        assert_eq!(
+            heat_finding("node_type", &concepts, &cells, 2, None),
+            "`scope` is the best-predicted node type for all 2 models (mean p 0.800 to 0.900); `*` the worst for 1 of 2 models (mean p 0.100 to 0.500)."
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use icodegen_explain::escape;
 
-use super::{Table, heat, svg};
+use super::{Table, finding, heat, svg};
 use crate::study::format::number;
 use crate::study::report::Report;
 
@@ -19,14 +19,16 @@ pub fn section(page: &mut String, report: &Report) -> Result<()> {
     );
     if let Some((pooled, per_language)) = report.heat_maps.split_first() {
         page.push_str("<h3 id=\"heat-map\">Every model at a glance</h3><p class=\"lead\">AsC-Eval mean per concept (rows, in the taxonomy's order) and model (columns); the number in each cell is the mean, hover for its interval and rows.</p>");
+        page.push_str(&finding(&pooled.finding));
         let _ = write!(page, "<div class=\"card\">{}</div>", heat::svg(pooled));
         if !per_language.is_empty() {
             page.push_str("<details open><summary>Per language (each language's categories come from its taxonomy)</summary><div class=\"grid\">");
             for map in per_language {
                 let _ = write!(
                     page,
-                    "<div class=\"card\" data-language=\"{0}\"><b>{0}</b>{1}</div>",
+                    "<div class=\"card\" data-language=\"{0}\"><b>{0}</b>{1}{2}</div>",
                     escape(map.language.as_deref().unwrap_or("")),
+                    finding(&map.finding),
                     heat::svg(map)
                 );
             }

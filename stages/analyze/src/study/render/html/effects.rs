@@ -65,7 +65,8 @@ pub fn interventions(page: &mut String, report: &Report) -> Result<()> {
             ("Cliff's δ", true),
             ("d_z", true),
             ("note", false),
-        ]);
+        ])
+        .choosable(&["Wilcoxon p", "BH", "d_z"]);
         for row in rows {
             table.push(vec![
                 escape(&row.model_id),
@@ -119,7 +120,8 @@ pub fn effects(page: &mut String, report: &Report) -> Result<()> {
             ("Spearman ρ · Kendall τ", true),
             ("confounders", false),
             ("note", false),
-        ]);
+        ])
+        .choosable(&["p", "BH", "Pearson r (p)", "Spearman ρ · Kendall τ"]);
         for effect in rows {
             let row = effect.row;
             let dropped = if effect.dropped.is_empty() {

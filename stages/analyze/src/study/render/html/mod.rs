@@ -53,12 +53,34 @@ td{overflow-wrap:anywhere;max-width:28em}\
 table.matrix td.lower{background:#d6e9f5;color:#00466e}table.matrix td.higher{background:#fbe3cf;color:#7a3300}table.matrix td.diag{color:#bbb}\
 table.matrix th{white-space:nowrap}.rankspan{color:#7a3300}\
 svg.heat{max-width:100%;height:auto;display:block}\
+.finding{max-width:1000px;margin:6px 0 10px;padding:5px 10px;border-left:3px solid var(--accent);background:var(--soft)}\
+.card .finding{max-width:560px}\
 ";
 
 pub(super) struct Table {
     head: Vec<&'static str>,
     numeric: Vec<bool>,
     rows: Vec<Vec<String>>,
+    /// With a column chooser: the columns hidden until the reader shows them.
+    hidden: Option<Vec<bool>>,
+}
+
+/// The most columns a chooser handles (the CSS has one rule per column).
+const CHOOSABLE: usize = 16;
+
+/// The column chooser's CSS: a table inside `.choose` hides column i while its box `.ki` is
+/// unchecked (`:has`, no script).
+fn chooser_css() -> String {
+    let mut css = String::from(
+        ".choose>details.columns{margin:4px 0}.choose>details.columns label{margin-right:12px;white-space:nowrap;font-size:13px}",
+    );
+    for column in 1..=CHOOSABLE {
+        let _ = write!(
+            css,
+            ".choose:has(.k{column}:not(:checked)) :is(th,td):nth-child({column}){{display:none}}"
+        );
+    }
+    css
 }
 
 impl Table {
@@ -67,7 +89,17 @@ impl Table {
             head: columns.iter().map(|(name, _)| *name).collect(),
             numeric: columns.iter().map(|(_, numeric)| *numeric).collect(),
             rows: Vec::new(),
+            hidden: None,
         }
+    }
+
+    /// Adds a column chooser (for wide tables) with `hidden` columns off at first, so that the
+    /// table fits the page; the reader shows them with a checkbox.
+    pub(super) fn choosable(mut self, hidden: &[&str]) -> Self {
+        if self.head.len() <= CHOOSABLE {
+            self.hidden = Some(self.head.iter().map(|head| hidden.contains(head)).collect());
+        }
+        self
     }
 
     /// Cells are HTML (callers escape text).
@@ -76,7 +108,22 @@ impl Table {
     }
 
     pub(super) fn html(&self) -> String {
-        let mut html = String::from("<div class=\"scroll\"><table><thead><tr>");
+        let mut html = String::new();
+        if let Some(hidden) = &self.hidden {
+            html.push_str(
+                "<div class=\"choose\"><details class=\"columns\"><summary>Columns</summary>",
+            );
+            for (column, (head, hidden)) in self.head.iter().zip(hidden).enumerate() {
+                let _ = write!(
+                    html,
+                    "<label><input type=\"checkbox\" class=\"k{}\"{}> {head}</label>",
+                    column + 1,
+                    if *hidden { "" } else { " checked" }
+                );
+            }
+            html.push_str("</details>");
+        }
+        html.push_str("<div class=\"scroll\"><table><thead><tr>");
         for head in &self.head {
             let _ = write!(html, "<th>{head}</th>");
         }
@@ -93,6 +140,9 @@ impl Table {
             html.push_str("</tr>");
         }
         html.push_str("</tbody></table></div>");
+        if self.hidden.is_some() {
+            html.push_str("</div>");
+        }
         html
     }
 }
@@ -172,6 +222,15 @@ pub(super) fn inline_markup(text: &str) -> String {
     out
 }
 
+/// A finding sentence above a table or chart; nothing when empty.
+pub(super) fn finding(sentence: &str) -> String {
+    if sentence.is_empty() {
+        String::new()
+    } else {
+        format!("<p class=\"finding\">{}</p>", inline_markup(sentence))
+    }
+}
+
 /// A chart in a card; nothing without a chart.
 pub(super) fn svg(chart: Option<&RowChart>) -> Result<String> {
     match chart {
@@ -190,12 +249,13 @@ pub fn page(report: &Report) -> Result<String> {
         page,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>icodegen study report</title><style>{CSS}</style></head><body>\
+         <title>icodegen study report</title><style>{CSS}{}</style></head><body>\
          <header><h1>Where and why the models fail: an icodegen study</h1><p>{}</p></header>\
          <nav><a href=\"#summary\">Summary</a><a href=\"#models\">Models</a><a href=\"#concepts\">Concepts</a>\
          <a href=\"#categories\">Distributions</a><a href=\"#interventions\">Interventions</a>\
          <a href=\"#effects\">Causal effects</a><a href=\"#refutations\">Refutations</a>\
          <a href=\"#seed\">Seed findings</a><a href=\"#explanations\">Explanations</a><a href=\"#method\">Method &amp; tables</a><a href=\"explorer.html\">Row explorer</a></nav><main>",
+        chooser_css(),
         escape(&report.summary.overview)
     );
     summary::section(&mut page, report);

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use icodegen_explain::escape;
 
-use super::Table;
+use super::{Table, finding};
 use crate::study::format::{estimate_ci, interval_method, level, number, outcome_name, p_value};
 use crate::study::report::Report;
 use crate::study::report::many::{Estimate, Leaderboard, Matrix, Verdict};
@@ -104,6 +104,7 @@ pub fn section(page: &mut String, report: &Report) {
             level(params),
             pooled.resamples
         );
+        page.push_str(&finding(&pooled.finding));
         page.push_str(&leaderboard(pooled));
         let per_language: Vec<&Leaderboard> = report.leaderboards.iter().skip(1).collect();
         if !per_language.is_empty() {
@@ -111,8 +112,9 @@ pub fn section(page: &mut String, report: &Report) {
             for board in per_language {
                 let _ = write!(
                     page,
-                    "<div class=\"card\" data-language=\"{0}\"><b>{0}</b>{1}</div>",
+                    "<div class=\"card\" data-language=\"{0}\"><b>{0}</b>{1}{2}</div>",
                     escape(board.language.as_deref().unwrap_or("")),
+                    finding(&board.finding),
                     leaderboard(board)
                 );
             }
@@ -156,7 +158,8 @@ pub fn section(page: &mut String, report: &Report) {
             ("Holm", true),
             ("BH", true),
             ("d_z", true),
-        ]);
+        ])
+        .choosable(&["Wilcoxon p", "BH", "d_z"]);
         for row in &report.comparisons {
             table.push(vec![
                 escape(&row.model_a),
