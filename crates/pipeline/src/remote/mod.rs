@@ -220,6 +220,18 @@ impl Remote {
         Ok(())
     }
 
+    /// For a folder remote: the file of object `hash` (whether or not it exists).
+    pub(crate) fn folder_object(&self, hash: &str) -> Option<std::path::PathBuf> {
+        let split = hash.len().min(2);
+        self.folder.as_ref().map(|folder| {
+            folder
+                .join("v1")
+                .join("objects")
+                .join(&hash[..split])
+                .join(&hash[split..])
+        })
+    }
+
     /// Whether this remote is a folder that does not exist (nothing was pushed to it).
     pub fn missing_folder(&self) -> bool {
         self.folder.as_ref().is_some_and(|folder| !folder.is_dir())

@@ -233,6 +233,14 @@ async fn upload_object(
         .map_err(|error| PipelineError::io("read", &path, error))?
         .len();
     if size > multipart_threshold() {
+        if let Some(dest) = remote.folder_object(hash) {
+            let wanted = hash.to_owned();
+            let size = tokio::task::spawn_blocking(move || copy_into_folder(&path, &dest, &wanted))
+                .await
+                .map_err(|error| PipelineError::Internal(error.to_string()))??;
+            bar.inc(size);
+            return Ok(size);
+        }
         return upload_in_parts(remote, object_store, target, path, hash, size, bar).await;
     }
     let wanted = hash.to_owned();
@@ -253,6 +261,76 @@ async fn upload_object(
         .map_err(|error| remote.error(&format!("write `{}`", remote.describe(&target)), error))?;
     bar.inc(size);
     Ok(size)
+}
+
+/// A large object into a folder remote, staged as `<object>#<n>` (the name `object_store`'s
+/// local store stages multipart uploads under, which listings skip): copied by the kernel
+/// (`std::fs::copy`: `copy_file_range`, a reflink where the file system clones), then the staged
+/// bytes hashed, then linked into place if nothing is there yet (put-if-absent). A mismatch
+/// removes the staging file; a push killed before the link leaves only the staging file, which
+/// `gc --remote` removes once older than its grace period.
+fn copy_into_folder(source: &std::path::Path, dest: &std::path::Path, hash: &str) -> Result<u64> {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = dest.parent().unwrap_or(dest);
+    std::fs::create_dir_all(parent).map_err(|error| PipelineError::io("create", parent, error))?;
+    let mut staged = None;
+    for n in 1..10_000 {
+        let mut name = dest.as_os_str().to_owned();
+        name.push(format!("#{n}"));
+        let candidate = PathBuf::from(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&candidate)
+        {
+            Ok(_) => {
+                staged = Some(candidate);
+                break;
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(error) => return Err(PipelineError::io("create", &candidate, error)),
+        }
+    }
+    let staged = staged.ok_or_else(|| {
+        PipelineError::Internal(format!("no free staging name beside {}", dest.display()))
+    })?;
+    let result = (|| -> Result<u64> {
+        let size = std::fs::copy(source, &staged)
+            .map_err(|error| PipelineError::io("write", &staged, error))?;
+        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o644))
+            .map_err(|error| PipelineError::io("write", &staged, error))?;
+        let found = hash_file(&staged)?;
+        if found != hash {
+            return Err(not_pushed(source, &found, hash));
+        }
+        crate::fault::point("pushing-parts");
+        match std::fs::hard_link(&staged, dest) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(PipelineError::io("write", dest, error)),
+        }
+        Ok(size)
+    })();
+    let _ = std::fs::remove_file(&staged);
+    result
+}
+
+/// The blake3 of the file at `path`, read in [`COPY_BUFFER`] reads.
+fn hash_file(path: &std::path::Path) -> Result<String> {
+    use std::io::Read;
+    let mut file =
+        std::fs::File::open(path).map_err(|error| PipelineError::io("read", path, error))?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buffer = vec![0u8; COPY_BUFFER];
+    loop {
+        let read = file
+            .read(&mut buffer)
+            .map_err(|error| PipelineError::io("read", path, error))?;
+        if read == 0 {
+            return Ok(hasher.finalize().to_hex().to_string());
+        }
+        hasher.update(&buffer[..read]);
+    }
 }
 
 /// A multipart upload of a large object, hashed as it is read: the upload completes only when
@@ -460,31 +538,27 @@ async fn fetch_one(
     };
     let mut temp = store.temp_file().map_err(|error| error.to_string())?;
     let mut hasher = blake3::Hasher::new();
+    let mut copied_hash = None;
     let mut size = 0u64;
     match result.payload {
-        // A folder remote: copy in large reads on a blocking thread (the generic stream reads
-        // 8 KiB per task).
-        object_store::GetResultPayload::File(file, _) => {
+        // A folder remote: copied by the kernel into the temporary file, then the copy hashed
+        // (the generic stream reads 8 KiB per task and copies every byte through user space).
+        object_store::GetResultPayload::File(file, source) => {
+            drop(file);
             let bar = bar.clone();
-            let copied = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
-                use std::io::Read;
-                let mut file = file;
-                let mut buffer = vec![0u8; COPY_BUFFER];
-                loop {
-                    let read = file.read(&mut buffer)?;
-                    if read == 0 {
-                        return Ok((temp, hasher, size));
-                    }
-                    hasher.update(&buffer[..read]);
-                    temp.write_all(&buffer[..read])?;
-                    size += read as u64;
-                    bar.inc(read as u64);
-                }
+            let copied = tokio::task::spawn_blocking(move || -> Result<_> {
+                let size = std::fs::copy(&source, temp.path())
+                    .map_err(|error| PipelineError::io("write", temp.path(), error))?;
+                let found = hash_file(temp.path())?;
+                bar.inc(size);
+                Ok((temp, found, size))
             })
             .await
             .map_err(|error| error.to_string())?
             .map_err(|error| format!("`{name}`: {error}"))?;
-            (temp, hasher, size) = copied;
+            let found;
+            (temp, found, size) = copied;
+            copied_hash = Some(found);
         }
         object_store::GetResultPayload::Stream(mut stream) => {
             while let Some(chunk) = stream.next().await {
@@ -497,7 +571,7 @@ async fn fetch_one(
             }
         }
     }
-    let found = hasher.finalize().to_hex().to_string();
+    let found = copied_hash.unwrap_or_else(|| hasher.finalize().to_hex().to_string());
     if found != hash {
         return Err(format!(
             "`{name}`: corrupted on the remote (its bytes hash to {}, not {})",
