@@ -4,6 +4,7 @@ use std::fs::File;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
+use arrow::array::Array;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::ProjectionMask;
@@ -14,6 +15,7 @@ use parquet::file::properties::WriterProperties;
 
 use crate::artifact::{Artifact, ColumnProblem};
 use crate::atomic::AtomicFile;
+use crate::column::ColumnValue;
 use crate::error::{ArtifactError, Result};
 
 /// File metadata keys.
@@ -271,45 +273,7 @@ impl<A: Artifact> ArtifactReader<A> {
 
     pub fn open_with_batch_size(path: impl AsRef<Path>, batch_size: usize) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let builder = open_builder(&path)?;
-        let metadata = metadata_of(&builder);
-        check_kind::<A>(&path, &metadata)?;
-        let arrow_schema = builder.schema().clone();
-        let mut roots = Vec::with_capacity(A::COLUMNS.len());
-        let expected = A::schema();
-        for field in expected.fields() {
-            let column = A::COLUMNS
-                .iter()
-                .find(|name| **name == field.name().as_str())
-                .copied()
-                .expect("schema fields are the artifact's columns");
-            let (index, found) = arrow_schema.column_with_name(column).ok_or_else(|| {
-                ArtifactError::MissingColumn {
-                    path: path.clone(),
-                    kind: A::KIND,
-                    column,
-                }
-            })?;
-            if !found.data_type().equals_datatype(field.data_type()) {
-                return Err(ArtifactError::ColumnType {
-                    path: path.clone(),
-                    kind: A::KIND,
-                    column,
-                    expected: field.data_type().to_string(),
-                    found: found.data_type().to_string(),
-                });
-            }
-            roots.push(index);
-        }
-        let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-        let reader = builder
-            .with_projection(mask)
-            .with_batch_size(batch_size)
-            .build()
-            .map_err(|source| ArtifactError::Parquet {
-                path: path.clone(),
-                source,
-            })?;
+        let (metadata, reader) = open_checked::<A>(&path, A::COLUMNS, batch_size)?;
         Ok(Self {
             path,
             metadata,
@@ -360,6 +324,186 @@ impl<A: Artifact> Iterator for ArtifactReader<A> {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_rows()
+    }
+}
+
+/// Opens `path` as an `A` artifact reading only `columns` (each one of `A::COLUMNS`): checks
+/// the kind, the schema version, and that every one of `columns` is there with its type.
+fn open_checked<A: Artifact>(
+    path: &Path,
+    columns: &[&'static str],
+    batch_size: usize,
+) -> Result<(ArtifactMetadata, ParquetRecordBatchReader)> {
+    let builder = open_builder(path)?;
+    let metadata = metadata_of(&builder);
+    check_kind::<A>(path, &metadata)?;
+    let arrow_schema = builder.schema().clone();
+    let expected = A::schema();
+    let mut roots = Vec::with_capacity(columns.len());
+    for field in expected.fields() {
+        let Some(column) = columns
+            .iter()
+            .find(|name| **name == field.name().as_str())
+            .copied()
+        else {
+            continue;
+        };
+        let (index, found) =
+            arrow_schema
+                .column_with_name(column)
+                .ok_or_else(|| ArtifactError::MissingColumn {
+                    path: path.to_path_buf(),
+                    kind: A::KIND,
+                    column,
+                })?;
+        if !found.data_type().equals_datatype(field.data_type()) {
+            return Err(ArtifactError::ColumnType {
+                path: path.to_path_buf(),
+                kind: A::KIND,
+                column,
+                expected: field.data_type().to_string(),
+                found: found.data_type().to_string(),
+            });
+        }
+        roots.push(index);
+    }
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(batch_size)
+        .build()
+        .map_err(|source| ArtifactError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok((metadata, reader))
+}
+
+/// Reads only some columns of one artifact kind, batch by batch, with the checks of
+/// [`ArtifactReader`]: the kind, the schema version, each named column's presence and type,
+/// and no null in a column the schema does not let be null (named with its file row). Other
+/// columns are neither checked nor decoded.
+pub struct ProjectedReader<A: Artifact> {
+    path: PathBuf,
+    metadata: ArtifactMetadata,
+    reader: ParquetRecordBatchReader,
+    /// The projected columns the schema does not let be null.
+    required: Vec<&'static str>,
+    /// File row of the last batch's first row, and of the next batch's.
+    batch_offset: usize,
+    next_offset: usize,
+    _kind: PhantomData<A>,
+}
+
+impl<A: Artifact> ProjectedReader<A> {
+    /// Opens `path` reading only `columns`.
+    ///
+    /// # Panics
+    /// When one of `columns` is not a column of `A` (a bug in the caller, not in the file).
+    pub fn open(path: impl AsRef<Path>, columns: &[&'static str]) -> Result<Self> {
+        Self::open_with_batch_size(path, columns, BATCH_ROWS)
+    }
+
+    pub fn open_with_batch_size(
+        path: impl AsRef<Path>,
+        columns: &[&'static str],
+        batch_size: usize,
+    ) -> Result<Self> {
+        for column in columns {
+            assert!(
+                A::COLUMNS.contains(column),
+                "`{column}` is not a column of `{}` artifacts",
+                A::KIND
+            );
+        }
+        let path = path.as_ref().to_path_buf();
+        let (metadata, reader) = open_checked::<A>(&path, columns, batch_size)?;
+        let schema = A::schema();
+        let required = columns
+            .iter()
+            .copied()
+            .filter(|column| {
+                schema
+                    .field_with_name(column)
+                    .is_ok_and(|field| !field.is_nullable())
+            })
+            .collect();
+        Ok(Self {
+            path,
+            metadata,
+            reader,
+            required,
+            batch_offset: 0,
+            next_offset: 0,
+            _kind: PhantomData,
+        })
+    }
+
+    pub fn metadata(&self) -> &ArtifactMetadata {
+        &self.metadata
+    }
+
+    pub fn num_rows(&self) -> usize {
+        usize::try_from(self.metadata.num_rows).unwrap_or(0)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file row of the first row of the batch [`ProjectedReader::next_batch`] returned last.
+    pub fn batch_offset(&self) -> usize {
+        self.batch_offset
+    }
+
+    /// The next batch of the projected columns (in file order; get them by name), after
+    /// checking that no required column holds a null.
+    pub fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
+        let batch = match self.reader.next()? {
+            Ok(batch) => batch,
+            Err(source) => {
+                return Some(Err(ArtifactError::Arrow {
+                    path: self.path.clone(),
+                    source,
+                }));
+            }
+        };
+        self.batch_offset = self.next_offset;
+        self.next_offset += batch.num_rows();
+        for column in &self.required {
+            let Some(array) = batch.column_by_name(column) else {
+                continue;
+            };
+            if array.null_count() > 0 {
+                let row = (0..array.len()).find(|&i| array.is_null(i)).unwrap_or(0);
+                return Some(Err(ArtifactError::NullValue {
+                    path: self.path.clone(),
+                    kind: A::KIND,
+                    column,
+                    row: self.batch_offset + row,
+                }));
+            }
+        }
+        Some(Ok(batch))
+    }
+
+    /// Column `column` of `batch` (a batch this reader returned) as `T`'s array: `T` is the
+    /// column's field type in `A`'s `Row` (`String`, `Option<i32>`, ...).
+    pub fn column<'b, T: ColumnValue>(
+        &self,
+        batch: &'b RecordBatch,
+        column: &'static str,
+    ) -> Result<&'b T::Array> {
+        crate::artifact::column_of::<T>(batch, column)
+            .map_err(|problem| problem_to_error::<A>(&self.path, problem, self.batch_offset))
+    }
+}
+
+impl<A: Artifact> Iterator for ProjectedReader<A> {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_batch()
     }
 }
 

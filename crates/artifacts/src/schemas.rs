@@ -211,7 +211,7 @@ pub mod scores {
         perplexity: Option<f64>,
         /// Share of scored tokens whose rank is 1.
         accuracy: Option<f64>,
-        /// Why the row was not scored (`empty code`, ...); null when scored.
+        /// Why the row was not scored ([`crate::vocab::SkipReason`]); null when scored.
         skip_reason: Option<String>,
     }
 }

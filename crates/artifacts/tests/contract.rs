@@ -282,3 +282,228 @@ fn docs_describe_every_column_of_every_artifact() {
         }
     }
 }
+
+#[test]
+fn docs_list_every_value_of_every_vocabulary() {
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/artifacts.md"
+    ))
+    .unwrap();
+    let start = docs
+        .find("## Value vocabularies")
+        .expect("docs/artifacts.md lacks ## Value vocabularies");
+    let section = &docs[start + 1..];
+    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+    let headings = section.matches("\n### `").count();
+    assert_eq!(
+        headings,
+        icodegen_artifacts::vocab::VOCABULARIES.len(),
+        "docs/artifacts.md lists another number of vocabularies than vocab::VOCABULARIES"
+    );
+    for (name, values) in icodegen_artifacts::vocab::VOCABULARIES {
+        let heading = format!("\n### `{name}`\n");
+        let at = section
+            .find(&heading)
+            .unwrap_or_else(|| panic!("docs/artifacts.md lacks ### `{name}`"));
+        let entry = &section[at + heading.len()..];
+        let entry = &entry[..entry.find("\n### ").unwrap_or(entry.len())];
+        let line = entry
+            .lines()
+            .find_map(|line| line.strip_prefix("Values: "))
+            .unwrap_or_else(|| panic!("docs/artifacts.md: `{name}` has no `Values:` line"));
+        let listed: Vec<&str> = line.split('`').skip(1).step_by(2).collect();
+        assert_eq!(
+            listed, *values,
+            "docs/artifacts.md lists other values of `{name}` than its enum's ALL"
+        );
+    }
+}
+
+#[test]
+fn vocabulary_values_are_the_enums_all() {
+    use icodegen_artifacts::vocab::{ConceptKind, Intervention, Verdict};
+    let spelled: Vec<&str> = ConceptKind::ALL.iter().map(|kind| kind.as_str()).collect();
+    assert_eq!(spelled, ConceptKind::VALUES);
+    let spelled: Vec<&str> = Intervention::ALL.iter().map(|i| i.as_str()).collect();
+    assert_eq!(spelled, Intervention::VALUES);
+    let spelled: Vec<&str> = Verdict::ALL.iter().map(|v| v.as_str()).collect();
+    assert_eq!(spelled, Verdict::VALUES);
+}
+
+mod projected {
+    use super::*;
+    use icodegen_artifacts::ProjectedReader;
+
+    const COLUMNS: &[&str] = &[tokens::col::model_id, tokens::col::byte_start];
+
+    fn first_error<A: Artifact>(path: &std::path::Path, columns: &[&'static str]) -> String {
+        match ProjectedReader::<A>::open(path, columns) {
+            Err(error) => error.to_string(),
+            Ok(reader) => {
+                for batch in reader {
+                    if let Err(error) = batch {
+                        return error.to_string();
+                    }
+                }
+                panic!("no error")
+            }
+        }
+    }
+
+    /// Writes `tokens` rows with column `name` replaced by `array` (and its field by `field`),
+    /// or dropped when `array` is None.
+    fn write_altered(
+        path: &std::path::Path,
+        name: &str,
+        replacement: Option<(arrow::datatypes::Field, arrow::array::ArrayRef)>,
+    ) {
+        use arrow::datatypes::Schema;
+        use std::sync::Arc;
+        let batch = tokens::Row::to_batch(&[token(0, Some((0, 3))), token(1, None)]);
+        let mut fields = Vec::new();
+        let mut columns = Vec::new();
+        for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+            if field.name() == name {
+                if let Some((field, column)) = &replacement {
+                    fields.push(field.clone());
+                    columns.push(column.clone());
+                }
+            } else {
+                fields.push(field.as_ref().clone());
+                columns.push(column.clone());
+            }
+        }
+        let batch =
+            arrow::record_batch::RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+                .unwrap();
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_key_value_metadata(Some(vec![
+                parquet::file::metadata::KeyValue::new("icodegen.kind".into(), "tokens".to_owned()),
+                parquet::file::metadata::KeyValue::new(
+                    "icodegen.schema_version".into(),
+                    "1".to_owned(),
+                ),
+            ]))
+            .build();
+        let file = std::fs::File::create(path).unwrap();
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+    }
+
+    #[test]
+    fn a_projected_read_decodes_only_the_named_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.parquet");
+        let rows: Vec<_> = (0..10)
+            .map(|i| token(i, (i % 2 == 0).then_some((i, i + 1))))
+            .collect();
+        write_all(&path, "infer", &rows).unwrap();
+        let mut reader =
+            ProjectedReader::<tokens::Row>::open_with_batch_size(&path, COLUMNS, 4).unwrap();
+        assert_eq!(reader.num_rows(), 10);
+        assert_eq!(reader.metadata().kind.as_deref(), Some("tokens"));
+        let mut starts = Vec::new();
+        let mut offsets = Vec::new();
+        while let Some(batch) = reader.next_batch() {
+            let batch = batch.unwrap();
+            assert_eq!(batch.num_columns(), 2);
+            offsets.push(reader.batch_offset());
+            let models = reader
+                .column::<String>(&batch, tokens::col::model_id)
+                .unwrap();
+            assert!((0..batch.num_rows()).all(|i| models.value(i) == "gru"));
+            let column = reader
+                .column::<Option<i32>>(&batch, tokens::col::byte_start)
+                .unwrap();
+            starts.extend(
+                (0..batch.num_rows()).map(|i| {
+                    <Option<i32> as icodegen_artifacts::column::ColumnValue>::get(column, i)
+                }),
+            );
+        }
+        assert_eq!(offsets, [0, 4, 8]);
+        let expected: Vec<_> = rows.iter().map(|row| row.byte_start).collect();
+        assert_eq!(starts, expected);
+        // A column that was not projected is not there.
+        let batch = ProjectedReader::<tokens::Row>::open(&path, COLUMNS)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        assert!(batch.column_by_name(tokens::col::topk_ids).is_none());
+    }
+
+    #[test]
+    fn problems_are_the_full_readers_errors() {
+        use arrow::array::{ArrayRef, Int64Array, StringArray};
+        use arrow::datatypes::{DataType, Field};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+
+        // Wrong kind.
+        let path = dir.path().join("tokens.parquet");
+        write_all(&path, "infer", &[token(1, None)]).unwrap();
+        let full = ArtifactReader::<testbed::Row>::open(&path).err().unwrap();
+        let projected = ProjectedReader::<testbed::Row>::open(&path, &[testbed::col::row_id])
+            .err()
+            .unwrap();
+        assert!(matches!(projected, ArtifactError::WrongKind { .. }));
+        assert_eq!(projected.to_string(), full.to_string());
+
+        // A missing column: an error when projected, ignored when not.
+        let missing = dir.path().join("missing.parquet");
+        write_altered(&missing, tokens::col::byte_start, None);
+        let full = first_error::<tokens::Row>(&missing, tokens::Row::COLUMNS);
+        assert_eq!(first_error::<tokens::Row>(&missing, COLUMNS), full);
+        assert!(full.contains("no column `byte_start`"), "{full}");
+        ProjectedReader::<tokens::Row>::open(&missing, &[tokens::col::model_id]).unwrap();
+        assert_eq!(
+            ArtifactReader::<tokens::Row>::open(&missing)
+                .err()
+                .unwrap()
+                .to_string(),
+            full
+        );
+
+        // A wrong type.
+        let retyped = dir.path().join("retyped.parquet");
+        let column: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), None]));
+        write_altered(
+            &retyped,
+            tokens::col::byte_start,
+            Some((Field::new("byte_start", DataType::Int64, true), column)),
+        );
+        let error = ProjectedReader::<tokens::Row>::open(&retyped, COLUMNS)
+            .err()
+            .unwrap();
+        assert!(matches!(error, ArtifactError::ColumnType { .. }));
+        assert_eq!(
+            error.to_string(),
+            ArtifactReader::<tokens::Row>::open(&retyped)
+                .err()
+                .unwrap()
+                .to_string()
+        );
+
+        // A null in a required column, named with its file row.
+        let nulls = dir.path().join("nulls.parquet");
+        let column: ArrayRef = Arc::new(StringArray::from(vec![Some("gru"), None]));
+        write_altered(
+            &nulls,
+            tokens::col::model_id,
+            Some((Field::new("model_id", DataType::Utf8, true), column)),
+        );
+        let projected = first_error::<tokens::Row>(&nulls, COLUMNS);
+        assert_eq!(
+            projected,
+            read_all::<tokens::Row>(&nulls).unwrap_err().to_string()
+        );
+        assert!(
+            projected.contains("row 1") && projected.contains("model_id"),
+            "{projected}"
+        );
+    }
+}
