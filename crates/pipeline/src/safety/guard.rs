@@ -172,7 +172,7 @@ pub fn check_outs(pipeline: &Pipeline, cache_dir: &Path) -> Result<()> {
 /// not in a git repository or git is not installed.
 fn git_tracked<'a>(root: &Path, outs: impl Iterator<Item = &'a crate::spec::Out>) -> Vec<String> {
     let specs: Vec<String> = outs.map(|out| format!(":(literal){}", out.path)).collect();
-    if specs.is_empty() {
+    if specs.is_empty() || !maybe_in_git(root) {
         return Vec::new();
     }
     let output = std::process::Command::new("git")
@@ -191,6 +191,17 @@ fn git_tracked<'a>(root: &Path, outs: impl Iterator<Item = &'a crate::spec::Out>
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// Whether git could see a repository at `root`: a `.git` (folder or file) in it or a folder
+/// above, or git told where one is (`GIT_DIR`, `GIT_WORK_TREE`). When not, asking git is a
+/// process spawned for nothing on every command (a no-op `status` outside a repository).
+fn maybe_in_git(root: &Path) -> bool {
+    std::env::var_os("GIT_DIR").is_some()
+        || std::env::var_os("GIT_WORK_TREE").is_some()
+        || root
+            .ancestors()
+            .any(|folder| std::fs::symlink_metadata(folder.join(".git")).is_ok())
 }
 
 /// Checks that writing workspace path `relative` cannot land outside `root` (canonical):

@@ -4,12 +4,14 @@
 //! the deps (hashes, memoized), and the outs. Without `--explain` a stage stops at its first
 //! reason; with it every check runs and every reason is listed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
 use super::Session;
 use crate::error::Result;
+use crate::keys::hash::Hashed;
 use crate::keys::key;
 use crate::keys::lock::LockFile;
 use crate::keys::status::{
@@ -68,6 +70,7 @@ impl Session {
         }
         // Deps and outs, in parallel; a stage found stale here makes no difference upstream-wise
         // unless it was fresh so far, so propagate again afterwards.
+        let seen = WalkHashes::default();
         statuses
             .par_iter_mut()
             .try_for_each(|status| -> Result<()> {
@@ -76,11 +79,11 @@ impl Session {
                 }
                 let stage = &pipeline.stages[status.stage];
                 let record = &lock.stages[&stage.name];
-                let deps = session.hash_all(&stage.deps)?;
+                let deps = seen.hash_all(session, &stage.deps)?;
                 status.reasons.extend(dep_reasons(stage, record, &deps));
                 if explain || status.reasons.is_empty() {
                     let outs: Vec<String> = stage.outs.iter().map(|out| out.path.clone()).collect();
-                    let outs = session.hash_all(&outs)?;
+                    let outs = seen.hash_all(session, &outs)?;
                     status.reasons.extend(out_reasons(stage, record, &outs));
                 }
                 if status.reasons.is_empty() {
@@ -119,5 +122,52 @@ impl Session {
             }
         }
         Ok(statuses)
+    }
+}
+
+/// The hashes one status walk took, by workspace path: a path several stages read (a shared
+/// folder dep, an out that is the next stage's dep) is listed and hashed once per walk, not once
+/// per stage. Nothing runs during a walk, so a path cannot change between two of its reads
+/// (as far as the walk can tell: a file written meanwhile makes the answer racy either way).
+/// The walk compares hashes only, so folders are kept without their manifests.
+#[derive(Default)]
+struct WalkHashes(Mutex<HashMap<String, Option<Hashed>>>);
+
+impl WalkHashes {
+    /// The hashes of `relative` (in order), from this walk when taken already. Two threads may
+    /// hash the same new path at once (a lock held while hashing could deadlock rayon's nested
+    /// parallelism); both get the same answer.
+    fn hash_all(&self, session: &Session, relative: &[String]) -> Result<Vec<Option<Hashed>>> {
+        let known: Vec<Option<Option<Hashed>>> = {
+            let seen = self.0.lock().expect("walk hashes lock");
+            relative
+                .iter()
+                .map(|path| seen.get(path).cloned())
+                .collect()
+        };
+        let missing: Vec<String> = relative
+            .iter()
+            .zip(&known)
+            .filter(|(_, known)| known.is_none())
+            .map(|(path, _)| path.clone())
+            .collect();
+        let mut hashed = session.hash_all(&missing)?.into_iter().map(|hashed| {
+            hashed.map(|hashed| Hashed {
+                manifest: hashed.manifest.map(|_| Vec::new()),
+                ..hashed
+            })
+        });
+        let mut seen = self.0.lock().expect("walk hashes lock");
+        Ok(relative
+            .iter()
+            .zip(known)
+            .map(|(path, known)| {
+                known.unwrap_or_else(|| {
+                    let new = hashed.next().flatten();
+                    seen.insert(path.clone(), new.clone());
+                    new
+                })
+            })
+            .collect())
     }
 }
