@@ -6,16 +6,12 @@
 //! another is an error naming the row, because merging it would need the whole file in memory.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, Float32Array, Int32Array, RecordBatch, StringArray};
-use icodegen_artifacts::io::{META_KIND, META_VERSION};
+use icodegen_artifacts::ProjectedReader;
 use icodegen_artifacts::schemas::{testbed, tokens};
-use icodegen_artifacts::{ArtifactError, ArtifactReader};
 use icodegen_lang::Language;
-use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use crate::error::{Result, TagError};
 use crate::row::TokenIn;
@@ -28,14 +24,31 @@ pub struct CodeStore {
 }
 
 impl CodeStore {
-    /// Reads `row_id`, `language` and `code` of every row of testbed.parquet.
+    /// Reads `row_id`, `language` and `code` of every row of testbed.parquet (only those
+    /// columns are checked and decoded).
     pub fn load(path: &Path) -> Result<Self> {
         let mut store = CodeStore::default();
-        let mut row_number = 0usize;
-        for batch in ArtifactReader::<testbed::Row>::open(path)? {
-            for row in batch? {
-                store.insert(path, row_number, row.row_id, &row.language, row.code)?;
-                row_number += 1;
+        let mut reader = ProjectedReader::<testbed::Row>::open(
+            path,
+            &[
+                testbed::col::row_id,
+                testbed::col::language,
+                testbed::col::code,
+            ],
+        )?;
+        while let Some(batch) = reader.next_batch() {
+            let batch = batch?;
+            let row_ids = reader.column::<String>(&batch, testbed::col::row_id)?;
+            let languages = reader.column::<String>(&batch, testbed::col::language)?;
+            let codes = reader.column::<String>(&batch, testbed::col::code)?;
+            for i in 0..batch.num_rows() {
+                store.insert(
+                    path,
+                    reader.batch_offset() + i,
+                    row_ids.value(i).to_owned(),
+                    languages.value(i),
+                    codes.value(i).to_owned(),
+                )?;
             }
         }
         Ok(store)
@@ -123,7 +136,7 @@ const COLUMNS: [&str; 8] = [
 /// Streams tokens.parquet as (model, row) groups.
 pub struct TokenGroups {
     path: PathBuf,
-    reader: ParquetRecordBatchReader,
+    reader: ProjectedReader<tokens::Row>,
     batch: Option<RecordBatch>,
     /// Next row of `batch` to read.
     next_in_batch: usize,
@@ -152,78 +165,7 @@ impl TokenGroups {
     }
 
     pub fn open_with_batch_size(path: &Path, batch_size: usize) -> Result<Self> {
-        #[expect(
-            clippy::disallowed_methods,
-            reason = "ArtifactError::Io names the path"
-        )]
-        let file = File::open(path).map_err(|source| ArtifactError::Io {
-            action: "open",
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let parquet_error = |source| ArtifactError::Parquet {
-            path: path.to_path_buf(),
-            source,
-        };
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_error)?;
-        let key_values = builder.metadata().file_metadata().key_value_metadata();
-        let get = |key: &str| {
-            key_values
-                .and_then(|pairs| pairs.iter().find(|pair| pair.key == key))
-                .and_then(|pair| pair.value.clone())
-        };
-        let kind = get(META_KIND).unwrap_or_else(|| "(no icodegen kind)".to_owned());
-        if kind != tokens::KIND {
-            return Err(ArtifactError::WrongKind {
-                path: path.to_path_buf(),
-                expected: tokens::KIND,
-                found: kind,
-            }
-            .into());
-        }
-        let version = get(META_VERSION).unwrap_or_default();
-        if version != tokens::VERSION.to_string() {
-            return Err(ArtifactError::WrongVersion {
-                path: path.to_path_buf(),
-                kind: tokens::KIND,
-                expected: tokens::VERSION,
-                found: version,
-            }
-            .into());
-        }
-        let expected = tokens::schema();
-        let mut roots = Vec::new();
-        for column in COLUMNS {
-            let (index, found) =
-                builder
-                    .schema()
-                    .column_with_name(column)
-                    .ok_or(ArtifactError::MissingColumn {
-                        path: path.to_path_buf(),
-                        kind: tokens::KIND,
-                        column,
-                    })?;
-            let wanted = expected
-                .field_with_name(column)
-                .expect("COLUMNS are tokens columns");
-            if !found.data_type().equals_datatype(wanted.data_type()) {
-                return Err(ArtifactError::ColumnType {
-                    path: path.to_path_buf(),
-                    kind: tokens::KIND,
-                    column,
-                    expected: wanted.data_type().to_string(),
-                    found: found.data_type().to_string(),
-                }
-                .into());
-            }
-            roots.push(index);
-        }
-        let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-        let reader = builder
-            .with_projection(mask)
-            .with_batch_size(batch_size)
-            .build()
-            .map_err(parquet_error)?;
+        let reader = ProjectedReader::open_with_batch_size(path, &COLUMNS, batch_size)?;
         Ok(Self {
             path: path.to_path_buf(),
             reader,
@@ -245,12 +187,9 @@ impl TokenGroups {
                         self.batch_offset += batch.num_rows();
                     }
                     self.next_in_batch = 0;
-                    match self.reader.next() {
+                    match self.reader.next_batch() {
                         Some(batch) => {
-                            self.batch = Some(batch.map_err(|source| ArtifactError::Arrow {
-                                path: self.path.clone(),
-                                source,
-                            })?);
+                            self.batch = Some(batch?);
                             continue;
                         }
                         None => {
@@ -264,7 +203,7 @@ impl TokenGroups {
                     }
                 }
             };
-            let columns = Columns::of(&batch, &self.path, self.batch_offset)?;
+            let columns = Columns::of(&batch, &self.reader)?;
             while self.next_in_batch < batch.num_rows() {
                 let i = self.next_in_batch;
                 let file_row = self.batch_offset + i;
@@ -377,43 +316,17 @@ struct Columns<'a> {
 }
 
 impl<'a> Columns<'a> {
-    fn of(batch: &'a RecordBatch, path: &Path, offset: usize) -> Result<Self> {
-        fn get<'b, A: Array + 'static>(
-            batch: &'b RecordBatch,
-            column: &'static str,
-            nullable: bool,
-            path: &Path,
-            offset: usize,
-        ) -> Result<&'b A> {
-            let array = batch
-                .column_by_name(column)
-                .and_then(|array| array.as_any().downcast_ref::<A>())
-                .ok_or_else(|| ArtifactError::MissingColumn {
-                    path: path.to_path_buf(),
-                    kind: tokens::KIND,
-                    column,
-                })?;
-            if !nullable && array.null_count() > 0 {
-                let row = (0..array.len()).find(|&i| array.is_null(i)).unwrap_or(0);
-                return Err(ArtifactError::NullValue {
-                    path: path.to_path_buf(),
-                    kind: tokens::KIND,
-                    column,
-                    row: offset + row,
-                }
-                .into());
-            }
-            Ok(array)
-        }
+    /// The columns of a batch the reader returned (it checked their types and nulls).
+    fn of(batch: &'a RecordBatch, reader: &ProjectedReader<tokens::Row>) -> Result<Self> {
         Ok(Self {
-            model_id: get(batch, tokens::col::model_id, false, path, offset)?,
-            row_id: get(batch, tokens::col::row_id, false, path, offset)?,
-            position: get(batch, tokens::col::position, false, path, offset)?,
-            token_id: get(batch, tokens::col::token_id, false, path, offset)?,
-            token: get(batch, tokens::col::token, false, path, offset)?,
-            byte_start: get(batch, tokens::col::byte_start, true, path, offset)?,
-            byte_end: get(batch, tokens::col::byte_end, true, path, offset)?,
-            logprob: get(batch, tokens::col::logprob, false, path, offset)?,
+            model_id: reader.column::<String>(batch, tokens::col::model_id)?,
+            row_id: reader.column::<String>(batch, tokens::col::row_id)?,
+            position: reader.column::<i32>(batch, tokens::col::position)?,
+            token_id: reader.column::<i32>(batch, tokens::col::token_id)?,
+            token: reader.column::<String>(batch, tokens::col::token)?,
+            byte_start: reader.column::<Option<i32>>(batch, tokens::col::byte_start)?,
+            byte_end: reader.column::<Option<i32>>(batch, tokens::col::byte_end)?,
+            logprob: reader.column::<f32>(batch, tokens::col::logprob)?,
         })
     }
 

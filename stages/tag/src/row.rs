@@ -10,6 +10,7 @@
 
 use std::path::Path;
 
+pub use icodegen_artifacts::vocab::ConceptKind;
 use icodegen_lang::{Parsers, Snippet};
 
 use crate::align::{self, LeafRange};
@@ -28,23 +29,6 @@ pub struct TokenIn {
     pub logprob: f32,
     /// Row number in tokens.parquet, for messages.
     pub file_row: usize,
-}
-
-/// Whether a concept is a node type or a taxonomy category.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ConceptKind {
-    NodeType,
-    Category,
-}
-
-impl ConceptKind {
-    /// The `concept_kind` value in concepts.parquet.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConceptKind::NodeType => "node_type",
-            ConceptKind::Category => "category",
-        }
-    }
 }
 
 /// AsC-Eval of one concept in one row.
