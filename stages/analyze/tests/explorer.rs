@@ -779,6 +779,7 @@ fn many_models_and_languages(report: &Path) {
     let summary = fs_err::read_to_string(report.join("summary.md")).unwrap();
     assert!(summary.contains("## Leaderboard\n") && summary.contains("## Leaderboard (python)"));
     readable(&html, &summary);
+    per_language_charts(&html);
 }
 
 /// The size bound (`report_max_mb`) on the same fixture with a bound of 30 MB: top-k is dropped,
@@ -920,4 +921,58 @@ fn readable(html: &str, summary: &str) {
     assert!(html.contains("<input type=\"checkbox\" class=\"k8\"> Wilcoxon p</label>"));
     assert!(html.contains("<input type=\"checkbox\" class=\"k1\" checked> model</label>"));
     assert!(html.contains(".choose:has(.k8:not(:checked)) :is(th,td):nth-child(8){display:none}"));
+}
+
+/// Part 4 of issue 16: every chart has a per-language version beside the pooled one: each
+/// model's concept charts, the distributions, the control vs treated box plots, and the
+/// per-language effects as a forest (node-type charts too, but the fixture has no node-type
+/// concepts, so neither the pooled nor the per-language ones are drawn).
+fn per_language_charts(html: &str) {
+    for (view, charts) in [
+        ("concepts", MODELS),
+        ("distributions", 1),
+        ("interventions", MODELS),
+    ] {
+        for language in ["java", "python"] {
+            let marker = format!(
+                "<div class=\"language-view\" data-view=\"{view}\" data-language=\"{language}\">"
+            );
+            let start = html
+                .find(&marker)
+                .unwrap_or_else(|| panic!("no {view} charts for {language}"));
+            let block = &html[start + marker.len()..];
+            let end = [
+                block.find("<div class=\"language-view\""),
+                block.find("</details>"),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap();
+            let block = &block[..end];
+            assert_eq!(
+                block.matches("<svg").count(),
+                charts,
+                "{view} charts for {language}"
+            );
+            assert!(
+                block.contains(&format!("({language})")),
+                "{view} titles name {language}"
+            );
+        }
+    }
+    assert!(
+        !html.contains("data-view=\"node-types\""),
+        "no empty blocks"
+    );
+    let forest = &html[html
+        .find("<div id=\"forest-by-language\">")
+        .expect("the per-language forest")..];
+    let forest = &forest[..forest.find("</svg>").unwrap()];
+    for language in ["java", "python"] {
+        assert!(
+            forest.contains(language),
+            "the forest's legend names {language}"
+        );
+    }
 }

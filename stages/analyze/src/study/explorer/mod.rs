@@ -8,6 +8,7 @@
 //! ```text
 //! report/explorer.html          the page (no data)
 //! report/explorer/explorer.js   the renderer (static, embedded with include_str!)
+//! report/explorer/tokens.js      the token data's decoder (static)
 //! report/explorer/explorer.css  its styles (static)
 //! report/explorer/index.js      ICX.index({...}): the row table (rows, testbed entries, per-model
 //!                               loss/accuracy/tokens, dictionaries); all the page loads at first
@@ -45,6 +46,8 @@ pub const TOP_K: usize = 3;
 
 /// The renderer and its styles, copied into every report.
 const SCRIPT: &str = include_str!("../../../assets/explorer.js");
+/// The token data's decoder (loaded before the renderer).
+const DECODER: &str = include_str!("../../../assets/tokens.js");
 const STYLE: &str = include_str!("../../../assets/explorer.css");
 const PAGE: &str = include_str!("../../../assets/explorer.html");
 
@@ -134,7 +137,8 @@ pub fn write(study: &Study, dir: &Path) -> Result<Written> {
         &written.warnings,
         &bound::Bound::default(),
     );
-    let extra = (unbounded.len() + SCRIPT.len() + STYLE.len() + PAGE.len() + 1024) as u64;
+    let extra =
+        (unbounded.len() + SCRIPT.len() + DECODER.len() + STYLE.len() + PAGE.len() + 1024) as u64;
     let bound = bound::apply(study, &order, dir, &data, extra, &mut summaries)?;
     written.warnings.extend(bound.warning());
     written.token_rows = summaries.iter().map(|summary| summary.rows).sum();
@@ -148,6 +152,7 @@ pub fn write(study: &Study, dir: &Path) -> Result<Written> {
     );
     fs_err::write(data.join("index.js"), format!("ICX.index({index});\n"))?;
     fs_err::write(data.join("explorer.js"), SCRIPT)?;
+    fs_err::write(data.join("tokens.js"), DECODER)?;
     fs_err::write(data.join("explorer.css"), STYLE)?;
     fs_err::write(dir.join("explorer.html"), PAGE)?;
     written.bound = bound;

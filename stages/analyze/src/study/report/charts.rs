@@ -15,6 +15,7 @@ use crate::study::inputs::Model;
 use crate::study::numbers::five_numbers;
 use crate::study::paired::{Outcome, paired_values};
 use crate::study::params::StudyParams;
+use crate::study::report::languages::LanguageEffect;
 
 pub fn model_color(study: &Study, model_id: &str) -> charts::Paint {
     let index = study
@@ -50,11 +51,22 @@ fn probability_references(params: &StudyParams) -> Vec<Reference> {
     ]
 }
 
-pub fn concept_chart(study: &Study, model_id: &str, kind: &str, limit: usize) -> Option<RowChart> {
+/// `model` or `model (python)`.
+fn scoped(name: &str, language: Option<&str>) -> String {
+    language.map_or(name.to_owned(), |language| format!("{name} ({language})"))
+}
+
+/// One model's concept means from `concepts` (the pooled table, or one language's).
+pub fn concept_chart(
+    study: &Study,
+    concepts: &[study_concepts::Row],
+    model_id: &str,
+    kind: &str,
+    limit: usize,
+    language: Option<&str>,
+) -> Option<RowChart> {
     let params = &study.params;
-    let mut rows: Vec<&study_concepts::Row> = study
-        .results
-        .concepts
+    let mut rows: Vec<&study_concepts::Row> = concepts
         .iter()
         .filter(|row| row.model_id == model_id && row.concept_kind == kind)
         .collect();
@@ -67,6 +79,7 @@ pub fn concept_chart(study: &Study, model_id: &str, kind: &str, limit: usize) ->
         rows.truncate(limit);
     }
     rows.sort_by(|a, b| b.mean.total_cmp(&a.mean));
+    let model_id = scoped(model_id, language);
     let title = if kind == "category" {
         format!(
             "{model_id}: mean probability per category ({} intervals)",
@@ -123,11 +136,15 @@ fn spread(count: usize, index: usize) -> f64 {
     0.35 - step / 2.0 - index as f64 * step
 }
 
-pub fn category_boxes(study: &Study) -> Option<RowChart> {
+/// Per-row distributions of each concept's mean, per model, from `table` (the pooled concepts
+/// table, or one language's).
+pub fn category_boxes(
+    study: &Study,
+    table: &[study_concepts::Row],
+    language: Option<&str>,
+) -> Option<RowChart> {
     let kind = &study.params.concept_kind;
-    let concepts: BTreeSet<&str> = study
-        .results
-        .concepts
+    let concepts: BTreeSet<&str> = table
         .iter()
         .filter(|row| &row.concept_kind == kind)
         .map(|row| row.concept.as_str())
@@ -136,7 +153,10 @@ pub fn category_boxes(study: &Study) -> Option<RowChart> {
         return None;
     }
     let mut chart = RowChart::new(
-        format!("Per-row mean probability by {}", kind.replace('_', " ")),
+        scoped(
+            &format!("Per-row mean probability by {}", kind.replace('_', " ")),
+            language,
+        ),
         "mean probability per row (box: quartiles, bar: median, dot: mean, whiskers: range)",
     );
     chart.x_range = Some((0.0, 1.0));
@@ -160,7 +180,7 @@ pub fn category_boxes(study: &Study) -> Option<RowChart> {
             .iter()
             .enumerate()
             .filter_map(|(index, model)| {
-                let row = study.results.concepts.iter().find(|row| {
+                let row = table.iter().find(|row| {
                     row.model_id == model.model_id
                         && &row.concept_kind == kind
                         && row.concept == concept
@@ -182,14 +202,20 @@ pub fn category_boxes(study: &Study) -> Option<RowChart> {
     Some(chart)
 }
 
-pub fn intervention_boxes(study: &Study, model: &Model) -> Option<RowChart> {
+/// Control vs treated cross-entropy of one model, over every pair or over the pairs of one
+/// language (the paired difference then comes from the causal claims' `language` subgroups).
+pub fn intervention_boxes(
+    study: &Study,
+    model: &Model,
+    language: Option<&str>,
+) -> Option<RowChart> {
     if study.testbed.interventions.is_empty() {
         return None;
     }
     let mut chart = RowChart::new(
         format!(
             "{}: cross-entropy of control and treated rows",
-            model.model_id
+            scoped(&model.model_id, language)
         ),
         "cross-entropy, nats per token (box: quartiles, bar: median, dot: mean)",
     );
@@ -201,26 +227,61 @@ pub fn intervention_boxes(study: &Study, model: &Model) -> Option<RowChart> {
     ];
     chart.right_title = Some("treated − control, paired".to_owned());
     for (intervention, pairs) in &study.testbed.interventions {
-        let (control, treated) = paired_values(model, pairs, &Outcome::CrossEntropy);
+        let pairs: Vec<_> = pairs
+            .iter()
+            .filter(|pair| {
+                language
+                    .is_none_or(|language| study.testbed.rows[pair.control].language == language)
+            })
+            .cloned()
+            .collect();
+        let (control, treated) = paired_values(model, &pairs, &Outcome::CrossEntropy);
         if control.is_empty() {
             continue;
         }
-        let paired = study.results.paired.iter().find(|row| {
-            row.model_id == model.model_id
-                && &row.intervention == intervention
-                && row.outcome == "cross_entropy"
-        });
-        let right = paired.map(|row| {
-            format!(
-                "{} (n = {})",
-                signed_ci(
-                    row.mean_difference.unwrap_or(f64::NAN),
-                    row.ci_low,
-                    row.ci_high
-                ),
-                row.n_pairs
-            )
-        });
+        let right = match language {
+            None => study
+                .results
+                .paired
+                .iter()
+                .find(|row| {
+                    row.model_id == model.model_id
+                        && &row.intervention == intervention
+                        && row.outcome == "cross_entropy"
+                })
+                .map(|row| {
+                    format!(
+                        "{} (n = {})",
+                        signed_ci(
+                            row.mean_difference.unwrap_or(f64::NAN),
+                            row.ci_low,
+                            row.ci_high
+                        ),
+                        row.n_pairs
+                    )
+                }),
+            Some(language) => study
+                .claims
+                .subgroups
+                .iter()
+                .find(|group| {
+                    group.grouping == "language"
+                        && group.subgroup == language
+                        && group.model_id == model.model_id
+                        && &group.intervention == intervention
+                })
+                .map(|group| {
+                    format!(
+                        "{} (n = {})",
+                        signed_ci(
+                            group.difference.mean,
+                            group.difference.ci.map(|ci| ci.0),
+                            group.difference.ci.map(|ci| ci.1)
+                        ),
+                        group.n_pairs
+                    )
+                }),
+        };
         let mean = |values: &[f64]| values.iter().sum::<f64>() / values.len() as f64;
         chart.rows.push(Row {
             label: intervention.clone(),
@@ -323,6 +384,64 @@ pub fn forest(study: &Study, kind: &str) -> Option<RowChart> {
         });
     }
     chart.legend[0].1 = model_color(study, &study.models[0].model_id);
+    Some(chart)
+}
+
+/// The intervention effects per language as a forest: one row per model and intervention, one
+/// point per language (its colour), with the pooled effect's row label.
+pub fn language_forest(study: &Study, effects: &[LanguageEffect]) -> Option<RowChart> {
+    if effects.is_empty() {
+        return None;
+    }
+    let languages = &study.testbed.languages;
+    let mut chart = RowChart::new(
+        "Effect of each intervention on cross-entropy, per language (paired, treated − control)",
+        "treated − control, nats per token",
+    );
+    chart.references = vec![Reference {
+        x: 0.0,
+        color: RGB_BLACK,
+        label: "0".to_owned(),
+        side: Side::Center,
+    }];
+    chart.right_title = Some("pairs per language".to_owned());
+    chart.legend = languages
+        .iter()
+        .enumerate()
+        .map(|(index, language)| (language.clone(), PALETTE[index % PALETTE.len()], false))
+        .collect();
+    let mut keys: Vec<(&str, &str)> = effects
+        .iter()
+        .map(|effect| (effect.model_id.as_str(), effect.intervention.as_str()))
+        .collect();
+    keys.dedup();
+    for (model_id, intervention) in keys {
+        let mut marks = Vec::new();
+        let mut counts = Vec::new();
+        for (index, language) in languages.iter().enumerate() {
+            let Some(effect) = effects.iter().find(|effect| {
+                effect.model_id == model_id
+                    && effect.intervention == intervention
+                    && &effect.language == language
+            }) else {
+                continue;
+            };
+            marks.push(Mark::Point {
+                value: effect.difference,
+                interval: effect.low.zip(effect.high),
+                color: PALETTE[index % PALETTE.len()],
+                hollow: effect.low.is_none(),
+                offset: spread(languages.len(), index),
+            });
+            counts.push(format!("{language} {}", effect.n_pairs));
+        }
+        chart.rows.push(Row {
+            label: format!("{model_id} · {intervention}"),
+            marks,
+            right: Some(counts.join(", ")),
+        });
+    }
+    chart.row_height = (12 * languages.len() as u32 + 14).max(24);
     Some(chart)
 }
 

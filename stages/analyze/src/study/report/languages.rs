@@ -5,7 +5,10 @@
 
 use icodegen_artifacts::schemas::{study_concepts, study_metrics};
 
+use super::charts;
+use super::other_kind;
 use crate::study::Study;
+use crate::study::charts::RowChart;
 use crate::study::concepts::{concepts_on, metrics_on};
 
 /// One language's tables.
@@ -89,6 +92,57 @@ pub fn language_effects(study: &Study) -> Vec<LanguageEffect> {
             high: group.difference.ci.map(|ci| ci.1),
             p_holm: group.p_holm,
             p_bh: group.p_bh,
+        })
+        .collect()
+}
+
+/// One language's charts, beside the pooled ones.
+pub struct LanguageView {
+    pub language: String,
+    /// Each model's concept means (the study's concept kind), then node types.
+    pub concept_charts: Vec<RowChart>,
+    pub node_charts: Vec<RowChart>,
+    /// The per-row distributions of the concepts, per model.
+    pub distributions: Option<RowChart>,
+    /// Each model's control vs treated cross-entropy over this language's pairs.
+    pub intervention_charts: Vec<RowChart>,
+}
+
+/// The per-language charts (none with a single language).
+pub fn views(study: &Study, per_language: &PerLanguage) -> Vec<LanguageView> {
+    let kind = study.params.concept_kind.as_str();
+    per_language
+        .languages
+        .iter()
+        .map(|(language, tables)| {
+            let language = language.as_str();
+            let concept = |kind: &str, limit: usize| -> Vec<RowChart> {
+                study
+                    .models
+                    .iter()
+                    .filter_map(|model| {
+                        charts::concept_chart(
+                            study,
+                            &tables.concepts,
+                            &model.model_id,
+                            kind,
+                            limit,
+                            Some(language),
+                        )
+                    })
+                    .collect()
+            };
+            LanguageView {
+                language: language.to_owned(),
+                concept_charts: concept(kind, 40),
+                node_charts: concept(other_kind(kind), 30),
+                distributions: charts::category_boxes(study, &tables.concepts, Some(language)),
+                intervention_charts: study
+                    .models
+                    .iter()
+                    .filter_map(|model| charts::intervention_boxes(study, model, Some(language)))
+                    .collect(),
+            }
         })
         .collect()
 }

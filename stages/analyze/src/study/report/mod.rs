@@ -92,6 +92,10 @@ pub struct Report<'a> {
     pub paired_loss: Vec<&'a study_paired::Row>,
     pub paired_concepts: Vec<&'a study_paired::Row>,
     pub language_effects: Vec<languages::LanguageEffect>,
+    /// The per-language effects as a forest (several languages only).
+    pub language_forest: Option<RowChart>,
+    /// Each language's concept, distribution and intervention charts (several languages only).
+    pub language_views: Vec<languages::LanguageView>,
     // Effects
     pub confounders: String,
     pub intervention_forest: Option<RowChart>,
@@ -238,6 +242,9 @@ impl<'a> Report<'a> {
             many::heat_map(&models, kind, &results.concepts, None)
                 .into_iter()
                 .collect();
+        let language_effects = languages::language_effects(study);
+        let language_forest = charts::language_forest(study, &language_effects);
+        let language_views = languages::views(study, &per_language);
         for (language, tables) in &per_language.languages {
             leaderboards.push(many::leaderboard(study, Some(language), &tables.metrics));
             heat_maps.extend(many::heat_map(
@@ -260,13 +267,22 @@ impl<'a> Report<'a> {
             concept_charts: study
                 .models
                 .iter()
-                .filter_map(|model| charts::concept_chart(study, &model.model_id, kind, 40))
+                .filter_map(|model| {
+                    charts::concept_chart(study, &results.concepts, &model.model_id, kind, 40, None)
+                })
                 .collect(),
             node_charts: study
                 .models
                 .iter()
                 .filter_map(|model| {
-                    charts::concept_chart(study, &model.model_id, other_kind(kind), 30)
+                    charts::concept_chart(
+                        study,
+                        &results.concepts,
+                        &model.model_id,
+                        other_kind(kind),
+                        30,
+                        None,
+                    )
                 })
                 .collect(),
             tokens: results
@@ -274,11 +290,11 @@ impl<'a> Report<'a> {
                 .iter()
                 .filter(|row| row.concept_kind != "node_type")
                 .collect(),
-            distributions: charts::category_boxes(study),
+            distributions: charts::category_boxes(study, &results.concepts, None),
             intervention_charts: study
                 .models
                 .iter()
-                .filter_map(|model| charts::intervention_boxes(study, model))
+                .filter_map(|model| charts::intervention_boxes(study, model, None))
                 .collect(),
             paired_loss: results
                 .paired
@@ -290,7 +306,9 @@ impl<'a> Report<'a> {
                 .iter()
                 .filter(|row| row.outcome != "cross_entropy")
                 .collect(),
-            language_effects: languages::language_effects(study),
+            language_effects,
+            language_forest,
+            language_views,
             confounders: params.confounder_names().join(", "),
             intervention_forest: charts::forest(study, INTERVENTION),
             concept_forest: charts::forest(study, CONCEPT),

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use icodegen_explain::escape;
 
-use super::{Table, finding, heat, svg};
+use super::{Table, finding, heat, per_language, svg};
 use crate::study::format::number;
 use crate::study::report::Report;
 
@@ -39,11 +39,19 @@ pub fn section(page: &mut String, report: &Report) -> Result<()> {
     for chart in &report.concept_charts {
         page.push_str(&svg(Some(chart))?);
     }
-    page.push_str("</div><details><summary>Node types</summary><div class=\"grid\">");
+    page.push_str("</div>");
+    per_language(page, report, "concepts", "Concepts", |view| {
+        view.concept_charts.iter().collect()
+    })?;
+    page.push_str("<details><summary>Node types</summary><div class=\"grid\">");
     for chart in &report.node_charts {
         page.push_str(&svg(Some(chart))?);
     }
-    page.push_str("</div></details>");
+    page.push_str("</div>");
+    per_language(page, report, "node-types", "Node types", |view| {
+        view.node_charts.iter().collect()
+    })?;
+    page.push_str("</details>");
     if !report.tokens.is_empty() {
         page.push_str("<details><summary>Token-level view (every token counted once, from tags.parquet with SQL)</summary>");
         let mut table = Table::new(&[
@@ -79,6 +87,9 @@ pub fn section(page: &mut String, report: &Report) -> Result<()> {
 
     page.push_str("<section id=\"categories\"><h2>Distributions by concept</h2><p class=\"lead\">Per-row mean probabilities: how much a concept's score varies from snippet to snippet, per model.</p>");
     page.push_str(&svg(report.distributions.as_ref())?);
+    per_language(page, report, "distributions", "Distributions", |view| {
+        view.distributions.iter().collect()
+    })?;
     page.push_str("</section>");
     Ok(())
 }

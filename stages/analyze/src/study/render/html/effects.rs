@@ -7,14 +7,14 @@ use anyhow::Result;
 use icodegen_artifacts::schemas::study_paired;
 use icodegen_explain::escape;
 
-use super::{Table, badge, svg, verdict_badge};
+use super::{Table, badge, per_language, svg, verdict_badge};
 use crate::study::format::{estimate_ci, level, number, outcome_name, p_value};
 use crate::study::report::{EffectRow, Report};
 
 /// The intervention effects per language (the causal claims' `language` subgroups).
-fn language_effects(page: &mut String, report: &Report) {
+fn language_effects(page: &mut String, report: &Report) -> Result<()> {
     if report.language_effects.is_empty() {
-        return;
+        return Ok(());
     }
     page.push_str("<h3 id=\"effects-by-language\">Effect on cross-entropy per language</h3><p class=\"lead\">The paired effect within each language's pairs (the original snippet's language), with its bootstrap interval; Holm and Benjamini-Hochberg adjusted across the languages of one model and intervention.</p>");
     let mut table = Table::new(&[
@@ -37,11 +37,19 @@ fn language_effects(page: &mut String, report: &Report) {
             p_value(effect.p_bh),
         ]);
     }
+    if let Some(forest) = &report.language_forest {
+        let _ = write!(
+            page,
+            "<div id=\"forest-by-language\">{}</div>",
+            svg(Some(forest))?
+        );
+    }
     page.push_str(
         &table
             .html()
             .replacen("<table>", "<table class=\"by-language\">", 1),
     );
+    Ok(())
 }
 
 pub fn interventions(page: &mut String, report: &Report) -> Result<()> {
@@ -50,6 +58,13 @@ pub fn interventions(page: &mut String, report: &Report) -> Result<()> {
         page.push_str(&svg(Some(chart))?);
     }
     page.push_str("</div>");
+    per_language(
+        page,
+        report,
+        "interventions",
+        "Control vs treated",
+        |view| view.intervention_charts.iter().collect(),
+    )?;
     let paired_table = |rows: &[&study_paired::Row]| {
         let mut table = Table::new(&[
             ("model", false),
@@ -87,7 +102,7 @@ pub fn interventions(page: &mut String, report: &Report) -> Result<()> {
         table.html()
     };
     page.push_str(&paired_table(&report.paired_loss));
-    language_effects(page, report);
+    language_effects(page, report)?;
     page.push_str("<details><summary>Concept scores, control vs treated</summary>");
     page.push_str(&paired_table(&report.paired_concepts));
     page.push_str("</details></section>");

@@ -16,6 +16,7 @@ use icodegen_explain::escape;
 
 use crate::study::charts::{self, RowChart};
 use crate::study::report::Report;
+use crate::study::report::languages::LanguageView;
 
 const CSS: &str = "\
 :root{--ink:#1b1f24;--muted:#5b6470;--line:#e3e6ea;--soft:#f6f7f9;--accent:#0072b2}\
@@ -55,6 +56,7 @@ table.matrix th{white-space:nowrap}.rankspan{color:#7a3300}\
 svg.heat{max-width:100%;height:auto;display:block}\
 .finding{max-width:1000px;margin:6px 0 10px;padding:5px 10px;border-left:3px solid var(--accent);background:var(--soft)}\
 .card .finding{max-width:560px}\
+h4{font-size:14px;margin:12px 0 6px}\
 ";
 
 pub(super) struct Table {
@@ -229,6 +231,41 @@ pub(super) fn finding(sentence: &str) -> String {
     } else {
         format!("<p class=\"finding\">{}</p>", inline_markup(sentence))
     }
+}
+
+/// Each language's charts of one view (`data-view`), one block per language (`data-language`)
+/// in an open `<details>`; nothing with a single language.
+pub(super) fn per_language(
+    page: &mut String,
+    report: &Report,
+    view: &str,
+    title: &str,
+    charts: impl Fn(&LanguageView) -> Vec<&RowChart>,
+) -> Result<()> {
+    if report
+        .language_views
+        .iter()
+        .all(|language| charts(language).is_empty())
+    {
+        return Ok(());
+    }
+    let _ = write!(
+        page,
+        "<details open><summary>{title} per language</summary>"
+    );
+    for language in &report.language_views {
+        let _ = write!(
+            page,
+            "<div class=\"language-view\" data-view=\"{view}\" data-language=\"{0}\"><h4>{0}</h4><div class=\"grid\">",
+            escape(&language.language)
+        );
+        for chart in charts(language) {
+            page.push_str(&svg(Some(chart))?);
+        }
+        page.push_str("</div></div>");
+    }
+    page.push_str("</details>");
+    Ok(())
 }
 
 /// A chart in a card; nothing without a chart.
