@@ -28,6 +28,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use icodegen_artifacts::schemas::{scores, testbed, tokens};
+use icodegen_artifacts::vocab::SkipReason;
 use icodegen_artifacts::{ArtifactReader, ArtifactWriter, cli};
 use icodegen_lm::LmError;
 use icodegen_lm::device::{DeviceChoice, DtypeChoice, device_name};
@@ -37,9 +38,9 @@ use icodegen_lm::tokenizer::CodeTokenizer;
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
-/// Why a row was not scored (the `skip_reason` column).
-pub const SKIP_EMPTY: &str = "empty or whitespace-only code";
-pub const SKIP_SINGLE_TOKEN: &str = "a single token and no BOS: nothing to predict";
+/// Why a row was not scored (the `skip_reason` column), as spelled by [`SkipReason`].
+pub const SKIP_EMPTY: &str = SkipReason::Empty.as_str();
+pub const SKIP_SINGLE_TOKEN: &str = SkipReason::SingleToken.as_str();
 
 /// An [`LmError`] as the CLI classifies it: the user's to fix (exit 2) or a failure (exit 1).
 pub fn lm_error(error: LmError) -> anyhow::Error {
@@ -172,7 +173,7 @@ pub struct Prepared {
     pub spans: Vec<Option<(u32, u32)>>,
     /// The tokenizer's token count for the code (BOS not counted).
     pub n_tokens: usize,
-    pub skip: Option<&'static str>,
+    pub skip: Option<SkipReason>,
 }
 
 /// Tokenizes `codes` for `model`.
@@ -206,9 +207,9 @@ pub fn prepare_with(
             ids.extend(encoded.ids);
             spans.extend(encoded.spans);
             let skip = if code.trim().is_empty() {
-                Some(SKIP_EMPTY)
+                Some(SkipReason::Empty)
             } else if ids.len() < 2 {
-                Some(SKIP_SINGLE_TOKEN)
+                Some(SkipReason::SingleToken)
             } else {
                 None
             };
@@ -899,7 +900,7 @@ fn score_row(model_id: &str, row_id: &str, row: &Prepared, stats: &TokenStatisti
             cross_entropy: None,
             perplexity: None,
             accuracy: None,
-            skip_reason: Some(reason.to_owned()),
+            skip_reason: Some(reason.as_str().to_owned()),
         };
     }
     let n = stats.len();
