@@ -1,5 +1,6 @@
 //! The `preprocess` section of `params.yaml`. Unknown keys are errors (with "did you mean").
 
+use icodegen_artifacts::vocab;
 use icodegen_lang::Language;
 use serde::Deserialize;
 
@@ -43,7 +44,7 @@ fn default_interventions() -> Vec<Intervention> {
 
 fn default_pairs() -> Vec<PairMapping> {
     vec![PairMapping {
-        intervention: "bugfix".to_owned(),
+        intervention: Intervention::Bugfix.name().to_owned(),
         control: "buggy".to_owned(),
         treated: "fixed".to_owned(),
     }]
@@ -64,7 +65,7 @@ pub struct TestbedConfig {
 impl Default for TestbedConfig {
     fn default() -> Self {
         TestbedConfig {
-            splits: vec!["test".to_owned()],
+            splits: vec![vocab::Split::Test.as_str().to_owned()],
             max_snippets: None,
             languages: None,
         }
@@ -104,7 +105,7 @@ impl PreprocessConfig {
     /// Checks what serde cannot; returns the testbed languages.
     pub fn validate(&self) -> Result<Option<Vec<Language>>, PreprocessError> {
         for split in &self.testbed.splits {
-            if !matches!(split.as_str(), "train" | "valid" | "test") {
+            if split.parse::<vocab::Split>().is_err() {
                 return Err(PreprocessError::config(
                     "preprocess.testbed.splits",
                     format!(": unknown split `{split}` (train, valid or test)"),
@@ -127,7 +128,9 @@ impl PreprocessConfig {
             ));
         }
         for mapping in &self.pairs {
-            if mapping.intervention == "none" || mapping.control == mapping.treated {
+            if mapping.intervention == vocab::Intervention::None
+                || mapping.control == mapping.treated
+            {
                 return Err(PreprocessError::config(
                     "preprocess.pairs",
                     format!(

@@ -23,6 +23,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use icodegen_artifacts::schemas::{covariates as covariates_schema, snippets, testbed};
+use icodegen_artifacts::vocab;
 use icodegen_artifacts::{ArtifactReader, ArtifactWriter, Covariates};
 use icodegen_lang::{Language, Parsers, Snippet};
 use rayon::prelude::*;
@@ -145,7 +146,7 @@ fn process_row(
     }
     let id = row.snippet_id.as_str();
     produced.testbed.push(testbed_row(
-        "none",
+        vocab::Intervention::None.as_str(),
         id,
         0,
         id,

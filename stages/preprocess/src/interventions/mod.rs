@@ -27,8 +27,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 pub use bugfix::Operator;
+use icodegen_artifacts::vocab::Intervention as TestbedIntervention;
 
-/// The interventions, by their params and testbed names.
+/// The interventions preprocess applies, by their params and testbed names: artifacts'
+/// [`TestbedIntervention`] without `none` (the originals), which params cannot ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Intervention {
@@ -50,15 +52,21 @@ impl Intervention {
         Intervention::Syntax,
     ];
 
-    pub fn name(self) -> &'static str {
+    /// The testbed's value for this intervention ([`TestbedIntervention`]).
+    pub fn testbed(self) -> TestbedIntervention {
         match self {
-            Intervention::Comments => "comments",
-            Intervention::Bugfix => "bugfix",
-            Intervention::Rename => "rename",
-            Intervention::Reformat => "reformat",
-            Intervention::Deadcode => "deadcode",
-            Intervention::Syntax => "syntax",
+            Intervention::Comments => TestbedIntervention::Comments,
+            Intervention::Bugfix => TestbedIntervention::Bugfix,
+            Intervention::Rename => TestbedIntervention::Rename,
+            Intervention::Reformat => TestbedIntervention::Reformat,
+            Intervention::Deadcode => TestbedIntervention::Deadcode,
+            Intervention::Syntax => TestbedIntervention::Syntax,
         }
+    }
+
+    /// The `intervention` value of its testbed rows.
+    pub fn name(self) -> &'static str {
+        self.testbed().as_str()
     }
 
     /// True when the variant is the control side (the original is treated).
