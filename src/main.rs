@@ -1,10 +1,11 @@
 //! `icodegen`: the pipeline runner. Argument parsing and output only; the work is done by
-//! `icodegen-pipeline` (and `icodegen-sql` for `query`).
+//! `icodegen-pipeline`. `query` is handed to `icodegen-query` (src/bin), the binary beside this
+//! one that links `icodegen-sql` (DataFusion): this one stays small and starts fast.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use icodegen_pipeline::commands::{self, GcOptions, ReproOptions, RunStageOptions, diff};
 use icodegen_pipeline::exec::slurm::SubmitOptions;
@@ -12,6 +13,10 @@ use icodegen_pipeline::graph::dag;
 use icodegen_pipeline::spec::Resources;
 use icodegen_pipeline::store::GcPolicy;
 use icodegen_pipeline::{Options, PipelineError, Session};
+
+mod cli;
+
+use cli::QueryArgs;
 
 /// Runs pipeline.yaml as a DAG, re-running only stale stages, with a content-addressed cache.
 #[derive(Parser)]
@@ -23,25 +28,9 @@ use icodegen_pipeline::{Options, PipelineError, Session};
 )]
 struct Cli {
     #[command(flatten)]
-    global: Global,
+    global: cli::Global,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Args)]
-struct Global {
-    /// The pipeline file [default: pipeline.yaml]
-    #[arg(long, global = true, value_name = "FILE")]
-    pipeline: Option<PathBuf>,
-    /// The cache folder [default: cache/ beside the pipeline file]
-    #[arg(long, global = true, value_name = "DIR")]
-    cache: Option<PathBuf>,
-    /// Print only errors
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
-    quiet: bool,
-    /// Print more (`-v`: fresh stages and timings, `-vv`: stage keys)
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    verbose: u8,
 }
 
 #[derive(Subcommand)]
@@ -176,19 +165,7 @@ enum Command {
         action: DiffAction,
     },
     /// Query the Parquet artifacts of the current lock with SQL
-    Query {
-        /// The SQL query (tables: `icodegen query --tables`)
-        #[arg(required_unless_present = "tables")]
-        sql: Option<String>,
-        /// List the tables and their files
-        #[arg(long)]
-        tables: bool,
-        #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
-        format: QueryFormat,
-        /// Write the result here instead of stdout (required for parquet)
-        #[arg(short, long, value_name = "FILE")]
-        output: Option<PathBuf>,
-    },
+    Query(QueryArgs),
     /// Bring one stage up to date (what each cluster job runs)
     RunStage {
         name: String,
@@ -318,44 +295,63 @@ enum DagFormat {
     Mermaid,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum QueryFormat {
-    Table,
-    Csv,
-    Json,
-    Parquet,
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let verbosity = if cli.global.quiet {
-        -1
-    } else {
-        cli.global.verbose.min(2) as i8
+    let verbosity = cli.global.verbosity();
+    let result = match &cli.command {
+        Command::Query(query) => run_query(&cli.global, query),
+        _ => run(cli.command, &cli.global.options()),
     };
-    let options = Options {
-        pipeline: cli.global.pipeline,
-        cache: cli.global.cache,
-        verbosity,
-    };
-    match run(cli.command, &options) {
-        Ok(code) => ExitCode::from(code),
-        Err(error) => {
-            let console = icodegen_pipeline::console::Console::new(verbosity);
-            console.error(&error);
-            let shown = error.to_string();
-            for cause in error.chain().skip(1).map(ToString::to_string) {
-                if !shown.contains(&cause) {
-                    eprintln!("  caused by: {cause}");
-                }
-            }
-            let code = error
-                .chain()
-                .find_map(|cause| cause.downcast_ref::<PipelineError>())
-                .map_or(icodegen_pipeline::EXIT_FAILURE, PipelineError::exit_code);
-            ExitCode::from(code)
-        }
+    cli::finish(result, verbosity)
+}
+
+/// `icodegen query`: replaced by `icodegen-query` (beside this executable) with the same
+/// options; returns only if that could not start.
+fn run_query(global: &cli::Global, query: &QueryArgs) -> anyhow::Result<u8> {
+    use std::os::unix::process::CommandExt;
+    // Beside the executable as it resolves, else beside the link that ran it, else on PATH.
+    let exe = std::env::current_exe().ok();
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a failure is discarded: the link itself is tried next"
+    )]
+    let program = exe
+        .iter()
+        .flat_map(|exe| [exe.canonicalize().ok(), Some(exe.clone())])
+        .flatten()
+        .map(|exe| exe.with_file_name("icodegen-query"))
+        .find(|program| program.is_file())
+        .unwrap_or_else(|| PathBuf::from("icodegen-query"));
+    let mut args: Vec<OsString> = Vec::new();
+    if let Some(pipeline) = &global.pipeline {
+        args.extend([OsString::from("--pipeline"), pipeline.into()]);
     }
+    if let Some(cache) = &global.cache {
+        args.extend([OsString::from("--cache"), cache.into()]);
+    }
+    if global.quiet {
+        args.push("--quiet".into());
+    }
+    args.extend((0..global.verbose).map(|_| OsString::from("--verbose")));
+    if query.tables {
+        args.push("--tables".into());
+    }
+    let format = query
+        .format
+        .to_possible_value()
+        .expect("query formats have names");
+    args.extend([OsString::from("--format"), format.get_name().into()]);
+    if let Some(output) = &query.output {
+        args.extend([OsString::from("--output"), output.into()]);
+    }
+    if let Some(sql) = &query.sql {
+        args.extend([OsString::from("--"), sql.into()]);
+    }
+    let error = std::process::Command::new(&program).args(&args).exec();
+    Err(anyhow::anyhow!(
+        "cannot run `{}`: {error}\nhint: `icodegen query` runs the `icodegen-query` binary that `cargo build` puts beside `icodegen`",
+        program.display()
+    ))
 }
 
 fn run(command: Command, options: &Options) -> anyhow::Result<u8> {
@@ -523,12 +519,7 @@ fn run(command: Command, options: &Options) -> anyhow::Result<u8> {
                 },
             },
         )?,
-        Command::Query {
-            sql,
-            tables,
-            format,
-            output,
-        } => query(&session, sql.as_deref(), tables, format, output)?,
+        Command::Query(_) => unreachable!("`query` runs icodegen-query"),
         Command::RunStage {
             name,
             expect,
@@ -555,94 +546,4 @@ fn diff_format(json: bool, md: bool) -> diff::DiffFormat {
     } else {
         diff::DiffFormat::Table
     }
-}
-
-fn query(
-    session: &Session,
-    sql: Option<&str>,
-    list: bool,
-    format: QueryFormat,
-    output: Option<PathBuf>,
-) -> anyhow::Result<()> {
-    let lock = session.read_lock()?;
-    let tables = icodegen_pipeline::commands::tables::artifact_tables(session, &lock)?;
-    if list {
-        if tables.is_empty() {
-            println!("(no Parquet artifacts in pipeline.lock yet: run `icodegen repro`)");
-        }
-        let width = tables
-            .iter()
-            .map(|table| table.name.len())
-            .max()
-            .unwrap_or(0);
-        for table in &tables {
-            println!("{:<width$}  {}", table.name, table.source);
-        }
-        return Ok(());
-    }
-    let sql_text = sql.unwrap_or_default();
-    if format == QueryFormat::Parquet && output.is_none() {
-        return Err(anyhow::Error::new(PipelineError::Spec {
-            file: "--output".into(),
-            location: None,
-            key: String::new(),
-            message: "`--format parquet` needs `--output FILE`".to_owned(),
-        }));
-    }
-    let engine = icodegen_sql::Sql::new(0).context("cannot start the SQL engine")?;
-    for table in &tables {
-        engine
-            .register_parquet_files(&table.name, &table.files)
-            .with_context(|| format!("cannot register table `{}`", table.name))?;
-    }
-    if let Some(path) = &output {
-        icodegen_pipeline::safety::guard::check_query_output(
-            &session.pipeline,
-            session.cache_dir(),
-            path,
-        )
-        .map_err(|message| {
-            anyhow::Error::new(PipelineError::Spec {
-                file: "--output".into(),
-                location: None,
-                key: String::new(),
-                message,
-            })
-        })?;
-    }
-    let batches = engine.query(sql_text).map_err(|error| match error {
-        icodegen_sql::SqlError::Query { .. } => {
-            let mut message = error.to_string();
-            if message.contains("not found") && !tables.is_empty() {
-                let names: Vec<&str> = tables.iter().map(|table| table.name.as_str()).collect();
-                message.push_str(&format!("\nhint: the tables are {}", names.join(", ")));
-            }
-            if message.contains("not supported") {
-                message.push_str("\nhint: queries are read-only: SELECT (and WITH, EXPLAIN) over the artifacts of pipeline.lock; write a result with `--output FILE`");
-            }
-            anyhow::Error::new(PipelineError::Spec {
-                file: "query".into(),
-                location: None,
-                key: String::new(),
-                message,
-            })
-        }
-        // The data could not be read (a corrupt artifact): the work failed, exit 1.
-        other => anyhow::Error::new(other),
-    })?;
-    let format = match format {
-        QueryFormat::Table => icodegen_sql::Format::Table,
-        QueryFormat::Csv => icodegen_sql::Format::Csv,
-        QueryFormat::Json => icodegen_sql::Format::Json,
-        QueryFormat::Parquet => icodegen_sql::Format::Parquet,
-    };
-    match output {
-        Some(path) => icodegen_sql::write(&batches, format, &path)?,
-        None => {
-            use std::io::Write;
-            let bytes = icodegen_sql::encode(&batches, format, std::path::Path::new("stdout"))?;
-            std::io::stdout().write_all(&bytes)?;
-        }
-    }
-    Ok(())
 }
