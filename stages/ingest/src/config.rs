@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use icodegen_artifacts::vocab::SnippetSource;
 use icodegen_lang::Language;
 use serde::Deserialize;
 
@@ -34,32 +35,16 @@ fn default_seed() -> u64 {
     42
 }
 
-/// A split name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Split {
-    Train,
-    Valid,
-    Test,
-}
+/// A split name: artifacts' vocabulary (`train`, `valid`, `test`).
+pub use icodegen_artifacts::vocab::Split;
 
-impl Split {
-    pub fn name(self) -> &'static str {
-        match self {
-            Split::Train => "train",
-            Split::Valid => "valid",
-            Split::Test => "test",
-        }
-    }
-
-    /// CodeSearchNet's `partition` values (`valid` is also spelled `validation`).
-    pub fn from_partition(partition: &str) -> Option<Split> {
-        match partition.trim().to_ascii_lowercase().as_str() {
-            "train" | "training" => Some(Split::Train),
-            "valid" | "validation" | "val" | "dev" => Some(Split::Valid),
-            "test" | "testing" => Some(Split::Test),
-            _ => None,
-        }
+/// The split of a CodeSearchNet `partition` value (`valid` is also spelled `validation`).
+pub fn split_from_partition(partition: &str) -> Option<Split> {
+    match partition.trim().to_ascii_lowercase().as_str() {
+        "train" | "training" => Some(Split::Train),
+        "valid" | "validation" | "val" | "dev" => Some(Split::Valid),
+        "test" | "testing" => Some(Split::Test),
+        _ => None,
     }
 }
 
@@ -149,14 +134,19 @@ impl SourceConfig {
     }
 
     /// The `source` column value.
-    pub fn kind(&self) -> &'static str {
+    pub fn source(&self) -> SnippetSource {
         match self {
-            SourceConfig::Codesearchnet { .. } => "codesearchnet",
-            SourceConfig::Tree { .. } => "tree",
-            SourceConfig::Archive { .. } => "archive",
-            SourceConfig::Pairs { .. } => "pairs",
-            SourceConfig::Parquet { .. } => "parquet",
+            SourceConfig::Codesearchnet { .. } => SnippetSource::Codesearchnet,
+            SourceConfig::Tree { .. } => SnippetSource::Tree,
+            SourceConfig::Archive { .. } => SnippetSource::Archive,
+            SourceConfig::Pairs { .. } => SnippetSource::Pairs,
+            SourceConfig::Parquet { .. } => SnippetSource::Parquet,
         }
+    }
+
+    /// [`SourceConfig::source`] as spelled.
+    pub fn kind(&self) -> &'static str {
+        self.source().as_str()
     }
 
     pub fn forced_split(&self) -> Option<Split> {

@@ -11,12 +11,13 @@ use crate::config::{Filters, Split, SplitRatios};
 use crate::dedup::{MinHasher, id_key};
 use crate::extract;
 use crate::report::{Reason, Skip};
+use icodegen_artifacts::vocab::SnippetSource;
 
 /// Where a piece of work came from.
 #[derive(Debug, Clone)]
 pub struct Origin {
-    /// The `source` column (`tree`, `codesearchnet` ...).
-    pub source: &'static str,
+    /// The `source` column.
+    pub source: SnippetSource,
     pub repo: Option<String>,
     pub path: Option<String>,
     /// A split imposed by the source (its params, or CodeSearchNet's partition).
@@ -181,7 +182,7 @@ fn row(
         n_bytes: code.len() as i64,
         code,
         docstring,
-        source: origin.source.to_owned(),
+        source: origin.source.as_str().to_owned(),
         repo: origin.repo.clone(),
         path: origin.path.clone(),
         name,
@@ -206,7 +207,7 @@ fn finish_unit(
 ) -> Unit {
     let split = forced.unwrap_or_else(|| split_of(split_key, context.seed, &context.ratios));
     for row in &mut rows {
-        row.split = split.name().to_owned();
+        row.split = split.as_str().to_owned();
     }
     let signatures = match &context.hasher {
         Some(hasher) => rows.iter().map(|row| hasher.signature(&row.code)).collect(),

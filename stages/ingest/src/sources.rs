@@ -8,11 +8,12 @@ use std::path::{Component, Path};
 use icodegen_lang::Language;
 
 use crate::Ingestor;
-use crate::config::{SourceConfig, Split};
+use crate::config::{SourceConfig, Split, split_from_partition};
 use crate::error::IngestError;
 use crate::process::{Origin, RowInput, Work};
 use crate::report::{Reason, Skip};
 use crate::table::{self, TableError};
+use icodegen_artifacts::vocab::SnippetSource;
 
 /// Reads one source into the ingestor.
 pub fn read(ingestor: &mut Ingestor, source: &SourceConfig) -> anyhow::Result<()> {
@@ -151,11 +152,11 @@ fn codesearchnet(
             };
             let (start_line, end_line) = url.as_deref().map_or((None, None), lines_from_url);
             let origin = Origin {
-                source: "codesearchnet",
+                source: SnippetSource::Codesearchnet,
                 repo,
                 path,
                 forced_split: forced
-                    .or_else(|| partition.as_deref().and_then(Split::from_partition)),
+                    .or_else(|| partition.as_deref().and_then(split_from_partition)),
             };
             ingestor.push(Work::Row {
                 origin,
@@ -259,7 +260,7 @@ fn tree(
         ingestor.report.files.read += 1;
         ingestor.push(Work::File {
             origin: Origin {
-                source: "tree",
+                source: SnippetSource::Tree,
                 repo: repo.clone(),
                 path: Some(relative),
                 forced_split: forced,
@@ -377,7 +378,7 @@ fn push_member(
     ingestor.report.files.read += 1;
     ingestor.push(Work::File {
         origin: Origin {
-            source: "archive",
+            source: SnippetSource::Archive,
             repo: Some(repo.to_owned()),
             path: Some(member.to_string_lossy().into_owned()),
             forced_split: forced,
@@ -537,7 +538,7 @@ fn pairs(
             };
             ingestor.push(Work::Pair {
                 origin: Origin {
-                    source: "pairs",
+                    source: SnippetSource::Pairs,
                     repo: None,
                     path: Some(file.display().to_string()),
                     forced_split: forced,
@@ -613,11 +614,11 @@ fn parquet(
             };
             ingestor.push(Work::Row {
                 origin: Origin {
-                    source: "parquet",
+                    source: SnippetSource::Parquet,
                     repo,
                     path: row_path.or_else(|| Some(file.display().to_string())),
                     forced_split: forced
-                        .or_else(|| split.as_deref().and_then(Split::from_partition)),
+                        .or_else(|| split.as_deref().and_then(split_from_partition)),
                 },
                 row: RowInput {
                     language,
