@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use icodegen_artifacts::vocab::EffectMethod;
 use icodegen_causal::{
     CausalData, CausalError, CausalGraph, Column, Estimate, EstimatorOptions, Method,
     PropensityOptions, Refutation, Refuter, RefuterOptions, TargetUnits, WeightingScheme,
@@ -38,7 +39,7 @@ pub struct CausalArgs {
     pub graph: Option<PathBuf>,
     /// Estimator: linear_regression, ps_stratification, ps_matching, ps_weighting or aipw
     /// (DoWhy's `backdoor.*` names are accepted too).
-    #[arg(long, default_value = "linear_regression")]
+    #[arg(long, default_value = EffectMethod::LinearRegression.as_str())]
     pub method: String,
     /// Refuters, comma-separated: placebo, random_common_cause, data_subset, bootstrap,
     /// unobserved_common_cause; `none` for no refutation.

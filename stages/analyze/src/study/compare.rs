@@ -3,6 +3,7 @@
 //! shrinking once size is controlled.
 
 use icodegen_artifacts::schemas::{study_comparisons, study_seed_checks};
+use icodegen_artifacts::vocab::{ConceptKind, SeedCheck, Verdict};
 
 use super::decomposition::Decomposition;
 use super::inputs::{Model, Testbed};
@@ -78,7 +79,7 @@ fn pooled(model: &Model, group: &[String], row: usize) -> Option<f64> {
     let (mut weighted, mut tokens) = (0.0, 0.0);
     for node_type in group {
         if let Some((probability, count)) = model
-            .concept("node_type", node_type)
+            .concept(ConceptKind::NodeType.as_str(), node_type)
             .and_then(|values| values[row])
         {
             weighted += probability * f64::from(count);
@@ -153,14 +154,14 @@ fn concept_check(
     let difference = &comparison.difference;
     let (verdict, explanation) = match difference.ci {
         _ if n == 0 => (
-            "not testable",
+            Verdict::NotTestable.as_str(),
             format!(
                 "no original row has both block tokens and {second_label} for {}",
                 model.model_id
             ),
         ),
         None => (
-            "not testable",
+            Verdict::NotTestable.as_str(),
             format!(
                 "{}: only {n} rows have both block tokens and {second_label}, too few (< {}) for an interval",
                 model.model_id, params.min_rows
@@ -175,7 +176,7 @@ fn concept_check(
             );
             if low > 0.0 {
                 (
-                    "holds",
+                    Verdict::Holds.as_str(),
                     format!(
                         "{} predicts block tokens better than {second_label}: {numbers}",
                         model.model_id
@@ -183,7 +184,7 @@ fn concept_check(
                 )
             } else if high < 0.0 {
                 (
-                    "does not hold",
+                    Verdict::DoesNotHold.as_str(),
                     format!(
                         "{} predicts {second_label} better than block tokens: {numbers}",
                         model.model_id
@@ -191,7 +192,7 @@ fn concept_check(
                 )
             } else {
                 (
-                    "inconclusive",
+                    Verdict::Inconclusive.as_str(),
                     format!(
                         "{}: no clear difference between block tokens and {second_label}: {numbers}",
                         model.model_id
@@ -238,7 +239,7 @@ fn bug_check(
         .find(|row| row.model_id == model.model_id && row.intervention == *intervention);
     let mut row = study_seed_checks::Row {
         model_id: model.model_id.clone(),
-        check: "bugfix_size_adjustment".to_owned(),
+        check: SeedCheck::BugfixSizeAdjustment.as_str().to_owned(),
         claim: "bugs correlate with the loss but their direct effect (the part not running through size) is near zero"
             .to_owned(),
         first_label: "total effect".to_owned(),
@@ -246,7 +247,7 @@ fn bug_check(
         ..study_seed_checks::Row::default()
     };
     let Some(decomposition) = found else {
-        row.verdict = "not testable".to_owned();
+        row.verdict = Verdict::NotTestable.as_str().to_owned();
         row.explanation = format!(
             "the testbed has no `{intervention}` pairs scored by {}",
             model.model_id
@@ -257,7 +258,7 @@ fn bug_check(
     let mediation = match &decomposition.result {
         Ok(mediation) => mediation,
         Err(error) => {
-            row.verdict = "not testable".to_owned();
+            row.verdict = Verdict::NotTestable.as_str().to_owned();
             row.explanation = format!(
                 "{}: the decomposition through size could not be estimated ({error})",
                 model.model_id
@@ -278,7 +279,7 @@ fn bug_check(
     row.difference_ci_low = Some(mediation.indirect.ci[0]);
     row.difference_ci_high = Some(mediation.indirect.ci[1]);
     if decomposition.n_pairs < params.min_rows {
-        row.verdict = "not testable".to_owned();
+        row.verdict = Verdict::NotTestable.as_str().to_owned();
         row.explanation = format!(
             "{}: {}",
             model.model_id,
@@ -303,23 +304,23 @@ fn bug_check(
     );
     let (verdict, reading) = match (shrinks, vanishes) {
         (true, true) if total_clear => (
-            "holds",
+            Verdict::Holds.as_str(),
             "the clear total effect runs through size: the direct effect is indistinguishable from 0",
         ),
         (true, true) => (
-            "holds",
+            Verdict::Holds.as_str(),
             "the direct effect is smaller and indistinguishable from 0 (the total effect was not clear either)",
         ),
         (true, false) => (
-            "partly holds",
+            Verdict::PartlyHolds.as_str(),
             "part of the effect runs through size, but the direct effect stays distinguishable from 0",
         ),
         (false, true) => (
-            "inconclusive",
+            Verdict::Inconclusive.as_str(),
             "the direct effect is not smaller than the total, but neither is distinguishable from 0",
         ),
         (false, false) => (
-            "does not hold",
+            Verdict::DoesNotHold.as_str(),
             "the direct effect is not smaller than the total and is distinguishable from 0",
         ),
     };
@@ -341,7 +342,7 @@ pub fn seed_checks(
             model,
             testbed,
             params,
-            "blocks_vs_identifiers",
+            SeedCheck::BlocksVsIdentifiers.as_str(),
             "identifiers",
             &params.seed_checks.identifiers,
         ));
@@ -349,7 +350,7 @@ pub fn seed_checks(
             model,
             testbed,
             params,
-            "blocks_vs_natural_language",
+            SeedCheck::BlocksVsNaturalLanguage.as_str(),
             "natural language",
             &params.seed_checks.natural_language,
         ));

@@ -3,6 +3,7 @@
 //! absent from a row contributes nothing (never 0).
 
 use icodegen_artifacts::schemas::{study_concepts, study_metrics};
+use icodegen_artifacts::vocab::{self, CiMethod, Reading};
 
 use super::inputs::{Model, Testbed};
 use super::numbers::{derive_seed, five_numbers, mean_interval, seed_column};
@@ -10,8 +11,8 @@ use super::params::StudyParams;
 
 fn method_name(params: &StudyParams) -> String {
     match params.bootstrap.method {
-        icodegen_stats::IntervalMethod::Bca => "bca".to_owned(),
-        icodegen_stats::IntervalMethod::Percentile => "percentile".to_owned(),
+        icodegen_stats::IntervalMethod::Bca => CiMethod::Bca.as_str().to_owned(),
+        icodegen_stats::IntervalMethod::Percentile => CiMethod::Percentile.as_str().to_owned(),
     }
 }
 
@@ -32,8 +33,8 @@ pub fn metrics_on(
     scope: Option<&str>,
 ) -> Vec<study_metrics::Row> {
     let metrics: [(&str, Metric); 2] = [
-        ("cross_entropy", Model::cross_entropy),
-        ("accuracy", Model::accuracy),
+        (vocab::Metric::CrossEntropy.as_str(), Model::cross_entropy),
+        (vocab::Metric::Accuracy.as_str(), Model::accuracy),
     ];
     metrics
         .into_iter()
@@ -78,11 +79,11 @@ pub fn metrics_on(
 /// The seed's reading of a mean probability.
 pub fn reading(mean: f64, params: &StudyParams) -> &'static str {
     if mean >= params.confident {
-        "confident"
+        Reading::Confident.as_str()
     } else if mean < params.poor {
-        "erroneous"
+        Reading::Erroneous.as_str()
     } else {
-        "uncertain"
+        Reading::Uncertain.as_str()
     }
 }
 

@@ -21,6 +21,7 @@ use std::fmt::Write as _;
 
 use icodegen_artifacts::Covariates;
 use icodegen_artifacts::schemas::study_effects;
+use icodegen_artifacts::vocab::Metric;
 use icodegen_causal::{
     CausalData, Column, EffectModification, Mediation, MediationData, MediationInterval,
     MediationOptions, Sensitivity,
@@ -33,6 +34,9 @@ use super::inputs::{Model, Pair, Testbed};
 use super::numbers::{MeanInterval, adjust_family, compare_paired, derive_seed};
 use super::paired::{Outcome, outcomes};
 use super::params::{StudyParams, TOKEN_COUNT};
+
+/// The outcome the decomposition is about.
+const CROSS_ENTROPY: &str = Metric::CrossEntropy.as_str();
 
 /// The size mediators, in order: the model's token count, lines of code, AST nodes.
 pub const SIZE_MEDIATORS: [&str; 3] = [TOKEN_COUNT, "loc", "n_ast_nodes"];
@@ -245,7 +249,7 @@ fn decompose(
         MediationData::new(
             Column::new("treatment", treatment),
             mediators,
-            Column::new("cross_entropy", outcome),
+            Column::new(CROSS_ENTROPY, outcome),
             covariates,
             Some(("pair_id".to_owned(), labels)),
         )
@@ -475,13 +479,13 @@ fn sensitivities(
             row.model_id == model.model_id
                 && row.treatment_kind == CONCEPT
                 && row.treatment == label
-                && row.outcome == "cross_entropy"
+                && row.outcome == CROSS_ENTROPY
                 && row.method == params.primary_method.name()
         });
         let given = primary.and_then(|row| Some((row.effect?, row.standard_error?)));
         let result = CausalData::new(
             Column::new("treatment", treatment),
-            Column::new("cross_entropy", outcome_values),
+            Column::new(CROSS_ENTROPY, outcome_values),
             kept,
         )
         .and_then(|data| {
@@ -512,7 +516,7 @@ pub fn intervention_lines(study: &Study) -> Vec<String> {
             let total = study.results.paired.iter().find(|row| {
                 row.model_id == model.model_id
                     && row.intervention == *intervention
-                    && row.outcome == "cross_entropy"
+                    && row.outcome == CROSS_ENTROPY
             });
             let Some(total) = total else { continue };
             let mut line = format!(
@@ -722,7 +726,7 @@ impl CausalClaims {
             "decompositions": self.decompositions.iter().map(|row| json!({
                 "model_id": row.model_id,
                 "intervention": row.intervention,
-                "outcome": "cross_entropy",
+                "outcome": CROSS_ENTROPY,
                 "n_pairs": row.n_pairs,
                 "mediators": row.mediators,
                 "covariates": row.covariates,

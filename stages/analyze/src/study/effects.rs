@@ -17,6 +17,7 @@ use std::collections::HashMap;
 
 use icodegen_artifacts::Covariates;
 use icodegen_artifacts::schemas::{study_effects, study_refutations};
+use icodegen_artifacts::vocab::{self, TreatmentKind};
 use icodegen_causal::{
     CausalData, Column, Correlations, Estimate, EstimatorOptions, IntervalKind, Method,
     PropensityOptions, RefuterOptions,
@@ -28,8 +29,9 @@ use super::numbers::{adjust_family, derive_seed, seed_column, too_few};
 use super::paired::{Outcome, outcomes, paired_values};
 use super::params::{StudyParams, TOKEN_COUNT};
 
-pub const INTERVENTION: &str = "intervention";
-pub const CONCEPT: &str = "concept";
+/// The `treatment_kind` values ([`TreatmentKind`]).
+pub const INTERVENTION: &str = TreatmentKind::Intervention.as_str();
+pub const CONCEPT: &str = TreatmentKind::Concept.as_str();
 
 /// One effect to estimate: its labels and its columns.
 struct Spec<'a> {
@@ -258,9 +260,9 @@ pub fn select_confounders(
 
 fn interval_kind_name(kind: IntervalKind) -> &'static str {
     match kind {
-        IntervalKind::StudentT => "student_t",
-        IntervalKind::InfluenceFunction => "influence_function",
-        IntervalKind::Bootstrap => "bootstrap",
+        IntervalKind::StudentT => vocab::IntervalKind::StudentT.as_str(),
+        IntervalKind::InfluenceFunction => vocab::IntervalKind::InfluenceFunction.as_str(),
+        IntervalKind::Bootstrap => vocab::IntervalKind::Bootstrap.as_str(),
     }
 }
 
@@ -541,6 +543,24 @@ fn adjust(rows: &mut [study_effects::Row]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_causal_crates_method_and_refuter_names_are_the_artifact_vocabularies() {
+        let methods: Vec<&str> = Method::ALL.iter().map(|method| method.name()).collect();
+        assert_eq!(methods, vocab::EffectMethod::VALUES);
+        let refuters: Vec<&str> = icodegen_causal::Refuter::ALL
+            .iter()
+            .map(|refuter| refuter.name())
+            .collect();
+        assert_eq!(refuters, vocab::Refuter::VALUES);
+        for kind in [
+            IntervalKind::StudentT,
+            IntervalKind::InfluenceFunction,
+            IntervalKind::Bootstrap,
+        ] {
+            assert!(vocab::IntervalKind::VALUES.contains(&interval_kind_name(kind)));
+        }
+    }
 
     #[test]
     fn constant_determined_and_collinear_confounders_are_left_out_with_a_reason() {

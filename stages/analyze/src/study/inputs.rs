@@ -19,7 +19,7 @@ use crate::error::AnalyzeError;
 pub type ConceptValues = BTreeMap<(String, String), Vec<Option<(f64, i32)>>>;
 
 /// The intervention that holds every test snippet once, unchanged.
-pub const ORIGINAL: &str = "none";
+pub const ORIGINAL: &str = icodegen_artifacts::vocab::Intervention::None.as_str();
 
 /// One control/treated pair of an intervention (row indices).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 //! Cliff's delta and Cohen's d_z. Also the outcomes every analysis shares.
 
 use icodegen_artifacts::schemas::study_paired;
+use icodegen_artifacts::vocab::Metric;
 
 use super::inputs::{Model, Pair, Testbed};
 use super::numbers::{adjust_family, compare_paired, derive_seed, seed_column};
@@ -24,8 +25,8 @@ impl Outcome {
     /// `cross_entropy`, `accuracy` or `<kind>:<concept>`.
     pub fn label(&self) -> String {
         match self {
-            Outcome::CrossEntropy => "cross_entropy".to_owned(),
-            Outcome::Accuracy => "accuracy".to_owned(),
+            Outcome::CrossEntropy => Metric::CrossEntropy.as_str().to_owned(),
+            Outcome::Accuracy => Metric::Accuracy.as_str().to_owned(),
             Outcome::Concept { kind, concept } => format!("{kind}:{concept}"),
         }
     }

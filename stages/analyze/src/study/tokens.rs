@@ -10,6 +10,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use icodegen_artifacts::Artifact;
 use icodegen_artifacts::schemas::{nodes, study_tokens, tags, testbed};
+use icodegen_artifacts::vocab::TokenConceptKind;
 use icodegen_sql::Sql;
 
 use super::inputs::{Model, ORIGINAL};
@@ -144,16 +145,17 @@ impl TokenTables {
                 base = self.base_filter,
             )
         };
+        let all = TokenConceptKind::All.as_str();
         let query = [
-            select("all", "'all'", "", ""),
+            select(all, &literal(all), "", ""),
             select(
-                "category",
+                TokenConceptKind::Category.as_str(),
                 &format!("t.{}", tags::col::category),
                 &format!("AND t.{} IS NOT NULL", tags::col::category),
                 &format!("GROUP BY t.{}", tags::col::category),
             ),
             select(
-                "node_type",
+                TokenConceptKind::NodeType.as_str(),
                 &format!("t.{}", tags::col::node_type),
                 &format!("AND t.{} IS NOT NULL", tags::col::node_type),
                 &format!("GROUP BY t.{}", tags::col::node_type),
