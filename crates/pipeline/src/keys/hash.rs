@@ -179,10 +179,8 @@ pub fn hash_path(memo: &Mutex<HashMemo>, path: &Path) -> Result<Option<Hashed>> 
 /// The files of the folder `dir` (relative `/` paths, sorted), skipping temporary files.
 pub fn list_dir(dir: &Path) -> Result<Vec<Listed>> {
     let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(dir)
-        .follow_links(true)
-        .sort_by_file_name()
-    {
+    // Unsorted walk: the list is sorted once below, by the whole relative path.
+    for entry in walkdir::WalkDir::new(dir).follow_links(true) {
         let entry = entry.map_err(|error| {
             let path = error.path().unwrap_or(dir).to_path_buf();
             PipelineError::io("read", path, error.into())

@@ -71,10 +71,24 @@ impl Session {
         // Deps and outs, in parallel; a stage found stale here makes no difference upstream-wise
         // unless it was fresh so far, so propagate again afterwards.
         let seen = WalkHashes::default();
+        // Every dep of a stage checked below gets hashed: hash them all at once first, each path
+        // once, so that stages sharing a dep (a folder) do not hash it side by side.
+        let checked = |status: &StageStatus| {
+            status.state != State::NeverRun && (explain || status.reasons.is_empty())
+        };
+        let deps: Vec<String> = statuses
+            .iter()
+            .filter(|status| checked(status))
+            .flat_map(|status| &pipeline.stages[status.stage].deps)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .cloned()
+            .collect();
+        seen.hash_all(session, &deps)?;
         statuses
             .par_iter_mut()
             .try_for_each(|status| -> Result<()> {
-                if status.state == State::NeverRun || !(explain || status.reasons.is_empty()) {
+                if !checked(status) {
                     return Ok(());
                 }
                 let stage = &pipeline.stages[status.stage];
