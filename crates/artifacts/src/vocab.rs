@@ -157,6 +157,28 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// `testbed.mutation`: the edit that made a row of a pair (null for originals): `real_pair`
+    /// for both rows of a pair read from the input, else by intervention: `bugfix` (the six
+    /// mutation operators), `comments`, `rename`, `reformat`, `deadcode`, `syntax`.
+    Mutation {
+        FlipComparison = "flip_comparison",
+        SwapArithmetic = "swap_arithmetic",
+        OffByOne = "off_by_one",
+        NegateCondition = "negate_condition",
+        SwapArguments = "swap_arguments",
+        DeleteStatement = "delete_statement",
+        RealPair = "real_pair",
+        StripComments = "strip_comments",
+        RenameIdentifiers = "rename_identifiers",
+        Reformat = "reformat",
+        DeadAssignment = "dead_assignment",
+        DeadBranch = "dead_branch",
+        RemoveColon = "remove_colon",
+        RemoveClosingBracket = "remove_closing_bracket",
+    }
+}
+
+vocabulary! {
     /// `scores.skip_reason`: why infer did not score a row.
     SkipReason {
         Empty = "empty or whitespace-only code",
@@ -273,6 +295,7 @@ pub const VOCABULARIES: &[(&str, &[&str])] = &[
     (Split::NAME, Split::VALUES),
     (SnippetSource::NAME, SnippetSource::VALUES),
     (Intervention::NAME, Intervention::VALUES),
+    (Mutation::NAME, Mutation::VALUES),
     (SkipReason::NAME, SkipReason::VALUES),
     (ConceptKind::NAME, ConceptKind::VALUES),
     (TokenConceptKind::NAME, TokenConceptKind::VALUES),

@@ -430,7 +430,7 @@ fn pair_rows(
                 &member.snippet_id,
                 &member.language,
                 &member.code,
-                Some("real_pair"),
+                Some(vocab::Mutation::RealPair.as_str()),
                 &member.covariates,
             ));
         }
@@ -439,7 +439,10 @@ fn pair_rows(
             .entry(mapping.intervention.clone())
             .or_default();
         tally.pairs += 1;
-        *tally.mutations.entry("real_pair".to_owned()).or_default() += 1;
+        *tally
+            .mutations
+            .entry(vocab::Mutation::RealPair.as_str().to_owned())
+            .or_default() += 1;
     }
     rows
 }

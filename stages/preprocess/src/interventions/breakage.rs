@@ -2,6 +2,7 @@
 //! other interventions the variant must *not* parse cleanly: a removal that leaves valid code
 //! (`a[1:]` -> `a[1]`) is rejected and counted, and another site is tried.
 
+use icodegen_artifacts::vocab::Mutation;
 use icodegen_lang::{Class, Edit, Parsers, Snippet};
 use rand_chacha::ChaCha8Rng;
 
@@ -21,9 +22,9 @@ pub(super) fn apply(
             return;
         }
         let mutation = if snippet.text(node) == ":" {
-            "remove_colon"
+            Mutation::RemoveColon.as_str()
         } else {
-            "remove_closing_bracket"
+            Mutation::RemoveClosingBracket.as_str()
         };
         candidates.push(Candidate {
             mutation,

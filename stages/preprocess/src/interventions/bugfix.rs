@@ -1,6 +1,7 @@
 //! `bugfix` by synthetic bugs: AST mutation operators. Each operator lists its sites in the
 //! tree; one operator is drawn among those with sites, then one site.
 
+use icodegen_artifacts::vocab::Mutation;
 use icodegen_lang::ast;
 use icodegen_lang::{Class, Edit, Parsers, Snippet};
 use rand::RngExt;
@@ -36,13 +37,14 @@ impl Operator {
 
     pub fn name(self) -> &'static str {
         match self {
-            Operator::FlipComparison => "flip_comparison",
-            Operator::SwapArithmetic => "swap_arithmetic",
-            Operator::OffByOne => "off_by_one",
-            Operator::NegateCondition => "negate_condition",
-            Operator::SwapArguments => "swap_arguments",
-            Operator::DeleteStatement => "delete_statement",
+            Operator::FlipComparison => Mutation::FlipComparison,
+            Operator::SwapArithmetic => Mutation::SwapArithmetic,
+            Operator::OffByOne => Mutation::OffByOne,
+            Operator::NegateCondition => Mutation::NegateCondition,
+            Operator::SwapArguments => Mutation::SwapArguments,
+            Operator::DeleteStatement => Mutation::DeleteStatement,
         }
+        .as_str()
     }
 }
 

@@ -2,6 +2,7 @@
 //! it; a trailing comment takes the spaces before it; a Python docstring that is the only
 //! statement of its body becomes `pass`.
 
+use icodegen_artifacts::vocab::Mutation;
 use icodegen_lang::ast;
 use icodegen_lang::{Class, Edit, Language, Parsers, Snippet};
 use tree_sitter::Node;
@@ -102,7 +103,7 @@ pub(super) fn apply(parsers: &mut Parsers, snippet: &Snippet, tally: &mut Tally)
         Ok(stripped) if stripped.error_count() == 0 && stripped.code() != code => {
             Outcome::Made(Variant {
                 snippet: stripped,
-                mutation: "strip_comments",
+                mutation: Mutation::StripComments.as_str(),
             })
         }
         Ok(stripped) if stripped.code() == code => Outcome::Unchanged,

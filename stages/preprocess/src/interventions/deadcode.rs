@@ -1,6 +1,7 @@
 //! `deadcode`: inserts an unused statement (an assignment to a fresh variable, or a branch that
 //! never runs) before a statement of the function's body, with that statement's indentation.
 
+use icodegen_artifacts::vocab::Mutation;
 use icodegen_lang::ast::{self, Visit};
 use icodegen_lang::{Class, Edit, Language, Parsers, Snippet};
 use rand::RngExt;
@@ -11,33 +12,36 @@ use super::{
     words,
 };
 
+const DEAD_ASSIGNMENT: &str = Mutation::DeadAssignment.as_str();
+const DEAD_BRANCH: &str = Mutation::DeadBranch.as_str();
+
 /// (mutation, template): `{name}` is a fresh variable, `{value}` a small integer, `{indent}`
 /// one extra level of indentation for templates that span lines.
 fn templates(language: Language) -> &'static [(&'static str, &'static str)] {
     match language {
         Language::Python => &[
-            ("dead_assignment", "{name} = {value}"),
-            ("dead_branch", "if False:\n{indent}    {name} = {value}"),
+            (DEAD_ASSIGNMENT, "{name} = {value}"),
+            (DEAD_BRANCH, "if False:\n{indent}    {name} = {value}"),
         ],
         Language::Java => &[
-            ("dead_assignment", "int {name} = {value};"),
-            ("dead_branch", "if (false) { int {name} = {value}; }"),
+            (DEAD_ASSIGNMENT, "int {name} = {value};"),
+            (DEAD_BRANCH, "if (false) { int {name} = {value}; }"),
         ],
         Language::JavaScript => &[
-            ("dead_assignment", "let {name} = {value};"),
-            ("dead_branch", "if (false) { let {name} = {value}; }"),
+            (DEAD_ASSIGNMENT, "let {name} = {value};"),
+            (DEAD_BRANCH, "if (false) { let {name} = {value}; }"),
         ],
         Language::Go => &[
-            ("dead_assignment", "_ = {value}"),
-            ("dead_branch", "if false { _ = {value} }"),
+            (DEAD_ASSIGNMENT, "_ = {value}"),
+            (DEAD_BRANCH, "if false { _ = {value} }"),
         ],
         Language::Ruby => &[
-            ("dead_assignment", "{name} = {value}"),
-            ("dead_branch", "if false then {name} = {value} end"),
+            (DEAD_ASSIGNMENT, "{name} = {value}"),
+            (DEAD_BRANCH, "if false then {name} = {value} end"),
         ],
         Language::Php => &[
-            ("dead_assignment", "${name} = {value};"),
-            ("dead_branch", "if (false) { ${name} = {value}; }"),
+            (DEAD_ASSIGNMENT, "${name} = {value};"),
+            (DEAD_BRANCH, "if (false) { ${name} = {value}; }"),
         ],
     }
 }

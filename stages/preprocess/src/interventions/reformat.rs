@@ -4,6 +4,7 @@
 //! tree has the same shape and the same leaf texts as the original (whitespace changed, nothing
 //! else).
 
+use icodegen_artifacts::vocab::Mutation;
 use icodegen_lang::ast::Visit;
 use icodegen_lang::{Class, Edit, Parsers, Snippet};
 
@@ -118,7 +119,7 @@ pub(super) fn apply(parsers: &mut Parsers, snippet: &Snippet, tally: &mut Tally)
     match accepted {
         Some(edited) if edited.code() != snippet.code() => Outcome::Made(Variant {
             snippet: edited,
-            mutation: "reformat",
+            mutation: Mutation::Reformat.as_str(),
         }),
         _ => {
             *tally.rejected.entry("reformat".to_owned()).or_default() += 1;

@@ -1,6 +1,7 @@
 //! `rename`: consistent renaming of the snippet's variables and parameters (not attributes,
 //! keyword-argument names, function names or pinned names such as `self` and `global` ones).
 
+use icodegen_artifacts::vocab::Mutation;
 use std::collections::BTreeMap;
 
 use icodegen_lang::{Edit, Parsers, Snippet};
@@ -61,7 +62,7 @@ pub(super) fn apply(
         Ok(renamed) if renamed.error_count() == 0 && renamed.code() != snippet.code() => {
             Outcome::Made(Variant {
                 snippet: renamed,
-                mutation: "rename_identifiers",
+                mutation: Mutation::RenameIdentifiers.as_str(),
             })
         }
         _ => {
