@@ -110,7 +110,7 @@ pub(super) fn apply(parsers: &mut Parsers, snippet: &Snippet, tally: &mut Tally)
         _ => {
             tally
                 .rejected
-                .entry("strip_comments".to_owned())
+                .entry(Mutation::StripComments.as_str().to_owned())
                 .and_modify(|count| *count += 1)
                 .or_insert(1);
             Outcome::Failed

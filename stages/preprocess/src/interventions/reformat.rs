@@ -122,7 +122,10 @@ pub(super) fn apply(parsers: &mut Parsers, snippet: &Snippet, tally: &mut Tally)
             mutation: Mutation::Reformat.as_str(),
         }),
         _ => {
-            *tally.rejected.entry("reformat".to_owned()).or_default() += 1;
+            *tally
+                .rejected
+                .entry(Mutation::Reformat.as_str().to_owned())
+                .or_default() += 1;
             Outcome::Failed
         }
     }
