@@ -20,6 +20,7 @@
   var codes = {}; // block -> [code]
   var tokens = {}; // "M_K" -> {row: base 64 string or [string, {i: text}]}
   var topks = {}; // "M_K" -> {row: base 64 string}
+  var layouts = {}; // row -> [layout] (shared by the models)
   var vocabularies = {}; // model -> [token text]
   var scripts = {}; // name -> promise
   var filtered = new Int32Array(0);
@@ -92,6 +93,9 @@
   ICX.t = function (model, block, data) {
     var rows = tokens[model + '_' + block] || (tokens[model + '_' + block] = {});
     for (var row in data) rows[row] = data[row];
+  };
+  ICX.l = function (block, data) {
+    for (var row in data) layouts[row] = data[row];
   };
   ICX.k = function (model, block, data) {
     var rows = topks[model + '_' + block] || (topks[model + '_' + block] = {});
@@ -532,8 +536,8 @@
   }
 
   /** The tokens of one row, decoded (assets/tokens.js). */
-  function decode(code, data, topk, vocabulary) {
-    return window.ICXTokens.decode(D, code, data, topk, vocabulary);
+  function decode(code, data, layout, topk, vocabulary) {
+    return window.ICXTokens.decode(D, code, data, layout, topk, vocabulary);
   }
 
   /**
@@ -657,14 +661,15 @@
     var model = D.models[m];
     var wait = [load('c_' + block)];
     if (model.blockSet[block]) {
-      wait.push(load('t_' + m + '_' + block));
+      wait.push(load('t_' + m + '_' + block), load('l_' + block));
       if (model.topk) wait.push(load('k_' + m + '_' + block), load('v_' + m));
     }
     return Promise.all(wait).then(function () {
       var code = codeOf(row);
       var data = (tokens[m + '_' + block] || {})[row];
       var topk = (topks[m + '_' + block] || {})[row];
-      return { code: code, decoded: data ? decode(code, data, topk, vocabularies[m]) : null };
+      var layout = data && layouts[row] ? layouts[row][data[0]] : null;
+      return { code: code, decoded: layout ? decode(code, data[1], layout, topk, vocabularies[m]) : null };
     });
   }
 

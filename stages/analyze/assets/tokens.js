@@ -40,39 +40,41 @@
 
   /**
    * The tokens of one row, decoded: byte spans, text, log-probability, hover facts.
-   * `D` is the row table (dictionaries, top_k), `data` the row's token string (or [string, {i: text}]), `topk` its top-k string or
+   * `D` is the row table (dictionaries, top_k), `data` the model's values of the row (base 64),
+   * `layout` the row's layout (base 64, or [string, {i: text}]), `topk` its top-k string or
    * undefined, `vocabulary` the model's top-k texts.
    */
-  function decode(D, code, data, topk, vocabulary) {
+  function decode(D, code, data, layout, topk, vocabulary) {
     var bytes = encoder.encode(code);
     var texts = {};
-    if (Array.isArray(data)) {
-      texts = data[1];
-      data = data[0];
+    if (Array.isArray(layout)) {
+      texts = layout[1];
+      layout = layout[0];
     }
+    var shape = reader(unpack(layout));
     var read = reader(unpack(data));
     var ranks = read.byte() === 1;
     var alternatives = topk && vocabulary ? reader(unpack(topk)) : null;
     var K = D.top_k || 0;
     var out = [];
     var end = 0;
-    for (var i = 0; !read.done(); i++) {
+    for (var i = 0; !shape.done(); i++) {
       var token = { topk: [] };
-      var span = read.varint();
+      var span = shape.varint();
       if (span === 0) {
         token.a = token.b = -1;
         token.text = texts[i] != null ? texts[i] : '';
       } else {
         token.a = end + span - 1;
-        token.b = token.a + read.varint();
+        token.b = token.a + shape.varint();
         end = token.b;
         token.text = decoder.decode(bytes.subarray(token.a, token.b));
       }
       var p = read.byte();
       token.lp = p === 255 ? null : -Math.pow(p / 48, 2);
-      var n = read.varint();
+      var n = shape.varint();
       token.nt = n === 0 ? null : D.node_types[n - 1];
-      token.cat = read.varint() - 1;
+      token.cat = shape.varint() - 1;
       token.rank = null;
       token.entropy = null;
       if (ranks) {

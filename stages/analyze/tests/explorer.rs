@@ -523,8 +523,9 @@ fn the_explorer_of_ten_models_over_five_thousand_rows_filters_links_and_draws_to
         explorer as f64 / 1e6
     );
     eprintln!(
-        "explorer data: tokens {:.1} MB, top-k {:.1} MB, top-k vocabularies {:.2} MB, code {:.1} MB",
+        "explorer data: tokens {:.1} MB, layouts {:.1} MB, top-k {:.1} MB, top-k vocabularies {:.2} MB, code {:.1} MB",
         bytes_of(&all, &report, "t_") as f64 / 1e6,
+        bytes_of(&all, &report, "l_") as f64 / 1e6,
         bytes_of(&all, &report, "k_") as f64 / 1e6,
         bytes_of(&all, &report, "v_") as f64 / 1e6,
         bytes_of(&all, &report, "c_") as f64 / 1e6,
@@ -538,6 +539,21 @@ fn the_explorer_of_ten_models_over_five_thousand_rows_filters_links_and_draws_to
         assert_eq!(model["topk"], true, "{model}");
     }
     assert!(bytes_of(&all, &report, "k_") > 0, "top-k files are written");
+    // Every model of the fixture tokenizes a row alike: one layout per row, shared.
+    let mut layouts = 0;
+    for path in &all {
+        let name = path.file_name().unwrap().to_string_lossy();
+        if name.starts_with("l_") {
+            for line in fs_err::read_to_string(path).unwrap().lines() {
+                if line.starts_with('"') {
+                    let entries = &line[line.find(":[").unwrap() + 2..line.len() - 2];
+                    assert!(!entries.contains(','), "one layout: {line}");
+                    layouts += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(layouts, fixture.scored.len());
     assert!(
         fs_err::read_to_string(report.join("index.html"))
             .unwrap()

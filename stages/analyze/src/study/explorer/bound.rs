@@ -176,6 +176,7 @@ pub(crate) fn apply(
         return Ok(bound);
     }
     let mut token_files = files(data, "t_")?;
+    token_files.extend(files(data, "l_")?);
     let tokens: u64 = token_files.iter().map(|(_, bytes)| bytes).sum();
     let others = total - tokens;
     let positions = snippet_positions(study, order);

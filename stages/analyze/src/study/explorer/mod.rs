@@ -13,6 +13,7 @@
 //! report/explorer/index.js      ICX.index({...}): the row table (rows, testbed entries, per-model
 //!                               loss/accuracy/tokens, dictionaries); all the page loads at first
 //! report/explorer/c_K.js        ICX.c(K, {...}): code of rows in block K (on demand)
+//! report/explorer/l_K.js        ICX.l(K, {...}): token layouts of rows in block K (all models)
 //! report/explorer/t_M_K.js      ICX.t(M, K, {...}): tokens of model M for rows in block K
 //! report/explorer/k_M_K.js      ICX.k(M, K, {...}): their top-k alternatives (vocabulary ids)
 //! report/explorer/v_M.js        ICX.v(M, [...]): model M's vocabulary of top-k tokens
@@ -127,6 +128,7 @@ pub fn write(study: &Study, dir: &Path) -> Result<Written> {
         written.warnings.extend(summary.warning.clone());
         summaries.push(summary);
     }
+    tokens::write_layouts(&data, &dictionaries.layouts)?;
     write_code(study, &order, &data)?;
     // The row table's size does not depend on what the bound removes (a few bytes aside).
     let unbounded = index(

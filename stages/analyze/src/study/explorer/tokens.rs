@@ -2,26 +2,31 @@
 //! (and, when the model folder has it, `tokens.parquet` beside it for each token's rank, entropy
 //! and top-k), written block by block.
 //!
-//! Each row is one line of its block's file, `"<explorer row>":DATA`, where DATA is a base-64
-//! string of bytes (or `[string, {i: text}]` when some tokens have no byte span), decoded by
-//! `assets/explorer.js`: a header byte (1: ranks follow), then per token, in order (varint: 7
-//! bits a byte, low first):
+//! Each row is one line of its block's file, `"<explorer row>":DATA,`. A row's token layout
+//! (spans, node types, categories) is the same for every model of one tokenizer, so it is
+//! written once per distinct layout in `l_K.js`, and a model's row is `[layout index, values]`;
+//! both are base-64 strings of bytes decoded by `assets/tokens.js` (varint: 7 bits a byte, low
+//! first):
 //!
 //! ```text
-//! t_M_K.js  ICX.t(M,K,{...})
-//!   span   varint: 0 = no byte span (text in the row's map), else gap + 1, then varint length
+//! l_K.js    ICX.l(K,{row: [layout, ...]}), a layout a string (or [string, {i: text}] when
+//!           some tokens have no byte span); per token:
+//!   span   varint: 0 = no byte span (text in the map), else gap + 1, then varint length
 //!          (the gap is the bytes between the previous token's end and this token's start)
-//!   p      byte: round(48 sqrt(-ln p)), 255 = none  (p within 5% down to p = 0.001)
 //!   n, c   varint node type + 1, varint category + 1 (ids into the index's dictionaries)
+//! t_M_K.js  ICX.t(M,K,{row: [layout index, values]}), values: a header byte (1: ranks
+//!           follow), then per token:
+//!   p      byte: round(48 sqrt(-ln p)), 255 = none  (p within 5% down to p = 0.001)
 //!   rank   varint (0 = none), entropy byte round(20 h) (255 = none)   only with tokens.parquet
 //! k_M_K.js  ICX.k(M,K,{...}): TOP_K varints per token, vocabulary id + 1 (0 = none)
 //! v_M.js    ICX.v(M,[...]): the model's vocabulary of top-k tokens, most frequent first
 //! ```
 //!
-//! About 7 bytes a token (10 characters in base 64) and 4 more for the top-k, against 30 for
-//! JSON lists; top-k lives in its own files so that the size bound can drop it whole.
+//! About 3 bytes a token and model (4 characters in base 64), 4 a token for each distinct layout
+//! and 4 more a token for the top-k, against 30 for JSON lists; top-k lives in its own files so
+//! that the size bound can drop it whole.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
 use std::path::Path;
 
@@ -33,11 +38,13 @@ use super::{CHUNK, Dictionary, Order, TOP_K};
 use crate::study::Study;
 use crate::study::inputs::Model;
 
-/// Node types and categories over every model.
+/// Node types and categories over every model, and the rows' token layouts.
 #[derive(Default)]
 pub(crate) struct Dictionaries {
     pub node_types: Dictionary,
     pub categories: Dictionary,
+    /// explorer row -> its distinct layouts (`l_K.js` entries), shared by the models
+    pub layouts: BTreeMap<usize, Vec<String>>,
 }
 
 /// What one model's token files hold.
@@ -254,15 +261,9 @@ struct Statement {
     topk: Vec<String>,
 }
 
-/// Appends `ICX.CALL(M,K,{` + one line per row (each ending with a comma) + `});` to `path`.
-fn write_lines(
-    path: &Path,
-    call: &str,
-    model: usize,
-    block: usize,
-    lines: &[String],
-) -> Result<()> {
-    let mut text = format!("ICX.{call}({model},{block},{{\n");
+/// Appends `ICX.CALL(ARGS,{` + one line per row (each ending with a comma) + `});` to `path`.
+fn write_lines(path: &Path, call: &str, args: &str, lines: &[String]) -> Result<()> {
+    let mut text = format!("ICX.{call}({args},{{\n");
     for line in lines {
         text.push_str(line);
         text.push_str(",\n");
@@ -281,10 +282,10 @@ impl Statement {
     fn flush(&mut self, data: &Path, model: usize) -> Result<()> {
         if let Some(block) = self.block.take() {
             let path = data.join(format!("t_{model}_{block}.js"));
-            write_lines(&path, "t", model, block, &self.rows)?;
+            write_lines(&path, "t", &format!("{model},{block}"), &self.rows)?;
             if !self.topk.is_empty() {
                 let path = data.join(format!("k_{model}_{block}.js"));
-                write_lines(&path, "k", model, block, &self.topk)?;
+                write_lines(&path, "k", &format!("{model},{block}"), &self.topk)?;
             }
         }
         *self = Self::default();
@@ -299,8 +300,11 @@ impl Statement {
         dense: &HashMap<i32, usize>,
         dictionaries: &mut Dictionaries,
     ) {
-        // A header byte: 1 when rank and entropy follow each token's category.
-        let mut bytes = Vec::with_capacity(tags.len() * 8 + 1);
+        // The layout (spans, node types, categories, texts without a span), shared by the
+        // models that tokenize the row alike; the values, a header byte (1: rank and entropy
+        // follow each token's probability) then per token.
+        let mut layout = Vec::with_capacity(tags.len() * 4);
+        let mut bytes = Vec::with_capacity(tags.len() * 3 + 1);
         bytes.push(u8::from(!extras.is_empty()));
         let mut topk = Vec::new();
         let mut texts = serde_json::Map::new();
@@ -308,26 +312,26 @@ impl Statement {
         for (i, tag) in tags.iter().enumerate() {
             match (tag.byte_start, tag.byte_end) {
                 (Some(start), Some(stop)) if i64::from(start) >= end && stop >= start => {
-                    varint(&mut bytes, (i64::from(start) - end) as u64 + 1);
-                    varint(&mut bytes, (stop - start) as u64);
+                    varint(&mut layout, (i64::from(start) - end) as u64 + 1);
+                    varint(&mut layout, (stop - start) as u64);
                     end = i64::from(stop);
                 }
                 _ => {
-                    varint(&mut bytes, 0);
+                    varint(&mut layout, 0);
                     texts.insert(i.to_string(), tag.token.clone().into());
                 }
             }
-            bytes.push(probability_byte(f64::from(tag.logprob)));
             let node_type = tag
                 .node_type
                 .as_deref()
                 .map_or(0, |name| dictionaries.node_types.id(name) + 1);
-            varint(&mut bytes, node_type as u64);
+            varint(&mut layout, node_type as u64);
             let category = tag
                 .category
                 .as_deref()
                 .map_or(0, |name| dictionaries.categories.id(name) + 1);
-            varint(&mut bytes, category as u64);
+            varint(&mut layout, category as u64);
+            bytes.push(probability_byte(f64::from(tag.logprob)));
             if !extras.is_empty() {
                 match extras.get(&tag.position) {
                     Some(extra) => {
@@ -349,18 +353,57 @@ impl Statement {
                 }
             }
         }
-        let encoded = base64(&bytes);
-        let value = if texts.is_empty() {
+        let encoded = base64(&layout);
+        let layout = if texts.is_empty() {
             format!("\"{encoded}\"")
         } else {
             format!("[\"{encoded}\",{}]", serde_json::Value::Object(texts))
         };
-        self.rows.push(format!("\"{explorer_row}\":{value}"));
+        let layouts = dictionaries.layouts.entry(explorer_row).or_default();
+        let id = layouts
+            .iter()
+            .position(|known| *known == layout)
+            .unwrap_or_else(|| {
+                layouts.push(layout);
+                layouts.len() - 1
+            });
+        self.rows
+            .push(format!("\"{explorer_row}\":[{id},\"{}\"]", base64(&bytes)));
         if !extras.is_empty() {
             self.topk
                 .push(format!("\"{explorer_row}\":\"{}\"", base64(&topk)));
         }
     }
+}
+
+/// Writes `l_K.js`: each row's distinct layouts, which the models' token rows refer to.
+pub(crate) fn write_layouts(data: &Path, layouts: &BTreeMap<usize, Vec<String>>) -> Result<()> {
+    let mut block = None;
+    let mut lines = Vec::new();
+    for (&row, entries) in layouts {
+        if block != Some(row / CHUNK) {
+            if let Some(block) = block {
+                write_lines(
+                    &data.join(format!("l_{block}.js")),
+                    "l",
+                    &block.to_string(),
+                    &lines,
+                )?;
+            }
+            block = Some(row / CHUNK);
+            lines.clear();
+        }
+        lines.push(format!("\"{row}\":[{}]", entries.join(",")));
+    }
+    if let Some(block) = block {
+        write_lines(
+            &data.join(format!("l_{block}.js")),
+            "l",
+            &block.to_string(),
+            &lines,
+        )?;
+    }
+    Ok(())
 }
 
 /// Streams model `index`'s tags (and tokens) into `t_<index>_K.js` files.
