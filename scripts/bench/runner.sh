@@ -262,14 +262,14 @@ python3 - "${cases[@]}" <<'PY'
 import sys
 print()
 print("push / pull to a folder remote (medians: push to an empty remote, no-op push, pull into an empty cache)")
-print(f"| {'case':<34} | {'icodegen':>10} | {'DVC':>10} | {'DVC / icodegen':>14} |")
-print(f"|{'-'*36}|{'-'*12}|{'-'*12}|{'-'*16}|")
+print(f"| {'case':<40} | {'icodegen':>10} | {'DVC':>10} | {'DVC / icodegen':>14} |")
+print(f"|{'-'*42}|{'-'*12}|{'-'*12}|{'-'*16}|")
 for line in sys.argv[1:]:
     label, size, *t = line.split()
     ip, dp, inoop, dnoop, ipull, dpull = map(float, t)
     mb = int(size) / 1e6
     for name, i, d in [("push", ip, dp), ("no-op push", inoop, dnoop), ("pull (empty cache)", ipull, dpull)]:
-        print(f"| {label + ' ' + name + ' (s)':<34} | {i:>10.3f} | {d:>10.3f} | {d / i:>13.1f}x |")
-    print(f"| {label + ' push MB/s':<34} | {mb / ip:>10.1f} | {mb / dp:>10.1f} | {dp / ip:>13.1f}x |")
-    print(f"| {label + ' pull MB/s':<34} | {mb / ipull:>10.1f} | {mb / dpull:>10.1f} | {dpull / ipull:>13.1f}x |")
+        print(f"| {label + ' ' + name + ' (s)':<40} | {i:>10.3f} | {d:>10.3f} | {d / i:>13.1f}x |")
+    print(f"| {label + ' push MB/s':<40} | {mb / ip:>10.1f} | {mb / dp:>10.1f} | {dp / ip:>13.1f}x |")
+    print(f"| {label + ' pull MB/s':<40} | {mb / ipull:>10.1f} | {mb / dpull:>10.1f} | {dpull / ipull:>13.1f}x |")
 PY
