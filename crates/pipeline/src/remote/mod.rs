@@ -9,10 +9,12 @@
 //!
 //! Every write is put-if-absent (`PutMode::Create`; a folder remote stages and links, which
 //! `object_store`'s local store does), so a second pusher never overwrites, except objects above
-//! `transfer::MULTIPART_THRESHOLD` (64 MiB): they go up as multipart uploads, read from disk one
-//! part at a time and hashed on the way, completed only when the hash matches. A multipart upload
-//! has no put-if-absent mode, so a second pusher may write the same bytes again, which is
-//! harmless under a content address; run-cache entries stay put-if-absent. Every object read
+//! `transfer::MULTIPART_THRESHOLD` (64 MiB) on a cloud store: they go up as multipart uploads,
+//! read from disk one part at a time and hashed on the way, completed only when the hash matches.
+//! A multipart upload has no put-if-absent mode, so a second pusher may write the same bytes
+//! again, which is harmless under a content address; run-cache entries stay put-if-absent. A
+//! folder remote takes a large object by a kernel copy staged beside its place (`<object>#<n>`),
+//! hashes the copy and links it into place. Every object read
 //! is verified by its blake3 before it enters the local cache, streamed to `cache/v1/tmp`. Objects go up before the run
 //! entries that reference them, so a push killed halfway leaves only objects that nothing
 //! references yet, and a pull re-checks every byte anyway.

@@ -335,10 +335,10 @@ fn hash_file(path: &std::path::Path) -> Result<String> {
 
 /// A multipart upload of a large object, hashed as it is read: the upload completes only when
 /// every byte was sent and the blake3 matches; otherwise it is aborted. Until it completes the
-/// object is not visible (S3: an unfinished multipart upload; a folder: `<object>#<n>`, which
-/// listings skip), so a push killed here leaves nothing a pull trusts. It overwrites rather
-/// than puts-if-absent (multipart uploads have no such mode), which is harmless: the name is
-/// the hash of the bytes.
+/// object is not visible (an unfinished multipart upload is not listed), so a push killed here
+/// leaves nothing a pull trusts. It overwrites rather than puts-if-absent (multipart uploads have
+/// no such mode), which is harmless: the name is the hash of the bytes. Cloud stores only; a
+/// folder remote takes [`copy_into_folder`].
 async fn upload_in_parts(
     remote: &Remote,
     object_store: Arc<dyn ObjectStore>,
