@@ -343,3 +343,176 @@ impl<'a> Columns<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::disallowed_methods)] // test code may use std::fs (clippy.toml)
+
+    use std::sync::Arc;
+
+    use arrow::array::ArrayRef;
+    use arrow::datatypes::{DataType, Field, Schema};
+    use icodegen_artifacts::{Artifact, ArtifactError, write_all};
+
+    use super::*;
+
+    fn token(row_id: &str, position: i32) -> tokens::Row {
+        tokens::Row {
+            model_id: "gru".into(),
+            row_id: row_id.into(),
+            position,
+            token_id: 7,
+            token: "x".into(),
+            byte_start: Some(position),
+            byte_end: Some(position + 1),
+            logprob: -0.5,
+            rank: 1,
+            entropy: 1.0,
+            topk_ids: vec![7],
+            topk_logprobs: vec![-0.5],
+        }
+    }
+
+    /// Writes `batch` as a `kind` artifact of version 1 without the artifact writer.
+    fn write_raw(path: &Path, kind: &str, batch: &RecordBatch) {
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_key_value_metadata(Some(vec![
+                parquet::file::metadata::KeyValue::new("icodegen.kind".to_owned(), kind.to_owned()),
+                parquet::file::metadata::KeyValue::new(
+                    "icodegen.schema_version".to_owned(),
+                    "1".to_owned(),
+                ),
+            ]))
+            .build();
+        let file = std::fs::File::create(path).unwrap();
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+        writer.write(batch).unwrap();
+        writer.close().unwrap();
+    }
+
+    /// `batch` with only the columns named in `keep`.
+    fn only(batch: &RecordBatch, keep: &[&str]) -> RecordBatch {
+        let (fields, columns): (Vec<Field>, Vec<ArrayRef>) = batch
+            .schema()
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .filter(|(field, _)| keep.contains(&field.name().as_str()))
+            .map(|(field, column)| (field.as_ref().clone(), column.clone()))
+            .unzip();
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
+    }
+
+    #[test]
+    fn tokens_without_the_columns_tag_does_not_read_are_grouped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.parquet");
+        let rows = [token("a", 1), token("a", 2), token("b", 1)];
+        write_raw(
+            &path,
+            tokens::KIND,
+            &only(&tokens::Row::to_batch(&rows), &COLUMNS),
+        );
+        let groups: Vec<TokenGroup> = TokenGroups::open_with_batch_size(&path, 2)
+            .unwrap()
+            .collect::<Result<_>>()
+            .unwrap();
+        let shape: Vec<(&str, usize)> = groups
+            .iter()
+            .map(|group| (group.row_id.as_str(), group.tokens.len()))
+            .collect();
+        assert_eq!(shape, [("a", 2), ("b", 1)]);
+        assert_eq!(groups[1].tokens[0].file_row, 2);
+    }
+
+    #[test]
+    fn tokens_of_another_kind_a_missing_column_or_a_null_are_the_readers_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = [token("a", 1), token("a", 2)];
+
+        let scores = dir.path().join("scores.parquet");
+        write_raw(&scores, "scores", &tokens::Row::to_batch(&rows));
+        let error = TokenGroups::open(&scores).err().unwrap();
+        assert!(
+            matches!(error, TagError::Artifact(ArtifactError::WrongKind { .. })),
+            "{error}"
+        );
+        assert!(error.is_user_error());
+
+        let no_logprob = dir.path().join("no_logprob.parquet");
+        let keep: Vec<&str> = COLUMNS
+            .iter()
+            .copied()
+            .filter(|column| *column != tokens::col::logprob)
+            .collect();
+        write_raw(
+            &no_logprob,
+            tokens::KIND,
+            &only(&tokens::Row::to_batch(&rows), &keep),
+        );
+        let error = TokenGroups::open(&no_logprob).err().unwrap().to_string();
+        assert!(error.contains("no column `logprob`"), "{error}");
+
+        let null_position = dir.path().join("null_position.parquet");
+        let batch = tokens::Row::to_batch(&rows);
+        let (mut fields, mut columns): (Vec<Field>, Vec<ArrayRef>) = batch
+            .schema()
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .map(|(field, column)| (field.as_ref().clone(), column.clone()))
+            .unzip();
+        let at = fields
+            .iter()
+            .position(|field| field.name() == tokens::col::position)
+            .unwrap();
+        fields[at] = Field::new(tokens::col::position, DataType::Int32, true);
+        columns[at] = Arc::new(Int32Array::from(vec![Some(1), None]));
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+        write_raw(&null_position, tokens::KIND, &batch);
+        let error = TokenGroups::open(&null_position)
+            .unwrap()
+            .find_map(|group| group.err())
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("row 1") && error.contains("`position` is null"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_code_store_reads_only_row_id_language_and_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("testbed.parquet");
+        let row = testbed::Row {
+            row_id: "r".into(),
+            pair_id: "p".into(),
+            intervention: "none".into(),
+            snippet_id: "s".into(),
+            language: "python".into(),
+            code: "def f():\n    return 1\n".into(),
+            ..testbed::Row::default()
+        };
+        write_all(&path, "preprocess", std::slice::from_ref(&row)).unwrap();
+        let full = CodeStore::load(&path).unwrap();
+        assert_eq!(full.get("r").map(|(_, code)| code), Some(row.code.as_str()));
+        let slim = dir.path().join("slim.parquet");
+        write_raw(
+            &slim,
+            testbed::KIND,
+            &only(
+                &testbed::Row::to_batch(std::slice::from_ref(&row)),
+                &[
+                    testbed::col::row_id,
+                    testbed::col::language,
+                    testbed::col::code,
+                ],
+            ),
+        );
+        let store = CodeStore::load(&slim).unwrap();
+        assert_eq!(store.len(), 1);
+        assert_eq!(store.get("r"), Some((Language::Python, row.code.as_str())));
+    }
+}
