@@ -201,7 +201,7 @@ fn multipart_threshold() -> u64 {
 }
 
 /// The part size for an object of `size` bytes: [`PART_SIZE`], or more (whole MiB) when the
-/// object would need more than [`MAX_PARTS`] parts.
+/// object would need more than `MAX_PARTS` (10,000) parts.
 pub fn part_size(size: u64) -> u64 {
     const MIB: u64 = 1024 * 1024;
     let needed = size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB;
