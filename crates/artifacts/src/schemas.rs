@@ -156,7 +156,8 @@ pub mod testbed {
         row_id: String,
         /// Shared by the control and treated rows of one pair.
         pair_id: String,
-        /// `none`, `comments`, `bugfix`, `rename`, `reformat`, `deadcode` or `syntax`.
+        /// A [`crate::vocab::Intervention`] (`none`, `comments`, ...) or the name a
+        /// `preprocess.pairs` mapping gives its real pairs.
         intervention: String,
         /// 0 control, 1 treated.
         treatment: i8,

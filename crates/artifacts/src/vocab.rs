@@ -144,7 +144,8 @@ vocabulary! {
 vocabulary! {
     /// `testbed.intervention`, `study_paired.intervention` and `study_effects.treatment` /
     /// `study_refutations.treatment` when the treatment kind is `intervention`. `none` holds the
-    /// original test snippets.
+    /// original test snippets. Not closed: a `preprocess.pairs` mapping may name the intervention
+    /// of its real pairs otherwise (any name but `none`), so readers accept other names.
     Intervention {
         None = "none",
         Comments = "comments",
