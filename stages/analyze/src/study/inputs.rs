@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use icodegen_artifacts::schemas::{concepts, covariates, scores, testbed};
+use icodegen_artifacts::vocab::{ConceptKind, Intervention};
 use icodegen_artifacts::{Covariates, read_all};
 
 use crate::error::AnalyzeError;
@@ -19,7 +20,7 @@ use crate::error::AnalyzeError;
 pub type ConceptValues = BTreeMap<(String, String), Vec<Option<(f64, i32)>>>;
 
 /// The intervention that holds every test snippet once, unchanged.
-pub const ORIGINAL: &str = icodegen_artifacts::vocab::Intervention::None.as_str();
+pub const ORIGINAL: &str = Intervention::None.as_str();
 
 /// One control/treated pair of an intervention (row indices).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -344,6 +345,14 @@ pub fn read_model(dir: &Path, testbed: &Testbed) -> Result<Model> {
                 )
                 .into());
             }
+            if let Err(error) = row.concept_kind.parse::<ConceptKind>() {
+                return Err(AnalyzeError::input(
+                    &concepts_path,
+                    Some(offset + position),
+                    format!("`{}`: {error}", concepts::col::concept_kind),
+                )
+                .into());
+            }
             concept_values
                 .entry((row.concept_kind, row.concept))
                 .or_insert_with(|| vec![None; testbed.rows.len()])[index] =
@@ -365,4 +374,76 @@ pub fn read_model(dir: &Path, testbed: &Testbed) -> Result<Model> {
         skipped,
         skip_reason,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use icodegen_artifacts::schemas::concepts;
+    use icodegen_artifacts::write_all;
+
+    use super::*;
+
+    #[test]
+    fn a_concept_kind_outside_the_vocabulary_is_an_input_error_naming_file_row_and_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let testbed_path = dir.path().join("testbed.parquet");
+        let row = testbed::Row {
+            row_id: "r".into(),
+            pair_id: "r".into(),
+            intervention: ORIGINAL.into(),
+            snippet_id: "r".into(),
+            language: "python".into(),
+            code: "def f():\n    return 1\n".into(),
+            ..testbed::Row::default()
+        };
+        write_all(&testbed_path, "preprocess", &[row]).unwrap();
+        let testbed = read_testbed(&testbed_path).unwrap();
+        let model = dir.path().join("gru");
+        let score = scores::Row {
+            model_id: "gru".into(),
+            row_id: "r".into(),
+            n_tokens: 5,
+            n_scored: 4,
+            cross_entropy: Some(1.0),
+            perplexity: Some(1.0_f64.exp()),
+            accuracy: Some(0.5),
+            skip_reason: None,
+        };
+        write_all(model.join("scores.parquet"), "infer", &[score]).unwrap();
+        let concept = |kind: &str| concepts::Row {
+            model_id: "gru".into(),
+            row_id: "r".into(),
+            concept_kind: kind.into(),
+            concept: "identifier".into(),
+            n_tokens: 2,
+            mean_prob: 0.5,
+            median_prob: 0.5,
+            boot_median: 0.5,
+            boot_se: 0.1,
+        };
+        let concepts_path = model.join("concepts.parquet");
+        write_all(
+            &concepts_path,
+            "tag",
+            &[concept(ConceptKind::NodeType.as_str())],
+        )
+        .unwrap();
+        let read = read_model(&model, &testbed).unwrap();
+        assert!(read.concept("node_type", "identifier").is_some());
+        write_all(
+            &concepts_path,
+            "tag",
+            &[concept(ConceptKind::Category.as_str()), concept("nodetype")],
+        )
+        .unwrap();
+        let error = read_model(&model, &testbed).err().unwrap().to_string();
+        assert!(
+            error.contains("concepts.parquet")
+                && error.contains("row 1")
+                && error.contains(
+                    "unknown ConceptKind `nodetype`, expected one of `node_type`, `category`"
+                ),
+            "{error}"
+        );
+    }
 }
