@@ -6,7 +6,9 @@
 //! half-written into `cache/v1/tmp`), `restoring-folder` (a folder out staged beside its place,
 //! not yet moved in), `writing-lock` (the new lock written beside `pipeline.lock`, not yet
 //! renamed), `recording` (the run-cache entry written, the lock not yet updated),
-//! `pushing-objects` (`push`: one object uploaded, the rest and the run-cache entries not).
+//! `pushing-objects` (`push`: one object uploaded, the rest and the run-cache entries not),
+//! `pushing-parts` (`push`: a large object partly uploaded; cloud: one part sent, the upload not
+//! completed; folder: staged, not linked).
 
 /// The environment variable naming the point to die at.
 pub const VAR: &str = "ICODEGEN_FAULT";
