@@ -931,6 +931,49 @@ fn readable(html: &str, summary: &str) {
         "{summary}"
     );
     assert!(summary.contains("## Concepts at a glance\n"), "{summary}");
+    // The summary: one card per model with its own findings, short enough for a screen.
+    let summary_html = &html[html.find("<section id=\"summary\"").unwrap()..];
+    let summary_html = &summary_html[..summary_html.find("</section>").unwrap()];
+    let cards: Vec<&str> = summary_html
+        .split("<div class=\"card model-summary\"")
+        .skip(1)
+        .map(|card| &card[..card.find("</div>").unwrap()])
+        .collect();
+    assert_eq!(cards.len(), MODELS, "one summary card per model");
+    for (m, card) in cards.iter().enumerate() {
+        assert!(
+            card.starts_with(&format!(" data-model=\"model{m:02}\">")),
+            "{card}"
+        );
+        assert!(card.contains("cross-entropy"), "{card}");
+        // Its text (tags removed) fits a screen: a 700-pixel card at 14 px holds about 100
+        // characters a line, and a 1400 x 900 screen about 30 lines below the headings; the
+        // topics after the first two are folded.
+        let card = &card[..card.find("<details").unwrap_or(card.len())];
+        let mut text = String::new();
+        let mut in_tag = false;
+        for c in card.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => {
+                    in_tag = false;
+                    text.push(' ');
+                }
+                _ if !in_tag => text.push(c),
+                _ => {}
+            }
+        }
+        let characters = text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .count();
+        assert!(
+            characters <= 3000,
+            "model{m:02}'s summary has {characters} characters: {text}"
+        );
+    }
     // Wide tables: a chooser whose hidden columns are unchecked, and a CSS rule hiding them.
     let choosers = html.matches("<div class=\"choose\">").count();
     assert!(choosers >= 3, "{choosers} column choosers");

@@ -20,7 +20,7 @@ use icodegen_artifacts::schemas::{
 };
 
 pub use explanations::{ExplanationBlock, explanations};
-pub use summary::Summary;
+pub use summary::{ModelSummary, Summary};
 
 use super::Study;
 use super::charts::RowChart;
@@ -72,6 +72,10 @@ pub struct ConceptList<'a> {
 pub struct Report<'a> {
     pub params: &'a StudyParams,
     pub summary: Summary,
+    /// The summary's findings about several models or none, by topic (the HTML's first part).
+    pub summary_shared: Vec<(String, Vec<String>)>,
+    /// The summary's findings about one model, per model (the HTML's cards).
+    pub summary_by_model: Vec<ModelSummary>,
     /// Model ids in the study's order.
     pub models: Vec<&'a str>,
     /// The testbed's languages (sorted); more than one: per-language views.
@@ -254,9 +258,13 @@ impl<'a> Report<'a> {
                 Some(language),
             ));
         }
+        let summary = Summary::from_study(study);
+        let (summary_shared, summary_by_model) = summary.by_model(&models);
         Report {
             params,
-            summary: Summary::from_study(study),
+            summary,
+            summary_shared,
+            summary_by_model,
             models: models.clone(),
             languages: study.testbed.languages.clone(),
             metrics: results.metrics.iter().collect(),

@@ -17,6 +17,57 @@ pub struct Summary {
     pub sections: Vec<(String, Vec<String>)>,
 }
 
+/// One model's findings, by topic, without the model's name in front.
+pub struct ModelSummary {
+    pub model_id: String,
+    pub sections: Vec<(String, Vec<String>)>,
+}
+
+impl Summary {
+    /// The findings split into those about one model (lines that start with `**model**`), per
+    /// model, so that each model's summary fits a screen, and the rest, by topic.
+    pub fn by_model(&self, models: &[&str]) -> (Vec<(String, Vec<String>)>, Vec<ModelSummary>) {
+        let mut shared = Vec::new();
+        let mut per_model: Vec<ModelSummary> = models
+            .iter()
+            .map(|model| ModelSummary {
+                model_id: (*model).to_owned(),
+                sections: Vec::new(),
+            })
+            .collect();
+        for (title, lines) in &self.sections {
+            let mut rest = Vec::new();
+            for line in lines {
+                let owner = models.iter().position(|model| {
+                    line.strip_prefix(&format!("**{model}**"))
+                        .is_some_and(|after| after.starts_with([':', ',', ' ']))
+                });
+                match owner {
+                    Some(index) => {
+                        let prefix = format!("**{}**", models[index]);
+                        let text = line[prefix.len()..]
+                            .trim_start_matches([':', ','])
+                            .trim_start();
+                        let sections = &mut per_model[index].sections;
+                        if sections.last().is_none_or(|(last, _)| last != title) {
+                            sections.push((title.clone(), Vec::new()));
+                        }
+                        if let Some((_, lines)) = sections.last_mut() {
+                            lines.push(text.to_owned());
+                        }
+                    }
+                    None => rest.push(line.clone()),
+                }
+            }
+            if !rest.is_empty() {
+                shared.push((title.clone(), rest));
+            }
+        }
+        per_model.retain(|model| !model.sections.is_empty());
+        (shared, per_model)
+    }
+}
+
 fn concept_phrase(row: &study_concepts::Row) -> String {
     let name = if row.concept_kind == "node_type" {
         code_span(&row.concept)
@@ -372,5 +423,49 @@ impl Summary {
         );
         sections.push(("Caveats".to_owned(), caveats));
         Self { overview, sections }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_about_one_model_move_to_its_summary() {
+        let summary = Summary {
+            overview: String::new(),
+            sections: vec![
+                (
+                    "Concepts".to_owned(),
+                    vec![
+                        "**gru**: best scope.".to_owned(),
+                        "**gru2**, `comments`: +0.1.".to_owned(),
+                        "Every model finds scope easy.".to_owned(),
+                    ],
+                ),
+                ("Caveats".to_owned(), vec!["**Note** this.".to_owned()]),
+            ],
+        };
+        let (shared, per_model) = summary.by_model(&["gru", "gru2", "lstm"]);
+        assert_eq!(
+            shared,
+            vec![
+                (
+                    "Concepts".to_owned(),
+                    vec!["Every model finds scope easy.".to_owned()]
+                ),
+                ("Caveats".to_owned(), vec!["**Note** this.".to_owned()]),
+            ]
+        );
+        assert_eq!(per_model.len(), 2, "lstm has no line");
+        assert_eq!(per_model[0].model_id, "gru");
+        assert_eq!(
+            per_model[0].sections,
+            vec![("Concepts".to_owned(), vec!["best scope.".to_owned()])]
+        );
+        assert_eq!(
+            per_model[1].sections,
+            vec![("Concepts".to_owned(), vec!["`comments`: +0.1.".to_owned()])]
+        );
     }
 }

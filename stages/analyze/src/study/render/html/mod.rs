@@ -57,6 +57,7 @@ svg.heat{max-width:100%;height:auto;display:block}\
 .finding{max-width:1000px;margin:6px 0 10px;padding:5px 10px;border-left:3px solid var(--accent);background:var(--soft)}\
 .card .finding{max-width:560px}\
 h4{font-size:14px;margin:12px 0 6px}\
+.model-summary{flex:1 1 520px;max-width:700px;font-size:14px}.model-summary ul{padding-left:18px;margin:4px 0}.model-summary h4{margin:8px 0 2px}\
 ";
 
 pub(super) struct Table {
