@@ -11,8 +11,17 @@ pub enum LmError {
         #[source]
         source: std::io::Error,
     },
+    /// A tokenizer the user must fix or choose differently: a named file that does not exist,
+    /// a checkpoint without tokenizer files, a special token or vocabulary size the params ask
+    /// for that the tokenizer cannot have.
     #[error("tokenizer `{path}`: {message}")]
     Tokenizer { path: PathBuf, message: String },
+    /// A tokenizer file that is corrupt (does not parse, cannot build a BPE), or a tokenizer
+    /// operation that failed (training, encoding, decoding, serializing): the work failing.
+    #[error("tokenizer `{path}`: {message}")]
+    TokenizerFailed { path: PathBuf, message: String },
+    /// A model's `config.json` (or a checkpoint's tokenizer config) that does not parse, lacks a
+    /// key or contradicts the weights: a corrupt or inconsistent model, not the user's setting.
     #[error("model config `{path}`: {message}")]
     Config { path: PathBuf, message: String },
     #[error("model weights `{path}`: {message}")]
@@ -42,19 +51,33 @@ pub enum LmError {
 }
 
 impl LmError {
-    /// True when the invocation or configuration is wrong (a missing model folder or file, an
-    /// unreadable config or tokenizer, an unsupported model or option, a bad setting, an
-    /// unavailable device): stages exit with code 2. Corrupt or inconsistent weights (a
-    /// truncated file, a missing shard or tensor, a wrong shape, a tokenizer that does not fit
-    /// the model), libtorch failures and failed writes are the work failing: exit code 1.
+    /// True when the invocation or configuration is wrong (a model folder or tokenizer file
+    /// that does not exist, a checkpoint without tokenizer files, an unsupported model family,
+    /// checkpoint or option, a bad setting, an unavailable device): stages exit with code 2.
+    /// A corrupt, unreadable or inconsistent model (a config or tokenizer that does not parse, a
+    /// truncated weights file, a missing shard or tensor, a wrong shape, a tokenizer that does
+    /// not fit the model), libtorch failures, failed training and failed writes are the work
+    /// failing: exit code 1. Stages map the class to the exit code with
+    /// `icodegen_artifacts::cli::exit_code` through their own error type (this crate does not
+    /// depend on `icodegen-artifacts`).
     pub fn is_user_error(&self) -> bool {
         match self {
-            LmError::Io { action, .. } => !matches!(*action, "write" | "create" | "rename"),
-            LmError::Torch(_)
-            | LmError::Training(_)
+            // A path that does not exist is the argument's fault; a file that exists but cannot
+            // be read (permissions, I/O errors) and every failed write are the work failing.
+            LmError::Io { action, source, .. } => {
+                !matches!(*action, "write" | "create" | "rename")
+                    && source.kind() == std::io::ErrorKind::NotFound
+            }
+            LmError::Tokenizer { .. }
+            | LmError::Unsupported { .. }
+            | LmError::Device(_)
+            | LmError::Invalid(_) => true,
+            LmError::TokenizerFailed { .. }
+            | LmError::Config { .. }
             | LmError::Weights { .. }
-            | LmError::VocabularyMismatch { .. } => false,
-            _ => true,
+            | LmError::VocabularyMismatch { .. }
+            | LmError::Training(_)
+            | LmError::Torch(_) => false,
         }
     }
 

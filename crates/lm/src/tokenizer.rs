@@ -127,7 +127,10 @@ impl CodeTokenizer {
             .with_decoder(Some(DecoderWrapper::ByteLevel(byte_level)));
         tokenizer
             .train(&mut trainer, texts)
-            .map_err(|e| error(format!("training failed: {e}")))?;
+            .map_err(|e| LmError::TokenizerFailed {
+                path: origin.to_path_buf(),
+                message: format!("training failed: {e}"),
+            })?;
         Ok(Self {
             inner: Tokenizer::from(tokenizer),
             path: origin.to_path_buf(),
@@ -138,7 +141,7 @@ impl CodeTokenizer {
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let bytes = fs_err::read(path).map_err(|e| LmError::io("read", path, e))?;
-        let inner = Tokenizer::from_bytes(&bytes).map_err(|e| LmError::Tokenizer {
+        let inner = Tokenizer::from_bytes(&bytes).map_err(|e| LmError::TokenizerFailed {
             path: path.to_path_buf(),
             message: format!("not a valid tokenizer.json: {e}"),
         })?;
@@ -158,7 +161,7 @@ impl CodeTokenizer {
         add_prefix_space: bool,
         special: &[String],
     ) -> Result<Self> {
-        let error = |message: String| LmError::Tokenizer {
+        let error = |message: String| LmError::TokenizerFailed {
             path: vocab.to_path_buf(),
             message,
         };
@@ -203,7 +206,7 @@ impl CodeTokenizer {
         let encoding = self
             .inner
             .encode("x", true)
-            .map_err(|e| LmError::Tokenizer {
+            .map_err(|e| LmError::TokenizerFailed {
                 path: self.path.clone(),
                 message: format!("cannot encode: {e}"),
             })?;
@@ -218,10 +221,12 @@ impl CodeTokenizer {
 
     /// The `tokenizer.json` text.
     pub fn to_json(&self) -> Result<String> {
-        self.inner.to_string(true).map_err(|e| LmError::Tokenizer {
-            path: self.path.clone(),
-            message: format!("cannot serialize: {e}"),
-        })
+        self.inner
+            .to_string(true)
+            .map_err(|e| LmError::TokenizerFailed {
+                path: self.path.clone(),
+                message: format!("cannot serialize: {e}"),
+            })
     }
 
     pub fn path(&self) -> &Path {
@@ -261,7 +266,7 @@ impl CodeTokenizer {
         let ids: Vec<u32> = ids.iter().map(|&id| id as u32).collect();
         self.inner
             .decode(&ids, false)
-            .map_err(|e| LmError::Tokenizer {
+            .map_err(|e| LmError::TokenizerFailed {
                 path: self.path.clone(),
                 message: format!("cannot decode: {e}"),
             })
@@ -272,7 +277,7 @@ impl CodeTokenizer {
         let encoding = self
             .inner
             .encode(code, false)
-            .map_err(|e| LmError::Tokenizer {
+            .map_err(|e| LmError::TokenizerFailed {
                 path: self.path.clone(),
                 message: format!("cannot encode: {e}"),
             })?;
@@ -284,7 +289,7 @@ impl CodeTokenizer {
         let encodings = self
             .inner
             .encode_batch(codes.to_vec(), false)
-            .map_err(|e| LmError::Tokenizer {
+            .map_err(|e| LmError::TokenizerFailed {
                 path: self.path.clone(),
                 message: format!("cannot encode: {e}"),
             })?;
@@ -392,7 +397,8 @@ mod tests {
         let path = dir.path().join("tokenizer.json");
         fs_err::write(&path, "{ not json").unwrap();
         let error = CodeTokenizer::load(&path).err().unwrap();
-        assert!(error.is_user_error());
+        // A corrupt input file is the work failing (exit 1), not the user's invocation.
+        assert!(!error.is_user_error());
         assert!(error.to_string().contains("tokenizer.json"), "{error}");
     }
 }
