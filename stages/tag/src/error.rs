@@ -1,6 +1,11 @@
+//! The `tag` stage's typed error: every variant names the file, row, taxonomy or setting it is
+//! about, and knows its class (the user's to fix: exit 2; the work failing: exit 1) through
+//! [`Classified`], which `icodegen_artifacts::cli` maps to the exit code.
+
 use std::path::PathBuf;
 
 use icodegen_artifacts::ArtifactError;
+use icodegen_artifacts::cli::Classified;
 
 /// Everything that can go wrong in the `tag` stage. Messages name the file and, for input rows,
 /// the row number within it (0-based, as Parquet readers count).
@@ -48,6 +53,13 @@ impl TagError {
             | TagError::Config(_)
             | TagError::Explain(_) => true,
         }
+    }
+}
+
+impl Classified for TagError {
+    /// [`TagError::is_user_error`]: `icodegen-tag` runs through `cli::main_for_stage::<TagError>`.
+    fn is_user_error(&self) -> bool {
+        TagError::is_user_error(self)
     }
 }
 

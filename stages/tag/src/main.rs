@@ -67,16 +67,8 @@ enum Command {
     },
 }
 
-fn classify(error: TagError) -> anyhow::Error {
-    if error.is_user_error() {
-        cli::usage(error.to_string())
-    } else {
-        anyhow::Error::new(error)
-    }
-}
-
 fn main() -> ExitCode {
-    cli::main("icodegen-tag", env!("ICODEGEN_SOURCE_FINGERPRINT"), || {
+    cli::main_for_stage::<TagError>("icodegen-tag", env!("ICODEGEN_SOURCE_FINGERPRINT"), || {
         let args = Args::parse();
         match args.command {
             Some(Command::Explain {
@@ -93,12 +85,12 @@ fn main() -> ExitCode {
                     nodes,
                     out,
                 };
-                explain(&paths, &model_id, &row).map_err(classify)?;
+                explain(&paths, &model_id, &row)?;
                 eprintln!("icodegen-tag: wrote {}", paths.out.display());
                 Ok(())
             }
             None => {
-                let params = TagParams::load(&args.params, &args.key).map_err(classify)?;
+                let params = TagParams::load(&args.params, &args.key)?;
                 let required = |path: Option<PathBuf>| path.expect("clap requires it");
                 let paths = Paths {
                     testbed: required(args.testbed),
@@ -108,7 +100,7 @@ fn main() -> ExitCode {
                     nodes: required(args.nodes),
                     global: required(args.global),
                 };
-                let summary = icodegen_tag::run(&params, &paths, args.threads).map_err(classify)?;
+                let summary = icodegen_tag::run(&params, &paths, args.threads)?;
                 eprintln!(
                     "icodegen-tag: {} rows, {} tokens ({} without a span), {} concept rows, {} \
                      global rows",
