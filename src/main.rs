@@ -374,12 +374,9 @@ fn run(command: Command, options: &Options) -> anyhow::Result<u8> {
                 commands::set_pull(&session, remote.as_deref())?;
             }
             if executor == ExecutorKind::Local && slurm.any() {
-                return Err(anyhow::Error::new(PipelineError::Spec {
-                    file: "command line".into(),
-                    location: None,
-                    key: String::new(),
-                    message: "the Slurm options (--cpus, --mem, --gpus, --time, --partition, --account, --sbatch-arg, --no-array) only apply with `--executor slurm`".to_owned(),
-                }));
+                return Err(anyhow::Error::new(PipelineError::Usage(
+                    "the Slurm options (--cpus, --mem, --gpus, --time, --partition, --account, --sbatch-arg, --no-array) only apply with `--executor slurm`".to_owned(),
+                )));
             }
             let slurm = (executor == ExecutorKind::Slurm).then(|| SubmitOptions {
                 defaults: Resources {

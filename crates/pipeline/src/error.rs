@@ -36,6 +36,10 @@ pub enum PipelineError {
         key: String,
         message: String,
     },
+    /// Command-line arguments that do not go together (exit 2, like a spec error, but about no
+    /// file).
+    #[error("{0}")]
+    Usage(String),
     #[error("unknown stage or out `{target}` in `{file}`{}", hint(suggestion))]
     UnknownTarget {
         target: String,
@@ -122,6 +126,7 @@ impl PipelineError {
     pub fn exit_code(&self) -> u8 {
         match self {
             PipelineError::Spec { .. }
+            | PipelineError::Usage(_)
             | PipelineError::UnknownTarget { .. }
             | PipelineError::Locked { .. }
             | PipelineError::Refused(_)
