@@ -178,6 +178,13 @@ enum Command {
         /// Print the stage's plan key and exit
         #[arg(long)]
         print_key: bool,
+        /// Before running the stage, look its key up in the remote's run-cache and download its
+        /// outputs instead of running it (`repro --pull --executor slurm` passes it to each job)
+        #[arg(long)]
+        pull: bool,
+        /// The remote for --pull [default: the default remote]
+        #[arg(short = 'r', long, value_name = "NAME", requires = "pull")]
+        remote: Option<String>,
     },
 }
 
@@ -522,7 +529,12 @@ fn run(command: Command, options: &Options) -> anyhow::Result<u8> {
             expect,
             force,
             print_key,
+            pull,
+            remote,
         } => {
+            if pull {
+                commands::set_pull(&session, remote.as_deref())?;
+            }
             let options = RunStageOptions {
                 name,
                 expect,

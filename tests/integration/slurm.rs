@@ -564,6 +564,117 @@ fn slurm_options_without_the_slurm_executor_are_a_usage_error() {
     assert!(project.runs().is_empty());
 }
 
+/// Adds the folder remote `name` at `dir` to `project`, as its default when `default`.
+fn with_remote(project: &Project, name: &str, dir: &std::path::Path, default: bool) {
+    let mut args = vec!["remote", "add", name, dir.to_str().unwrap()];
+    if default {
+        args.push("--default");
+    }
+    project.run(&args).ok();
+}
+
+#[test]
+fn a_slurm_dry_run_with_pull_passes_the_remote_to_each_job() {
+    let project = chain3(true);
+    let (shared, other) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    with_remote(&project, "shared", shared.path(), false);
+    with_remote(&project, "other", other.path(), true);
+    let scripts = |args: &[&str]| -> Vec<String> {
+        let run = project.run(args).ok();
+        let lines: Vec<String> = run
+            .stdout
+            .lines()
+            .filter(|line| line.contains(" run-stage "))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(lines.len(), 3, "{}", run.stdout);
+        lines
+    };
+    let plain = scripts(&["repro", "--executor", "slurm", "--dry-run"]);
+    assert!(
+        plain.iter().all(|line| !line.contains("--pull")),
+        "{plain:?}"
+    );
+    // The default remote goes by its name, resolved at submission.
+    let default = scripts(&["repro", "--pull", "--executor", "slurm", "--dry-run"]);
+    assert!(
+        default
+            .iter()
+            .all(|line| line.ends_with(" --pull --remote other")),
+        "{default:?}"
+    );
+    let named = scripts(&[
+        "repro",
+        "--pull",
+        "-r",
+        "shared",
+        "--executor",
+        "slurm",
+        "--dry-run",
+    ]);
+    assert!(
+        named
+            .iter()
+            .all(|line| line.ends_with(" --pull --remote shared")),
+        "{named:?}"
+    );
+    // An unknown remote is refused before anything is submitted.
+    project
+        .run(&["repro", "--pull", "-r", "nowhere", "--executor", "slurm"])
+        .code(2)
+        .says(&["nowhere"]);
+    assert!(!project.exists("cache/slurm/jobs.json"));
+}
+
+#[test]
+fn repro_pull_with_slurm_jobs_restores_every_out_from_the_remote_and_runs_no_command() {
+    require_slurm!(
+        "repro_pull_with_slurm_jobs_restores_every_out_from_the_remote_and_runs_no_command"
+    );
+    let remote = tempfile::tempdir().unwrap();
+    let first = chain3(true);
+    with_remote(&first, "shared", remote.path(), true);
+    first.run(&["repro"]).ok();
+    first.run(&["push"]).ok().says(&["3 entries written"]);
+
+    // A fresh workspace, where `count` would fail if it ran (no `fixed`).
+    let second = chain3(false);
+    with_remote(&second, "shared", remote.path(), true);
+    second
+        .run(&["repro", "--pull", "--executor", "slurm"])
+        .ok()
+        .says(&["Submitted 3 stage(s)"]);
+    let states = wait_for_jobs(&second);
+    assert!(
+        states.values().all(|state| state == "COMPLETED"),
+        "{states:?}\n{}",
+        logs(&second)
+    );
+    assert!(
+        second.runs().is_empty(),
+        "a stage command ran: {:?}\n{}",
+        second.runs(),
+        logs(&second)
+    );
+    for out in ["upper.txt", "count.txt", "report.txt"] {
+        assert_eq!(
+            std::fs::read(second.path(out)).unwrap(),
+            std::fs::read(first.path(out)).unwrap(),
+            "{out}"
+        );
+    }
+    assert_eq!(second.read("report.txt"), "count=6\n");
+    assert_eq!(second.in_state("fresh"), ["count", "prepare", "report"]);
+    assert_eq!(second.lock(), first.lock());
+    let logs = logs(&second);
+    for stage in ["prepare", "count", "report"] {
+        assert!(
+            logs.contains(&format!("Restored `{stage}` from the run-cache")),
+            "{logs}"
+        );
+    }
+}
+
 #[test]
 fn a_rejected_submission_leaves_nothing_queued() {
     require_slurm!("a_rejected_submission_leaves_nothing_queued");

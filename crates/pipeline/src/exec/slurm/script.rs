@@ -1,5 +1,6 @@
-//! Job scripts: what each `sbatch` runs (`cd` to the pipeline, `exec icodegen run-stage`), and
-//! names and arguments made safe for file names and `sh`.
+//! Job scripts: what each `sbatch` runs (`cd` to the pipeline, `exec icodegen run-stage`, with
+//! `--pull --remote NAME` under `repro --pull`), and names and arguments made safe for file names
+//! and `sh`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -50,9 +51,15 @@ pub(super) fn script(
             .file_name()
             .unwrap_or(std::ffi::OsStr::new(crate::session::PIPELINE_FILE)),
     );
+    // `repro --pull`: each job looks its key up in the same remote's run-cache.
+    let pull = session
+        .pull_from
+        .get()
+        .map(|remote| format!(" --pull --remote {}", quote(&remote.name)))
+        .unwrap_or_default();
     let line = |stage: usize| {
         format!(
-            "exec {} run-stage {} --expect {} --pipeline {} --cache {}",
+            "exec {} run-stage {} --expect {} --pipeline {} --cache {}{pull}",
             quote(&runner.to_string_lossy()),
             quote(&session.pipeline.stages[stage].name),
             keys[&stage],
