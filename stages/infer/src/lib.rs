@@ -16,10 +16,12 @@
 //! The library knows nothing of the runner, its cache, the lock file or Slurm: it reads the
 //! inputs it is given and writes only the output paths it is given.
 
+mod error;
 pub mod journal;
 mod merge;
 pub mod row_cache;
 
+pub use error::InferError;
 pub use merge::merge;
 
 use std::collections::HashSet;
@@ -29,7 +31,7 @@ use std::time::Instant;
 use anyhow::Context;
 use icodegen_artifacts::schemas::{scores, testbed, tokens};
 use icodegen_artifacts::vocab::SkipReason;
-use icodegen_artifacts::{ArtifactReader, ArtifactWriter, cli};
+use icodegen_artifacts::{ArtifactReader, ArtifactWriter};
 use icodegen_lm::LmError;
 use icodegen_lm::device::{DeviceChoice, DtypeChoice, device_name};
 use icodegen_lm::model_dir::{self, LoadedModel};
@@ -42,13 +44,11 @@ use tch::Tensor;
 pub const SKIP_EMPTY: &str = SkipReason::Empty.as_str();
 pub const SKIP_SINGLE_TOKEN: &str = SkipReason::SingleToken.as_str();
 
-/// An [`LmError`] as the CLI classifies it: the user's to fix (exit 2) or a failure (exit 1).
+/// An [`LmError`] inside an [`anyhow::Error`] as an [`InferError`], so that `icodegen-infer`'s
+/// `cli::main_for_stage::<InferError>` classifies it (exit 2 or 1, by
+/// [`LmError::is_user_error`]).
 pub fn lm_error(error: LmError) -> anyhow::Error {
-    if error.is_user_error() {
-        cli::usage(error.to_string())
-    } else {
-        anyhow::Error::new(error)
-    }
+    anyhow::Error::new(InferError::Lm(error))
 }
 
 /// The `infer` section of `params.yaml`.
@@ -138,22 +138,31 @@ impl InferConfig {
             .map_or(model_context, |max| max.min(model_context));
         let stride = self.stride.unwrap_or((context / 2).max(1));
         let problem = if self.batch_size == 0 {
-            Some("batch_size must be at least 1".to_owned())
+            Some(("batch_size", "batch_size must be at least 1".to_owned()))
         } else if self.max_batch_tokens == Some(0) {
-            Some("max_batch_tokens must be at least 1".to_owned())
+            Some((
+                "max_batch_tokens",
+                "max_batch_tokens must be at least 1".to_owned(),
+            ))
         } else if context < 2 {
-            Some(format!("the context ({context} tokens) must be at least 2"))
+            Some((
+                "max_context",
+                format!("the context ({context} tokens) must be at least 2"),
+            ))
         } else if stride == 0 || stride >= context {
-            Some(format!(
-                "stride {stride} must be at least 1 and below the context ({context} tokens)"
+            Some((
+                "stride",
+                format!(
+                    "stride {stride} must be at least 1 and below the context ({context} tokens)"
+                ),
             ))
         } else if self.top_k == 0 {
-            Some("top_k must be at least 1".to_owned())
+            Some(("top_k", "top_k must be at least 1".to_owned()))
         } else {
             None
         };
-        if let Some(problem) = problem {
-            return Err(cli::usage(format!("infer params: {problem}")));
+        if let Some((key, problem)) = problem {
+            return Err(InferError::params(key, problem).into());
         }
         Ok(Resolved {
             batch_size: self.batch_size,
@@ -574,12 +583,14 @@ pub fn infer(
 ) -> anyhow::Result<InferReport> {
     let started = Instant::now();
     if options.model_id.trim().is_empty() {
-        return Err(cli::usage("--model-id must not be empty"));
+        return Err(InferError::option("--model-id", "--model-id must not be empty").into());
     }
     if options.shard.is_none() && scores_path.is_none() {
-        return Err(cli::usage(
+        return Err(InferError::option(
+            "--scores",
             "--scores is needed (only a --shard run writes no scores)",
-        ));
+        )
+        .into());
     }
     let device = options.device.resolve().map_err(lm_error)?;
     if let Some(threads) = options.threads.or(config.threads) {
@@ -627,9 +638,11 @@ pub fn infer(
     let mut scored: Vec<Vec<(usize, usize)>> = vec![Vec::new(); prepared.len()];
     let cache = match &options.row_cache {
         Some(_) if options.shard.is_some() => {
-            return Err(cli::usage(
+            return Err(InferError::option(
+                "--row-cache",
                 "--row-cache works on whole runs, not with --shard",
-            ));
+            )
+            .into());
         }
         Some(dir) => Some(row_cache::RowCache::open(
             dir,

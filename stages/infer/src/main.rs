@@ -2,8 +2,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use icodegen_artifacts::{atomic, cli, params};
-use icodegen_infer::{InferConfig, InferOptions, Shard};
+use icodegen_artifacts::{atomic, params};
+use icodegen_infer::{InferConfig, InferError, InferOptions, Shard};
 use icodegen_lm::device::{DeviceChoice, DtypeChoice};
 
 /// Score every token of a testbed with a causal code language model (tokens.parquet, scores.parquet).
@@ -65,14 +65,14 @@ struct Args {
 fn main() -> ExitCode {
     icodegen_lm::openmp::use_passive_wait_policy();
     icodegen_lm::allocator::keep_large_blocks();
-    icodegen_artifacts::cli::main(
+    icodegen_artifacts::cli::main_for_stage::<InferError>(
         "icodegen-infer",
         env!("ICODEGEN_SOURCE_FINGERPRINT"),
         || {
             let args = Args::parse();
             if !args.merge.is_empty() {
                 let Some(scores) = &args.scores else {
-                    return Err(cli::usage("--merge needs --scores"));
+                    return Err(InferError::option("--merge", "--merge needs --scores").into());
                 };
                 let tokens = icodegen_infer::merge(
                     &args.model,
@@ -88,9 +88,11 @@ fn main() -> ExitCode {
                 return Ok(());
             }
             if args.shard.is_some() && args.scores.is_some() {
-                return Err(cli::usage(
+                return Err(InferError::option(
+                    "--shard",
                     "a --shard run writes its part of the tokens only: drop --scores (--merge writes them)",
-                ));
+                )
+                .into());
             }
             let config: InferConfig = params::load(&args.params, &args.key)?;
             let options = InferOptions {

@@ -68,7 +68,7 @@ pub fn merge(
         }
     }
     let Some((_, metadata)) = first else {
-        return Err(cli::usage("merge needs at least one shard part"));
+        return Err(InferError::option("--merge", "merge needs at least one shard part").into());
     };
     let counts: HashSet<Option<usize>> = shards_seen
         .iter()

@@ -449,6 +449,22 @@ fn missing_or_corrupt_weights_exit_1_with_the_file_named() {
 }
 
 #[test]
+fn a_corrupt_config_or_tokenizer_exits_1_with_the_file_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let testbed = write_testbed(dir.path(), &["x = 1\n"]);
+    let model = dir.path().join("corrupt-config");
+    copy_dir(&tiny_gpt2(), &model);
+    std::fs::write(model.join("config.json"), "{ not json").unwrap();
+    let run = infer(dir.path(), &model, &testbed, "  batch_size: 2\n", &[]);
+    assert_error(&run, 1, &["model config", "config.json"]);
+    let model = dir.path().join("corrupt-tokenizer");
+    copy_dir(&tiny_gpt2(), &model);
+    std::fs::write(model.join("tokenizer.json"), "{ not json").unwrap();
+    let run = infer(dir.path(), &model, &testbed, "  batch_size: 2\n", &[]);
+    assert_error(&run, 1, &["tokenizer.json", "not a valid tokenizer.json"]);
+}
+
+#[test]
 fn bad_params_and_unavailable_devices_are_usage_errors() {
     let dir = tempfile::tempdir().unwrap();
     let testbed = write_testbed(dir.path(), &["x = 1\n"]);

@@ -7,24 +7,26 @@
 //! atomically. It knows nothing of the runner, its cache, the lock file or Slurm: it reads the
 //! inputs it is given and writes only the output paths it is given.
 
+mod error;
+
+pub use error::TrainError;
+
 use std::path::Path;
 use std::time::Instant;
 
 use icodegen_artifacts::schemas::snippets;
-use icodegen_artifacts::{ArtifactReader, atomic, cli};
+use icodegen_artifacts::{ArtifactReader, atomic};
 use icodegen_lm::LmError;
 use icodegen_lm::device::DeviceChoice;
 use icodegen_lm::tokenizer::{CodeTokenizer, TokenizerSpec};
 use icodegen_lm::training::{self, TrainConfig, TrainMetrics};
 use serde::Serialize;
 
-/// An [`LmError`] as the CLI classifies it: the user's to fix (exit 2) or a failure (exit 1).
+/// An [`LmError`] inside an [`anyhow::Error`] as a [`TrainError`], so that `icodegen-train`'s
+/// `cli::main_for_stage::<TrainError>` classifies it (exit 2 or 1, by
+/// [`LmError::is_user_error`]).
 pub fn lm_error(error: LmError) -> anyhow::Error {
-    if error.is_user_error() {
-        cli::usage(error.to_string())
-    } else {
-        anyhow::Error::new(error)
-    }
+    anyhow::Error::new(TrainError::Lm(error))
 }
 
 /// The code of the `train` and `valid` splits of a snippets artifact, in file order.
@@ -52,10 +54,10 @@ pub fn read_splits(path: &Path) -> anyhow::Result<Splits> {
         }
     }
     if splits.train.is_empty() {
-        return Err(cli::usage(format!(
-            "`{}` has no non-empty code in split `train`: nothing to train on",
-            path.display()
-        )));
+        return Err(TrainError::NothingToTrain {
+            path: path.to_path_buf(),
+        }
+        .into());
     }
     Ok(splits)
 }
@@ -103,9 +105,7 @@ pub fn train_model(
     tokenizer_path: &Path,
     out: &Path,
 ) -> anyhow::Result<TrainMetrics> {
-    config
-        .validate()
-        .map_err(|e| cli::usage(format!("train params: {e}")))?;
+    config.validate().map_err(TrainError::Params)?;
     let device = options.device.resolve().map_err(lm_error)?;
     if let Some(threads) = options.threads.or(config.threads) {
         tch::set_num_threads(threads.max(1) as i32);

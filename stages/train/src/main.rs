@@ -6,7 +6,7 @@ use icodegen_artifacts::params;
 use icodegen_lm::device::DeviceChoice;
 use icodegen_lm::tokenizer::TokenizerSpec;
 use icodegen_lm::training::TrainConfig;
-use icodegen_train::TrainOptions;
+use icodegen_train::{TrainError, TrainOptions};
 
 /// Train a BPE tokenizer and a GRU, LSTM or GPT-2-style code language model with libtorch.
 #[derive(Parser)]
@@ -59,7 +59,7 @@ enum Command {
 
 fn main() -> ExitCode {
     icodegen_lm::openmp::use_passive_wait_policy();
-    icodegen_artifacts::cli::main(
+    icodegen_artifacts::cli::main_for_stage::<TrainError>(
         "icodegen-train",
         env!("ICODEGEN_SOURCE_FINGERPRINT"),
         || {

@@ -1,0 +1,56 @@
+//! The `infer` stage's typed error: every variant names the option, params key or model file it
+//! is about, and knows its class (the user's to fix: exit 2; the work failing: exit 1) through
+//! [`Classified`], which `icodegen_artifacts::cli` maps to the exit code.
+
+use icodegen_artifacts::cli::Classified;
+use icodegen_lm::LmError;
+
+/// What stops the `infer` stage besides the artifacts it reads and writes (whose
+/// `ArtifactError`s `cli::main_for_stage` classifies on its own).
+#[derive(Debug, thiserror::Error)]
+pub enum InferError {
+    /// A bad value in the `infer` params section (`key` is the setting, `stride`); the
+    /// message says which and why.
+    #[error("infer params: {message}")]
+    Params { key: &'static str, message: String },
+    /// A command-line option that is missing, empty or does not go with the others.
+    #[error("{message}")]
+    Option {
+        option: &'static str,
+        message: String,
+    },
+    /// The model folder, its tokenizer, the device or libtorch (classified by
+    /// [`LmError::is_user_error`]: an unsupported model or option is the user's, a corrupt or
+    /// unreadable model the work failing).
+    #[error(transparent)]
+    Lm(#[from] LmError),
+}
+
+impl InferError {
+    /// A params error about `key`.
+    pub fn params(key: &'static str, message: impl Into<String>) -> Self {
+        InferError::Params {
+            key,
+            message: message.into(),
+        }
+    }
+
+    /// An error in the use of the command-line option `option`.
+    pub fn option(option: &'static str, message: impl Into<String>) -> Self {
+        InferError::Option {
+            option,
+            message: message.into(),
+        }
+    }
+}
+
+impl Classified for InferError {
+    /// Params and options are the user's (exit 2); a model error has the class
+    /// [`LmError::is_user_error`] gives it.
+    fn is_user_error(&self) -> bool {
+        match self {
+            InferError::Params { .. } | InferError::Option { .. } => true,
+            InferError::Lm(error) => error.is_user_error(),
+        }
+    }
+}
