@@ -543,11 +543,15 @@ async fn fetch_one(
     match result.payload {
         // A folder remote: copied by the kernel into the temporary file, then the copy hashed
         // (the generic stream reads 8 KiB per task and copies every byte through user space).
+        // Into the open temporary file, not `std::fs::copy` to its path: that reopens it with
+        // O_TRUNC, and ext4 starts writing back a file truncated to 0 when it is closed.
         object_store::GetResultPayload::File(file, source) => {
             drop(file);
             let bar = bar.clone();
             let copied = tokio::task::spawn_blocking(move || -> Result<_> {
-                let size = std::fs::copy(&source, temp.path())
+                let mut reader = std::fs::File::open(&source)
+                    .map_err(|error| PipelineError::io("read", &source, error))?;
+                let size = std::io::copy(&mut reader, temp.as_file_mut())
                     .map_err(|error| PipelineError::io("write", temp.path(), error))?;
                 let found = hash_file(temp.path())?;
                 bar.inc(size);
@@ -580,7 +584,7 @@ async fn fetch_one(
         ));
     }
     store
-        .persist(temp, hash)
+        .persist_verified(temp, hash)
         .map_err(|error| error.to_string())?;
     Ok(size)
 }

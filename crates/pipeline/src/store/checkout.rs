@@ -1,8 +1,14 @@
-//! Restoring outs from objects: each is staged (copied beside its place and verified by hash
-//! on the way) before it is moved in, so a missing or corrupted object replaces nothing; a
-//! corrupted object is deleted and reported, never restored.
+//! Restoring outs from objects: each is staged (copied beside its place by the kernel and the
+//! copy verified by hash) before it is moved in, so a missing or corrupted object replaces
+//! nothing; a corrupted object is deleted and reported, never restored.
+//!
+//! The one object not hashed again is one this process has just downloaded, hashed and put in
+//! place itself ([`Store::persist_verified`], used by `fetch`, `pull` and `repro --pull`), and
+//! only while the object is still that very file (same inode, size, mtime and ctime): `pull`
+//! then reads each byte once, not twice. What that trusts is that nothing writes into a
+//! read-only object of a cache this runner holds locked within the same clock tick (a few ms)
+//! as the download renamed it into place; a later write changes mtime and ctime.
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -122,8 +128,8 @@ impl Store {
     /// deleted and reported, never restored.
     fn stage_file(&self, hash: &str, dest: &Path) -> Result<tempfile::TempPath, RestoreError> {
         let object = self.object_path(hash);
-        let size = match std::fs::metadata(&object) {
-            Ok(metadata) => metadata.len(),
+        let (size, trusted) = match std::fs::metadata(&object) {
+            Ok(metadata) => (metadata.len(), self.verified_here(hash, &metadata)),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 return Err(RestoreError::Missing {
                     hash: hash.to_owned(),
@@ -136,9 +142,11 @@ impl Store {
         let mut refused = Vec::new();
         for link in self.tries() {
             let attempt = match link {
-                LinkType::Copy => Linked::Done(self.stage_copy(hash, &object, size, dest)?),
-                LinkType::Reflink => self.stage_reflink(hash, &object, size, dest)?,
-                LinkType::Hardlink => self.stage_hardlink(hash, &object, size, dest)?,
+                LinkType::Copy => {
+                    Linked::Done(self.stage_copy(hash, &object, size, trusted, dest)?)
+                }
+                LinkType::Reflink => self.stage_reflink(hash, &object, size, trusted, dest)?,
+                LinkType::Hardlink => self.stage_hardlink(hash, &object, size, trusted, dest)?,
             };
             match attempt {
                 Linked::Done(temp) => return Ok(temp),
@@ -169,22 +177,24 @@ impl Store {
             .at("create", dest)
     }
 
-    /// `copy`: copies the object, verifying its hash while copying.
+    /// `copy`: the kernel copies the object (`copy_file_range`, no bytes through user space),
+    /// then the copy is hashed (unless `trusted`: verified by this process, unchanged since).
     fn stage_copy(
         &self,
         hash: &str,
         object: &Path,
         size: u64,
+        trusted: bool,
         dest: &Path,
     ) -> Result<tempfile::TempPath, RestoreError> {
-        let source = std::fs::File::open(object).at("open", object)?;
+        let mut source = std::fs::File::open(object).at("open", object)?;
         let mut temp = Self::sibling(dest)?;
-        let temp_path = temp.path().to_path_buf();
-        let found = hash::digest_reader(source, size, object, |block| {
-            temp.write_all(block).at("write", &temp_path)
-        })?;
-        if found != hash {
-            return Err(self.corrupt(hash, object, found));
+        std::io::copy(&mut source, temp.as_file_mut()).at("write", temp.path())?;
+        if !trusted {
+            let found = hash::digest_file(temp.path(), size)?;
+            if found != hash {
+                return Err(self.corrupt(hash, object, found));
+            }
         }
         temp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o644))
@@ -198,6 +208,7 @@ impl Store {
         hash: &str,
         object: &Path,
         size: u64,
+        trusted: bool,
         dest: &Path,
     ) -> Result<Linked<tempfile::TempPath>, RestoreError> {
         let source = std::fs::File::open(object).at("open", object)?;
@@ -209,9 +220,11 @@ impl Store {
             }
             return Err(PipelineError::io("clone", object, error).into());
         }
-        let found = hash::digest_file(temp.path(), size)?;
-        if found != hash {
-            return Err(self.corrupt(hash, object, found));
+        if !trusted {
+            let found = hash::digest_file(temp.path(), size)?;
+            if found != hash {
+                return Err(self.corrupt(hash, object, found));
+            }
         }
         temp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o644))
@@ -225,11 +238,14 @@ impl Store {
         hash: &str,
         object: &Path,
         size: u64,
+        trusted: bool,
         dest: &Path,
     ) -> Result<Linked<tempfile::TempPath>, RestoreError> {
-        let found = hash::digest_file(object, size)?;
-        if found != hash {
-            return Err(self.corrupt(hash, object, found));
+        if !trusted {
+            let found = hash::digest_file(object, size)?;
+            if found != hash {
+                return Err(self.corrupt(hash, object, found));
+            }
         }
         std::fs::set_permissions(object, std::fs::Permissions::from_mode(0o444))
             .at("write", object)?;
@@ -247,12 +263,13 @@ impl Store {
     }
 
     /// Restores several outs as a set: every one is staged (copied and verified beside its
-    /// place) before any is moved in, so a missing or corrupt object replaces none of them.
+    /// place, in parallel) before any is moved in, so a missing or corrupt object replaces none
+    /// of them.
     pub fn restore_all(&self, outs: &[(&FileRecord, PathBuf)]) -> Result<(), RestoreError> {
-        let mut staged = Vec::with_capacity(outs.len());
-        for (record, dest) in outs {
-            staged.push(self.stage(record, dest)?);
-        }
+        let staged: Vec<Staged> = outs
+            .par_iter()
+            .map(|(record, dest)| self.stage(record, dest))
+            .collect::<Result<_, _>>()?;
         for staged in staged {
             staged.commit()?;
         }
@@ -309,6 +326,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
     use std::sync::Mutex;
 
     use super::*;
@@ -345,6 +363,47 @@ mod tests {
                 .to_string_lossy()
                 .contains(".tmp-"))
         );
+    }
+
+    #[test]
+    fn a_downloaded_object_is_trusted_only_while_it_is_the_file_this_process_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("cache")).unwrap();
+        let hash = blake3::hash(b"good").to_hex().to_string();
+        let mut temp = store.temp_file().unwrap();
+        temp.write_all(b"good").unwrap();
+        store.persist_verified(temp, &hash).unwrap();
+        let record = FileRecord {
+            path: "f".to_owned(),
+            hash: hash.clone(),
+            size: 4,
+            files: None,
+        };
+        let file = dir.path().join("f");
+        store.restore(&record, &file).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "good");
+        // Changed since it was verified (same size): hashed again, found corrupt, deleted.
+        let object = store.object_path(&hash);
+        std::fs::set_permissions(&object, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::write(&object, "evil").unwrap();
+        // As a later write would (timestamps are coarse: a write within the same clock tick as
+        // the download keeps them, see the module comment).
+        std::fs::File::options()
+            .write(true)
+            .open(&object)
+            .unwrap()
+            .set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1))
+            .unwrap();
+        let error = store.restore(&record, &file).unwrap_err();
+        assert!(matches!(error, RestoreError::Corrupt { .. }), "{error:?}");
+        assert!(!object.exists());
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "good");
+        // Another file renamed over it is not the one verified either.
+        let mut temp = store.temp_file().unwrap();
+        temp.write_all(b"evil").unwrap();
+        temp.persist(&object).unwrap();
+        let error = store.restore(&record, &file).unwrap_err();
+        assert!(matches!(error, RestoreError::Corrupt { .. }), "{error:?}");
     }
 
     #[test]

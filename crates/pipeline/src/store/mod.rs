@@ -17,9 +17,10 @@
 //! (the run-cache), `checkout` (staging and restoring outs as a set), `gc` (run-cache policies,
 //! unreferenced objects).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::error::{IoContext, PipelineError, Result};
 
@@ -50,6 +51,34 @@ pub struct Store {
     links: Vec<LinkType>,
     /// Set once a reflink was refused (the file system cannot clone): not tried again.
     reflink_refused: Arc<AtomicBool>,
+    /// Objects this process downloaded, hashed and renamed into place itself, with the identity
+    /// of the file it wrote: a restore that finds the object still that very file (same inode,
+    /// size, mtime and ctime) need not hash it again (see `checkout`).
+    verified: Arc<Mutex<HashMap<String, Identity>>>,
+}
+
+/// What identifies one version of a file: a rename keeps it, any write or `chmod` changes
+/// its mtime or ctime, a replacement changes its inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Identity {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Identity {
+    fn of(metadata: &std::fs::Metadata) -> Identity {
+        use std::os::unix::fs::MetadataExt;
+        Identity {
+            dev: metadata.dev(),
+            ino: metadata.ino(),
+            size: metadata.len(),
+            mtime: (metadata.mtime(), metadata.mtime_nsec()),
+            ctime: (metadata.ctime(), metadata.ctime_nsec()),
+        }
+    }
 }
 
 /// How an attempt to link (store or restore) one file ended.
@@ -71,6 +100,7 @@ impl Store {
             dir,
             links: crate::spec::DEFAULT_LINK_TYPES.to_vec(),
             reflink_refused: Arc::new(AtomicBool::new(false)),
+            verified: Arc::default(),
         })
     }
 

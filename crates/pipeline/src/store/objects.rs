@@ -43,6 +43,40 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::persist`] for a temporary file whose blake3 the caller has just computed from
+    /// its bytes and found to be `hash` (a download): the object this puts in place is
+    /// remembered, and a restore in this process that finds that very file (same inode, size,
+    /// mtime, ctime) copies it without hashing it again. An object already in place, which this
+    /// process did not verify, is hashed on restore as always.
+    pub(crate) fn persist_verified(&self, temp: tempfile::NamedTempFile, hash: &str) -> Result<()> {
+        let target = self.object_path(hash);
+        if target.is_file() {
+            return Ok(());
+        }
+        let written = temp.as_file().metadata().at("open", temp.path())?;
+        self.persist(temp, hash)?;
+        let metadata = std::fs::symlink_metadata(&target).at("open", &target)?;
+        // Only the file this process wrote (not one another process renamed there since).
+        if metadata.is_file() && (metadata.dev(), metadata.ino()) == (written.dev(), written.ino())
+        {
+            self.verified
+                .lock()
+                .expect("verified lock")
+                .insert(hash.to_owned(), super::Identity::of(&metadata));
+        }
+        Ok(())
+    }
+
+    /// Whether object `hash`, whose metadata is `metadata`, is the very file this process
+    /// verified and put in place ([`Store::persist_verified`]), unchanged since.
+    pub(crate) fn verified_here(&self, hash: &str, metadata: &std::fs::Metadata) -> bool {
+        self.verified
+            .lock()
+            .expect("verified lock")
+            .get(hash)
+            .is_some_and(|identity| *identity == super::Identity::of(metadata))
+    }
+
     /// Stores `bytes` (a folder manifest); returns its hash.
     pub fn add_bytes(&self, bytes: &[u8]) -> Result<String> {
         let hash = blake3::hash(bytes).to_hex().to_string();
