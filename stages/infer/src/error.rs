@@ -2,6 +2,8 @@
 //! is about, and knows its class (the user's to fix: exit 2; the work failing: exit 1) through
 //! [`Classified`], which `icodegen_artifacts::cli` maps to the exit code.
 
+use std::path::PathBuf;
+
 use icodegen_artifacts::cli::Classified;
 use icodegen_lm::LmError;
 
@@ -17,6 +19,15 @@ pub enum InferError {
     #[error("{message}")]
     Option {
         option: &'static str,
+        message: String,
+    },
+    /// The shard parts given to `--merge` do not make one run (a part given twice or missing,
+    /// parts of other models, settings, splits or testbeds): the shard runs that made them
+    /// failed or their inputs changed, so the work failed (exit 1). `part` is the part named,
+    /// when one is.
+    #[error("{message}")]
+    Parts {
+        part: Option<PathBuf>,
         message: String,
     },
     /// The model folder, its tokenizer, the device or libtorch (classified by
@@ -35,6 +46,14 @@ impl InferError {
         }
     }
 
+    /// Shard parts that do not fit together, about `part` when one is to blame.
+    pub fn parts(part: Option<&std::path::Path>, message: impl Into<String>) -> Self {
+        InferError::Parts {
+            part: part.map(std::path::Path::to_path_buf),
+            message: message.into(),
+        }
+    }
+
     /// An error in the use of the command-line option `option`.
     pub fn option(option: &'static str, message: impl Into<String>) -> Self {
         InferError::Option {
@@ -45,11 +64,13 @@ impl InferError {
 }
 
 impl Classified for InferError {
-    /// Params and options are the user's (exit 2); a model error has the class
-    /// [`LmError::is_user_error`] gives it.
+    /// Params and options are the user's (exit 2); shard parts that do not fit together are
+    /// the work failing (exit 1); a model error has the class [`LmError::is_user_error`] gives
+    /// it.
     fn is_user_error(&self) -> bool {
         match self {
             InferError::Params { .. } | InferError::Option { .. } => true,
+            InferError::Parts { .. } => false,
             InferError::Lm(error) => error.is_user_error(),
         }
     }

@@ -46,21 +46,34 @@ pub fn merge(
             .find(|(key, _)| key == "icodegen.shard")
             .map(|(_, value)| value.clone())
             .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "`{}` is not a shard part (no icodegen.shard)",
-                    part.display()
+                InferError::parts(
+                    Some(part),
+                    format!(
+                        "`{}` is not a shard part (no icodegen.shard)",
+                        part.display()
+                    ),
                 )
             })?;
         if !shards_seen.insert(shard.clone()) {
-            anyhow::bail!("shard {shard} is given twice (`{}`)", part.display());
+            return Err(InferError::parts(
+                Some(part),
+                format!("shard {shard} is given twice (`{}`)", part.display()),
+            )
+            .into());
         }
         match &first {
             None => first = Some((part.clone(), keep)),
-            Some((first_path, first_keep)) if *first_keep != keep => anyhow::bail!(
-                "`{}` and `{}` come from different models or settings",
-                first_path.display(),
-                part.display()
-            ),
+            Some((first_path, first_keep)) if *first_keep != keep => {
+                return Err(InferError::parts(
+                    Some(part),
+                    format!(
+                        "`{}` and `{}` come from different models or settings",
+                        first_path.display(),
+                        part.display()
+                    ),
+                )
+                .into());
+            }
             _ => {}
         }
         for row in icodegen_artifacts::read_all::<tokens::Row>(part)? {
@@ -76,11 +89,23 @@ pub fn merge(
         .collect();
     match counts.into_iter().collect::<Vec<_>>().as_slice() {
         [Some(count)] if *count == shards_seen.len() => {}
-        [Some(count)] => anyhow::bail!(
-            "{} of {count} shard parts given: every shard is needed",
-            shards_seen.len()
-        ),
-        _ => anyhow::bail!("the parts are shards of different splits: {shards_seen:?}"),
+        [Some(count)] => {
+            return Err(InferError::parts(
+                None,
+                format!(
+                    "{} of {count} shard parts given: every shard is needed",
+                    shards_seen.len()
+                ),
+            )
+            .into());
+        }
+        _ => {
+            return Err(InferError::parts(
+                None,
+                format!("the parts are shards of different splits: {shards_seen:?}"),
+            )
+            .into());
+        }
     }
     let model_id = metadata
         .iter()
@@ -106,12 +131,16 @@ pub fn merge(
         };
         let positions: Vec<i32> = tokens.iter().map(|token| token.position).collect();
         if positions != expected {
-            anyhow::bail!(
-                "the parts cover positions {:?}.. of row `{row_id}` ({} tokens), not each of 1..{} once: a shard is missing or from another testbed",
-                positions.iter().take(5).collect::<Vec<_>>(),
-                positions.len(),
-                expected.len() + 1
-            );
+            return Err(InferError::parts(
+                None,
+                format!(
+                    "the parts cover positions {:?}.. of row `{row_id}` ({} tokens), not each of 1..{} once: a shard is missing or from another testbed",
+                    positions.iter().take(5).collect::<Vec<_>>(),
+                    positions.len(),
+                    expected.len() + 1
+                ),
+            )
+            .into());
         }
         let k = tokens.first().map_or(0, |token| token.topk_ids.len());
         let stats = TokenStatistics {
@@ -129,9 +158,13 @@ pub fn merge(
         }
     }
     if let Some(row_id) = by_row.keys().next() {
-        anyhow::bail!(
-            "the parts hold row `{row_id}`, which the testbed does not: parts of another testbed"
-        );
+        return Err(InferError::parts(
+            None,
+            format!(
+                "the parts hold row `{row_id}`, which the testbed does not: parts of another testbed"
+            ),
+        )
+        .into());
     }
     token_writer.finish()?;
     score_writer.finish()?;
