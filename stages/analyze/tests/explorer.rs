@@ -542,6 +542,7 @@ fn the_explorer_of_ten_models_over_five_thousand_rows_filters_links_and_draws_to
         assert_eq!(model["topk"], true, "{model}");
     }
     assert!(bytes_of(&all, &report, "k_") > 0, "top-k files are written");
+    bound_note(&report, "all token views kept");
     // Every model of the fixture tokenizes a row alike: one layout per row, shared.
     let mut layouts = 0;
     for path in &all {
@@ -738,6 +739,31 @@ fn the_explorer_of_ten_models_over_five_thousand_rows_filters_links_and_draws_to
     }
 }
 
+/// `study.json`'s record of the explorer's size bound, after checking that its note is
+/// `expected` (unless empty) and that `index.html` (next to the explorer link) and `summary.md`
+/// say it.
+fn bound_note(report: &Path, expected: &str) -> serde_json::Value {
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(report.join("study.json")).unwrap()).unwrap();
+    let note = manifest["explorer"]["note"].as_str().unwrap().to_owned();
+    if !expected.is_empty() {
+        assert_eq!(note, expected);
+    }
+    let html = fs_err::read_to_string(report.join("index.html")).unwrap();
+    assert!(
+        html.contains(&format!(
+            "<a href=\"explorer.html\">Row explorer</a><span class=\"bound\">({note})</span>"
+        )),
+        "index.html states the bound next to the explorer link: {note}"
+    );
+    let summary = fs_err::read_to_string(report.join("summary.md")).unwrap();
+    assert!(
+        summary.contains(&format!("Row explorer (`explorer.html`): {note}.")),
+        "summary.md states the bound: {note}"
+    );
+    manifest
+}
+
 /// The size bound (`report_max_mb`) on the same fixture with a bound of 30 MB: top-k is dropped,
 /// then the token views of a deterministic sample of snippets are kept, pairs whole, and the
 /// explorer says so for a row left out.
@@ -769,6 +795,25 @@ fn bounded(fixture: &Fixture, chromium: Option<&Path>) {
     );
     let warnings = table["warnings"].to_string();
     assert!(warnings.contains("report_max_mb"), "{warnings}");
+    let manifest = bound_note(&report, "");
+    let explorer = &manifest["explorer"];
+    let (snippets, kept_snippets) = (
+        explorer["snippets"].as_u64().unwrap(),
+        explorer["kept_snippets"].as_u64().unwrap(),
+    );
+    assert_eq!(explorer["topk_dropped"], true, "{explorer}");
+    assert_eq!(explorer["sampled"], bound["sampled"], "{explorer}");
+    assert!(kept_snippets > 0 && kept_snippets < snippets, "{explorer}");
+    assert!(
+        (kept_snippets as f64 / snippets as f64 - sampled).abs() < 0.05,
+        "{explorer}"
+    );
+    bound_note(
+        &report,
+        &format!(
+            "token views kept for {kept_snippets} of {snippets} snippets; top-k dropped to stay under 30 MB"
+        ),
+    );
     // The same rows keep their tokens in every model, pairs whole; the row table lists all.
     let ids: Vec<&str> = table["rows"]["id"]
         .as_array()

@@ -396,12 +396,19 @@ pub fn write_report(study: &Study, out: &Path) -> Result<()> {
     write_table(&tables, TABLES[5], &results.refutations, &seed)?;
     write_table(&tables, TABLES[6], &results.comparisons, &seed)?;
     write_table(&tables, TABLES[7], &results.seed_checks, &seed)?;
-    let report = report::Report::build(study);
+    let mut report = report::Report::build(study);
+    // The page is written before the explorer, which counts it against the size bound, and
+    // again once the bound's note is known (a line longer; `RESERVE` covers it).
     fs_err::write(
         folder.path().join("index.html"),
         render::html::page(&report)?,
     )?;
-    explorer::write(study, folder.path())?;
+    let explorer = explorer::write(study, folder.path())?;
+    report.explorer_note = Some(explorer.bound.note());
+    fs_err::write(
+        folder.path().join("index.html"),
+        render::html::page(&report)?,
+    )?;
     fs_err::write(
         folder.path().join("summary.md"),
         render::markdown::summary(&report),
@@ -427,6 +434,15 @@ pub fn write_report(study: &Study, out: &Path) -> Result<()> {
             "incomplete_pairs": study.testbed.incomplete_pairs,
         },
         "tables": TABLES,
+        "explorer": {
+            "max_mb": explorer.bound.max_bytes as f64 / 1e6,
+            "full_mb": explorer.bound.full_bytes as f64 / 1e6,
+            "topk_dropped": explorer.bound.topk_dropped,
+            "sampled": explorer.bound.sampled,
+            "snippets": explorer.bound.snippets,
+            "kept_snippets": explorer.bound.kept_snippets,
+            "note": explorer.bound.note(),
+        },
         "causal_claims": study.claims.to_json(),
         "warnings": study.warnings,
     });

@@ -33,9 +33,28 @@ pub struct Bound {
     pub topk_dropped: bool,
     /// The fraction of snippets whose token views are kept, when sampled.
     pub sampled: Option<f64>,
+    /// The testbed's snippets (rows joined by intervention pairs).
+    pub snippets: usize,
+    /// The snippets whose token views are kept (all of them unless sampled).
+    pub kept_snippets: usize,
 }
 
 impl Bound {
+    /// What the report says next to the explorer link: what the bound left out, if anything.
+    pub fn note(&self) -> String {
+        let mb = self.max_bytes as f64 / 1e6;
+        match (self.topk_dropped, self.sampled) {
+            (false, None) => "all token views kept".to_owned(),
+            (true, None) => {
+                format!("all token views kept; top-k dropped to stay under {mb:.0} MB")
+            }
+            (_, Some(_)) => format!(
+                "token views kept for {} of {} snippets; top-k dropped to stay under {mb:.0} MB",
+                self.kept_snippets, self.snippets
+            ),
+        }
+    }
+
     /// The explorer's warning, when something was removed.
     pub fn warning(&self) -> Option<String> {
         let mb = |bytes: u64| bytes as f64 / 1e6;
@@ -83,39 +102,64 @@ fn files(data: &Path, prefix: &str) -> Result<Vec<(PathBuf, u64)>> {
     Ok(out)
 }
 
-/// The position in [0, 1) of each explorer row's snippet (rows joined by pairs).
-fn snippet_positions(study: &Study, order: &Order) -> Vec<f64> {
-    let rows = &study.testbed.rows;
-    let mut parent: Vec<usize> = (0..rows.len()).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
+/// The snippets of the explorer's rows (rows joined by intervention pairs).
+struct Snippets {
+    /// Per explorer row: its snippet's position in [0, 1), from the hash of the snippet's
+    /// smallest `row_id`.
+    positions: Vec<f64>,
+    /// Per explorer row: its snippet (the testbed row index of that smallest `row_id`).
+    roots: Vec<usize>,
+}
+
+impl Snippets {
+    fn new(study: &Study, order: &Order) -> Self {
+        let rows = &study.testbed.rows;
+        let mut parent: Vec<usize> = (0..rows.len()).collect();
+        fn root(parent: &mut [usize], mut i: usize) -> usize {
+            while parent[i] != i {
+                parent[i] = parent[parent[i]];
+                i = parent[i];
+            }
+            i
         }
-        i
-    }
-    let mut first: HashMap<(&str, &str), usize> = HashMap::new();
-    for entry in &study.testbed.entries {
-        let key = (entry.intervention.as_str(), entry.pair_id.as_str());
-        let other = *first.entry(key).or_insert(entry.row);
-        let (a, b) = (root(&mut parent, other), root(&mut parent, entry.row));
-        // The root is the smallest row_id of the snippet.
-        if rows[a].row_id <= rows[b].row_id {
-            parent[b] = a;
-        } else {
-            parent[a] = b;
+        let mut first: HashMap<(&str, &str), usize> = HashMap::new();
+        for entry in &study.testbed.entries {
+            let key = (entry.intervention.as_str(), entry.pair_id.as_str());
+            let other = *first.entry(key).or_insert(entry.row);
+            let (a, b) = (root(&mut parent, other), root(&mut parent, entry.row));
+            // The root is the smallest row_id of the snippet.
+            if rows[a].row_id <= rows[b].row_id {
+                parent[b] = a;
+            } else {
+                parent[a] = b;
+            }
         }
+        let roots: Vec<usize> = order
+            .rows
+            .iter()
+            .map(|&row| root(&mut parent, row))
+            .collect();
+        let positions = roots
+            .iter()
+            .map(|&smallest| {
+                let hash = blake3::hash(rows[smallest].row_id.as_bytes());
+                let bytes: [u8; 8] = hash.as_bytes()[..8].try_into().unwrap_or([0; 8]);
+                u64::from_le_bytes(bytes) as f64 / 2f64.powi(64)
+            })
+            .collect();
+        Self { positions, roots }
     }
-    order
-        .rows
-        .iter()
-        .map(|&row| {
-            let smallest = root(&mut parent, row);
-            let hash = blake3::hash(rows[smallest].row_id.as_bytes());
-            let bytes: [u8; 8] = hash.as_bytes()[..8].try_into().unwrap_or([0; 8]);
-            u64::from_le_bytes(bytes) as f64 / 2f64.powi(64)
-        })
-        .collect()
+
+    /// The number of snippets whose position falls below `fraction`.
+    fn below(&self, fraction: f64) -> usize {
+        self.roots
+            .iter()
+            .zip(&self.positions)
+            .filter(|(_, at)| **at < fraction)
+            .map(|(root, _)| root)
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    }
 }
 
 /// Keeps the row lines of `path` whose explorer row is kept; returns the new size.
@@ -159,6 +203,9 @@ pub(crate) fn apply(
         full_bytes: size()?,
         ..Bound::default()
     };
+    let snippets = Snippets::new(study, order);
+    bound.snippets = snippets.below(f64::INFINITY);
+    bound.kept_snippets = bound.snippets;
     if bound.full_bytes <= max_bytes {
         return Ok(bound);
     }
@@ -179,7 +226,7 @@ pub(crate) fn apply(
     token_files.extend(files(data, "l_")?);
     let tokens: u64 = token_files.iter().map(|(_, bytes)| bytes).sum();
     let others = total - tokens;
-    let positions = snippet_positions(study, order);
+    let positions = &snippets.positions;
     let mut fraction = 1.0;
     let mut tokens = tokens;
     for _ in 0..10 {
@@ -201,6 +248,7 @@ pub(crate) fn apply(
         }
     }
     bound.sampled = Some(fraction);
+    bound.kept_snippets = snippets.below(fraction);
     for (m, model) in models.iter_mut().enumerate() {
         model.blocks.retain(|block| {
             token_files

@@ -16,6 +16,9 @@ pub fn summary(report: &Report) -> String {
     let summary = &report.summary;
     let mut text = String::from("# icodegen study: summary\n\n");
     let _ = writeln!(text, "{}\n", summary.overview);
+    if let Some(note) = &report.explorer_note {
+        let _ = writeln!(text, "Row explorer (`explorer.html`): {note}.\n");
+    }
     for (title, lines) in &summary.sections {
         let _ = writeln!(text, "## {title}\n");
         for line in lines {

@@ -115,6 +115,9 @@ pub struct Report<'a> {
     pub testbed: Option<TestbedDescription>,
     // summary.md
     pub concept_lists: Vec<ConceptList<'a>>,
+    /// What the explorer's size bound left out (`Bound::note`), shown next to the explorer
+    /// link; set once the explorer is written.
+    pub explorer_note: Option<String>,
 }
 
 fn effect_rows<'a>(
@@ -336,6 +339,7 @@ impl<'a> Report<'a> {
                 .as_deref()
                 .map(|covariates| testbed_description(study, covariates)),
             concept_lists,
+            explorer_note: None,
         }
     }
 }

@@ -27,6 +27,7 @@ header h1{margin:0 0 6px;font-size:26px;font-weight:650}\
 header p{margin:0;color:#c9d6e2;max-width:1100px}\
 nav{position:sticky;top:0;z-index:2;background:#fff;border-bottom:1px solid var(--line);padding:8px 40px;font-size:14px}\
 nav a{color:var(--accent);text-decoration:none;margin-right:18px;white-space:nowrap}\
+nav .bound{color:#666;font-size:12px;margin-left:-12px}\
 main{padding:8px 40px 60px;max-width:1400px}\
 section{margin:30px 0 10px}\
 h2{font-size:21px;border-bottom:2px solid var(--line);padding-bottom:4px;margin:0 0 12px}\
@@ -292,9 +293,16 @@ pub fn page(report: &Report) -> Result<String> {
          <nav><a href=\"#summary\">Summary</a><a href=\"#models\">Models</a><a href=\"#concepts\">Concepts</a>\
          <a href=\"#categories\">Distributions</a><a href=\"#interventions\">Interventions</a>\
          <a href=\"#effects\">Causal effects</a><a href=\"#refutations\">Refutations</a>\
-         <a href=\"#seed\">Seed findings</a><a href=\"#explanations\">Explanations</a><a href=\"#method\">Method &amp; tables</a><a href=\"explorer.html\">Row explorer</a></nav><main>",
+         <a href=\"#seed\">Seed findings</a><a href=\"#explanations\">Explanations</a><a href=\"#method\">Method &amp; tables</a><a href=\"explorer.html\">Row explorer</a>{}</nav><main>",
         chooser_css(),
-        escape(&report.summary.overview)
+        escape(&report.summary.overview),
+        report
+            .explorer_note
+            .as_ref()
+            .map_or(String::new(), |note| format!(
+                "<span class=\"bound\">({})</span>",
+                escape(note)
+            ))
     );
     summary::section(&mut page, report);
     models::section(&mut page, report);
