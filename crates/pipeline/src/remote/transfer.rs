@@ -283,20 +283,25 @@ fn copy_into_folder(source: &std::path::Path, dest: &std::path::Path, hash: &str
             .create_new(true)
             .open(&candidate)
         {
-            Ok(_) => {
-                staged = Some(candidate);
+            Ok(file) => {
+                staged = Some((candidate, file));
                 break;
             }
             Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(error) => return Err(PipelineError::io("create", &candidate, error)),
         }
     }
-    let staged = staged.ok_or_else(|| {
+    let (staged, mut file) = staged.ok_or_else(|| {
         PipelineError::Internal(format!("no free staging name beside {}", dest.display()))
     })?;
     let result = (|| -> Result<u64> {
-        let size = std::fs::copy(source, &staged)
+        // Into the file just created, not `std::fs::copy` to its path, which reopens it with
+        // O_TRUNC (ext4 then starts writing back a file truncated to 0 when it is closed).
+        let mut reader = std::fs::File::open(source)
+            .map_err(|error| PipelineError::io("read", source, error))?;
+        let size = std::io::copy(&mut reader, &mut file)
             .map_err(|error| PipelineError::io("write", &staged, error))?;
+        drop(file);
         std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o644))
             .map_err(|error| PipelineError::io("write", &staged, error))?;
         let found = hash_file(&staged)?;
