@@ -139,6 +139,9 @@ pub struct Study {
     pub models: Vec<Model>,
     pub covariates: Option<Vec<covariates::Row>>,
     pub results: Results,
+    /// The token-level table per language of the rows, (language, row), when the testbed has
+    /// more than one language (`tables/tokens` stays pooled).
+    pub tokens_by_language: Vec<(String, study_tokens::Row)>,
     /// Total / direct / indirect effects of the interventions, subgroup effects and the
     /// sensitivity of the concept effects ([`decomposition`]).
     pub claims: decomposition::CausalClaims,
@@ -328,11 +331,17 @@ pub fn analyze(
     results.seed_checks = compare::seed_checks(&models, &testbed, &params, &claims.decompositions);
     let tables =
         tokens::TokenTables::open(testbed_path, &models, &params, testbed.base_from_original)?;
+    let mut tokens_by_language = Vec::new();
     for (index, model) in models.iter().enumerate() {
         results
             .tokens
             .extend(tables.aggregates(index, model, &params)?);
+        if testbed.languages.len() > 1 {
+            tokens_by_language.extend(tables.aggregates_by_language(index, model, &params)?);
+        }
     }
+    // By language, then in each model's order.
+    tokens_by_language.sort_by(|(a, _), (b, _)| a.cmp(b));
     let explanations = report::explanations(&tables, &models, &testbed, &params)?;
     Ok(Study {
         params,
@@ -340,6 +349,7 @@ pub fn analyze(
         models,
         covariates,
         results,
+        tokens_by_language,
         claims,
         explanations,
         warnings,

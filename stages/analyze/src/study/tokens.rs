@@ -55,6 +55,9 @@ fn query_rows<A: Artifact>(sql: &Sql, query: &str) -> Result<Vec<A>> {
     Ok(rows)
 }
 
+/// The language column of [`TokenTables::aggregates_by_language`]'s query.
+const LANGUAGE: &str = "language";
+
 /// The SQL session with the testbed and each model's token tables registered.
 pub struct TokenTables {
     sql: Sql,
@@ -111,12 +114,100 @@ impl TokenTables {
         if model.tags.is_none() {
             return Ok(Vec::new());
         }
+        let query = self.aggregate_query(model_index, model, params, false);
+        query_rows(&self.sql, &query).with_context(|| {
+            format!(
+                "aggregating `{}`",
+                model.tags.as_ref().expect("checked").display()
+            )
+        })
+    }
+
+    /// The same aggregates per language of the rows (the testbed's `row_id` -> `language`):
+    /// (language, row), by language, in one pass over the model's tags.
+    pub fn aggregates_by_language(
+        &self,
+        model_index: usize,
+        model: &Model,
+        params: &StudyParams,
+    ) -> Result<Vec<(String, study_tokens::Row)>> {
+        if model.tags.is_none() {
+            return Ok(Vec::new());
+        }
+        let query = self.aggregate_query(model_index, model, params, true);
+        let context = || {
+            format!(
+                "aggregating `{}` per language",
+                model.tags.as_ref().expect("checked").display()
+            )
+        };
+        let batches = self
+            .sql
+            .query(&query)
+            .with_context(|| format!("running\n{query}"))
+            .with_context(context)?;
+        let schema = study_tokens::Row::schema();
+        let mut rows = Vec::new();
+        for batch in &batches {
+            let languages = batch
+                .column_by_name(LANGUAGE)
+                .with_context(|| format!("the query result has no column `{LANGUAGE}`"))?;
+            let languages = arrow::compute::cast(languages, &arrow::datatypes::DataType::Utf8)?;
+            let languages = languages
+                .as_any()
+                .downcast_ref::<arrow::array::StringArray>()
+                .context("language as text")?;
+            let table = study_tokens::Row::from_batch(&conform(batch, &schema)?)
+                .map_err(|problem| anyhow::anyhow!("{problem:?} in\n{query}"))
+                .with_context(context)?;
+            rows.extend(
+                table
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, row)| (languages.value(i).to_owned(), row)),
+            );
+        }
+        Ok(rows)
+    }
+
+    /// The aggregate query of one model, with the rows' language as a leading group when
+    /// `by_language` (column [`LANGUAGE`]).
+    fn aggregate_query(
+        &self,
+        model_index: usize,
+        model: &Model,
+        params: &StudyParams,
+        by_language: bool,
+    ) -> String {
         use study_tokens::col;
         let table = tags_table(model_index);
         let probability = format!("exp(CAST({} AS DOUBLE))", tags::col::logprob);
-        let select = |kind: &str, concept: &str, filter: &str, group: &str| {
+        let (base, language, by) = if by_language {
+            (
+                format!(
+                    "SELECT DISTINCT l.{row}, l.{language} FROM testbed l JOIN ({base}) o ON l.{row} = o.{row}",
+                    row = testbed::col::row_id,
+                    language = testbed::col::language,
+                    base = self.base_filter
+                ),
+                format!("b.{} AS {LANGUAGE}, ", testbed::col::language),
+                format!("b.{}", testbed::col::language),
+            )
+        } else {
+            (self.base_filter.clone(), String::new(), String::new())
+        };
+        let select = |kind: &str, concept: &str, filter: &str, group: &[String]| {
+            let group: Vec<&str> = std::iter::once(by.as_str())
+                .chain(group.iter().map(String::as_str))
+                .filter(|column| !column.is_empty())
+                .collect();
+            let group = if group.is_empty() {
+                String::new()
+            } else {
+                format!("GROUP BY {}", group.join(", "))
+            };
             format!(
-                "SELECT {model} AS {model_id}, {kind} AS {concept_kind}, {concept} AS {concept_col}, \
+                "SELECT {language}{model} AS {model_id}, {kind} AS {concept_kind}, {concept} AS {concept_col}, \
                  COUNT(*) AS {n_tokens}, COUNT(DISTINCT t.{row_id}) AS {n_rows}, \
                  AVG({p}) AS {mean_prob}, MEDIAN({p}) AS {median_prob}, \
                  AVG(CASE WHEN {p} >= {confident} THEN 1.0 ELSE 0.0 END) AS {share_confident}, \
@@ -142,39 +233,37 @@ impl TokenTables {
                 share_erroneous = col::share_erroneous,
                 logprob = tags::col::logprob,
                 cross_entropy = col::cross_entropy,
-                base = self.base_filter,
             )
         };
         let all = TokenConceptKind::All.as_str();
         let query = [
-            select(all, &literal(all), "", ""),
+            select(all, &literal(all), "", &[]),
             select(
                 TokenConceptKind::Category.as_str(),
                 &format!("t.{}", tags::col::category),
                 &format!("AND t.{} IS NOT NULL", tags::col::category),
-                &format!("GROUP BY t.{}", tags::col::category),
+                &[format!("t.{}", tags::col::category)],
             ),
             select(
                 TokenConceptKind::NodeType.as_str(),
                 &format!("t.{}", tags::col::node_type),
                 &format!("AND t.{} IS NOT NULL", tags::col::node_type),
-                &format!("GROUP BY t.{}", tags::col::node_type),
+                &[format!("t.{}", tags::col::node_type)],
             ),
         ]
         .join("\nUNION ALL\n");
-        let query = format!(
-            "SELECT * FROM ({query}) WHERE {n} > 0 ORDER BY {kind}, {mean} DESC, {concept}",
+        format!(
+            "SELECT * FROM ({query}) WHERE {n} > 0 ORDER BY {first}{kind}, {mean} DESC, {concept}",
             n = col::n_tokens,
+            first = if by_language {
+                format!("{LANGUAGE}, ")
+            } else {
+                String::new()
+            },
             kind = col::concept_kind,
             mean = col::mean_prob,
             concept = col::concept
-        );
-        query_rows(&self.sql, &query).with_context(|| {
-            format!(
-                "aggregating `{}`",
-                model.tags.as_ref().expect("checked").display()
-            )
-        })
+        )
     }
 
     /// The tags and nodes of one (model, row), for a local explanation; `None` when the model

@@ -67,6 +67,59 @@ pub fn many_models_and_languages(report: &Path) {
     assert!(summary.contains("## Leaderboard\n") && summary.contains("## Leaderboard (python)"));
     readable(&html, &summary);
     per_language_charts(&html);
+    per_language_tokens(report, &html, &summary);
+}
+
+/// Part 4 of issue 16 for the token-level table: beside the pooled table, one per language
+/// (the rows' language through the testbed), whose token counts add up to the pooled ones, in
+/// `index.html` and (all tokens only) in `summary.md`.
+fn per_language_tokens(report: &Path, html: &str, summary: &str) {
+    use icodegen_artifacts::schemas::study_tokens;
+    let pooled: Vec<study_tokens::Row> =
+        icodegen_artifacts::read_all(report.join("tables/tokens.parquet")).unwrap();
+    let start = html
+        .find("<h4>All languages (pooled)</h4>")
+        .expect("the pooled token table, labelled");
+    let section = &html[start..];
+    let section = &section[..section.find("</details>").unwrap()];
+    // The number in the first numeric cell after `cells` (the tokens column).
+    let tokens_after = |block: &str, cells: &str| -> Option<i64> {
+        let rest = &block[block.find(cells)? + cells.len()..];
+        let rest = rest.strip_prefix("<td class=\"n\">")?;
+        rest[..rest.find('<')?].parse().ok()
+    };
+    let mut blocks = Vec::new();
+    for language in ["java", "python"] {
+        let marker = format!(
+            "<div class=\"language-view\" data-view=\"tokens\" data-language=\"{language}\"><h4>{language}</h4>"
+        );
+        let at = section
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no token table for {language}"));
+        let block = &section[at..];
+        blocks.push(&block[..block.find("</table>").unwrap()]);
+    }
+    let mut models = 0;
+    for row in pooled.iter().filter(|row| row.concept_kind == "all") {
+        let cells = format!("<td>{}</td><td>all</td><td>all</td>", row.model_id);
+        assert_eq!(tokens_after(section, &cells), Some(row.n_tokens), "{cells}");
+        let split: Vec<i64> = blocks
+            .iter()
+            .map(|block| tokens_after(block, &cells).expect("every model in every language"))
+            .collect();
+        assert!(split.iter().all(|&n| n > 0), "{split:?}");
+        assert_eq!(split.iter().sum::<i64>(), row.n_tokens, "{}", row.model_id);
+        for language in ["java", "python"] {
+            assert!(
+                summary.contains(&format!("| {} | {language} | ", row.model_id)),
+                "summary.md: {} in {language}",
+                row.model_id
+            );
+        }
+        models += 1;
+    }
+    assert_eq!(models, MODELS, "every model has tags");
+    assert!(summary.contains("## Token level per language (all tokens)"));
 }
 
 /// Part 6 of issue 16: a one-sentence finding above each leaderboard and heat map (in the HTML

@@ -2,6 +2,8 @@
 
 use std::fmt::Write as _;
 
+use icodegen_artifacts::vocab::TokenConceptKind;
+
 use crate::study::compare::with_ci;
 use crate::study::format::{estimate_ci, number};
 use crate::study::report::Report;
@@ -91,6 +93,35 @@ pub fn summary(report: &Report) -> String {
                 row.n_rows,
                 with_ci(row.mean, row.ci_low.zip(row.ci_high)),
                 row.reading
+            );
+        }
+    }
+    if !report.language_tokens.is_empty() {
+        // Every token of the rows, pooled then per language (the categories are in index.html).
+        let _ = writeln!(
+            text,
+            "\n## Token level per language (all tokens)\n\n| model | language | tokens | rows | mean p | share ≥ confident | share < poor | cross-entropy |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        let all = TokenConceptKind::All.as_str();
+        let pooled = report.tokens.iter().map(|row| ("all languages", *row));
+        let languages = report
+            .language_tokens
+            .iter()
+            .flat_map(|(language, rows)| rows.iter().map(|row| (*language, *row)));
+        for (language, row) in pooled.chain(languages) {
+            if row.concept_kind != all {
+                continue;
+            }
+            let _ = writeln!(
+                text,
+                "| {} | {language} | {} | {} | {} | {} | {} | {} |",
+                row.model_id,
+                row.n_tokens,
+                row.n_rows,
+                number(row.mean_prob),
+                number(row.share_confident),
+                number(row.share_erroneous),
+                number(row.cross_entropy)
             );
         }
     }

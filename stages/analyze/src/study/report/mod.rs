@@ -90,6 +90,8 @@ pub struct Report<'a> {
     pub concept_charts: Vec<RowChart>,
     pub node_charts: Vec<RowChart>,
     pub tokens: Vec<&'a study_tokens::Row>,
+    /// The token-level table per language (several languages only), by language.
+    pub language_tokens: Vec<(&'a str, Vec<&'a study_tokens::Row>)>,
     pub distributions: Option<RowChart>,
     // Interventions
     pub intervention_charts: Vec<RowChart>,
@@ -143,6 +145,21 @@ fn effect_rows<'a>(
             },
         })
         .collect()
+}
+
+/// `study.tokens_by_language` grouped by language, without node types (as the pooled table).
+fn language_tokens(study: &Study) -> Vec<(&str, Vec<&study_tokens::Row>)> {
+    let mut out: Vec<(&str, Vec<&study_tokens::Row>)> = Vec::new();
+    for (language, row) in &study.tokens_by_language {
+        if row.concept_kind == "node_type" {
+            continue;
+        }
+        match out.last_mut() {
+            Some((last, rows)) if *last == language.as_str() => rows.push(row),
+            _ => out.push((language, vec![row])),
+        }
+    }
+    out
 }
 
 fn method_bullets(params: &StudyParams) -> Vec<String> {
@@ -301,6 +318,7 @@ impl<'a> Report<'a> {
                 .iter()
                 .filter(|row| row.concept_kind != "node_type")
                 .collect(),
+            language_tokens: language_tokens(study),
             distributions: charts::category_boxes(study, &results.concepts, None),
             intervention_charts: study
                 .models

@@ -7,6 +7,8 @@ use anyhow::Result;
 use icodegen_explain::escape;
 
 use super::{Table, finding, heat, per_language, svg};
+use icodegen_artifacts::schemas::study_tokens;
+
 use crate::study::format::number;
 use crate::study::report::Report;
 
@@ -54,33 +56,18 @@ pub fn section(page: &mut String, report: &Report) -> Result<()> {
     page.push_str("</details>");
     if !report.tokens.is_empty() {
         page.push_str("<details><summary>Token-level view (every token counted once, from tags.parquet with SQL)</summary>");
-        let mut table = Table::new(&[
-            ("model", false),
-            ("kind", false),
-            ("concept", false),
-            ("tokens", true),
-            ("rows", true),
-            ("mean p", true),
-            ("median p", true),
-            ("share ≥ confident", true),
-            ("share &lt; poor", true),
-            ("cross-entropy", true),
-        ]);
-        for row in &report.tokens {
-            table.push(vec![
-                escape(&row.model_id),
-                escape(&row.concept_kind),
-                escape(&row.concept),
-                row.n_tokens.to_string(),
-                row.n_rows.to_string(),
-                number(row.mean_prob),
-                number(row.median_prob),
-                number(row.share_confident),
-                number(row.share_erroneous),
-                number(row.cross_entropy),
-            ]);
+        if !report.language_tokens.is_empty() {
+            page.push_str("<h4>All languages (pooled)</h4>");
         }
-        page.push_str(&table.html());
+        page.push_str(&token_table(&report.tokens));
+        for (language, rows) in &report.language_tokens {
+            let _ = write!(
+                page,
+                "<div class=\"language-view\" data-view=\"tokens\" data-language=\"{0}\"><h4>{0}</h4>{1}</div>",
+                escape(language),
+                token_table(rows)
+            );
+        }
         page.push_str("</details>");
     }
     page.push_str("</section>");
@@ -92,4 +79,35 @@ pub fn section(page: &mut String, report: &Report) -> Result<()> {
     })?;
     page.push_str("</section>");
     Ok(())
+}
+
+/// The token-level table (pooled or one language's).
+fn token_table(rows: &[&study_tokens::Row]) -> String {
+    let mut table = Table::new(&[
+        ("model", false),
+        ("kind", false),
+        ("concept", false),
+        ("tokens", true),
+        ("rows", true),
+        ("mean p", true),
+        ("median p", true),
+        ("share ≥ confident", true),
+        ("share &lt; poor", true),
+        ("cross-entropy", true),
+    ]);
+    for row in rows {
+        table.push(vec![
+            escape(&row.model_id),
+            escape(&row.concept_kind),
+            escape(&row.concept),
+            row.n_tokens.to_string(),
+            row.n_rows.to_string(),
+            number(row.mean_prob),
+            number(row.median_prob),
+            number(row.share_confident),
+            number(row.share_erroneous),
+            number(row.cross_entropy),
+        ]);
+    }
+    table.html()
 }
