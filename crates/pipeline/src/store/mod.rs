@@ -10,7 +10,8 @@
 //!
 //! Objects are written to `tmp/` while being hashed and renamed into place only when complete,
 //! so the cache never holds a partial object; every restore re-hashes what it copies, so a
-//! corrupted object is detected, deleted and reported instead of used.
+//! corrupted object is detected, deleted and reported instead of used (the one exception: an
+//! object this process has just downloaded and verified, still that very file; see `checkout`).
 //!
 //! Split by concern, all methods of [`Store`]: `objects` (adding files and folders, manifests,
 //! verifying), `links` (how outs share storage with objects: reflink, hardlink, copy), `runs`
