@@ -189,8 +189,8 @@ fi
 # (BENCH_REMOTE=1, the default) the 30-stage pipeline's outs, one stage writing 10,000 small
 # files, and one stage writing 4 large files (4 x BENCH_LARGE_MB): push to an empty remote, a
 # no-op push (nothing to send), pull into an empty cache with no outs; each the median of RUNS.
-# icodegen hashes every byte it moves (push: the local object; pull: the download, and checkout
-# again); DVC does not on a folder remote.
+# icodegen hashes every byte it moves (push: the local object; pull: the download, which checkout
+# then trusts while it is the file verified); DVC does not on a folder remote.
 [ "${BENCH_REMOTE:-1}" = 1 ] || exit 0
 log "push / pull to folder remotes"
 remote_case() {  # $1 = label, $2 = icodegen workspace, $3 = dvc workspace
