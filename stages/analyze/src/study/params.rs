@@ -4,6 +4,7 @@
 //! unknown keys are errors with file, line and a "did you mean" hint.
 
 use icodegen_artifacts::Covariates;
+use icodegen_artifacts::vocab::{ConceptKind, Intervention};
 use icodegen_causal::{Method, Refuter};
 use icodegen_stats::IntervalMethod;
 use serde::{Deserialize, Serialize};
@@ -24,7 +25,7 @@ pub struct StudyParams {
     pub min_rows: usize,
     /// Concepts of this kind are the outcomes of interventions, the continuous treatments and
     /// the between-model measures: `category` (default) or `node_type`.
-    pub concept_kind: String,
+    pub concept_kind: ConceptKind,
     /// Confounders adjusted for: `n_tokens` (the model's token count) and covariate names.
     /// Empty = all of them.
     pub confounders: Vec<String>,
@@ -69,7 +70,7 @@ impl Default for StudyParams {
             seed: 20_230_206,
             bootstrap: BootstrapParams::default(),
             min_rows: 10,
-            concept_kind: "category".to_owned(),
+            concept_kind: ConceptKind::Category,
             confounders: Vec::new(),
             methods: Method::ALL.to_vec(),
             primary_method: Method::LinearRegression,
@@ -149,7 +150,7 @@ impl Default for SeedCheckParams {
                 "line_comment",
                 "block_comment",
             ]),
-            bug_intervention: "bugfix".to_owned(),
+            bug_intervention: Intervention::Bugfix.as_str().to_owned(),
         }
     }
 }
@@ -199,12 +200,6 @@ impl StudyParams {
             return Err(format!(
                 "min_rows must be at least 3, got {}",
                 self.min_rows
-            ));
-        }
-        if self.concept_kind != "category" && self.concept_kind != "node_type" {
-            return Err(format!(
-                "concept_kind must be `category` or `node_type`, got `{}`",
-                self.concept_kind
             ));
         }
         if self.primary_method != Method::LinearRegression {
@@ -291,6 +286,23 @@ mod tests {
         };
         let message = params.validate().unwrap_err();
         assert!(message.contains("did you mean `n_tokens`?"), "{message}");
+    }
+
+    #[test]
+    fn a_concept_kind_outside_the_vocabulary_names_the_place_and_the_nearest_value() {
+        let error = icodegen_artifacts::params::from_str::<StudyParams>(
+            std::path::Path::new("params.yaml"),
+            "analyze:\n  concept_kind: nodetype\n",
+            "analyze",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.starts_with("params.yaml:2:3: "), "{error}");
+        assert!(
+            error.contains("key `analyze.concept_kind`: unknown variant `nodetype`, expected `node_type` or `category`"),
+            "{error}"
+        );
+        assert!(error.contains("did you mean `node_type`?"), "{error}");
     }
 
     #[test]

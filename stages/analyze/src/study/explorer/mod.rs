@@ -207,7 +207,7 @@ fn index(
         })
         .collect();
     let testbed = &study.testbed;
-    let kind = &study.params.concept_kind;
+    let kind = study.params.concept_kind.as_str();
     // Concepts present in a row (of the study's concept kind), over every model.
     let mut concept_names: Vec<String> = study
         .models

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use icodegen_artifacts::schemas::{study_concepts, study_effects};
+use icodegen_artifacts::vocab::{ConceptKind, Metric, Reading};
 
 use crate::study::Study;
 use crate::study::charts::{
@@ -27,9 +28,9 @@ pub fn model_color(study: &Study, model_id: &str) -> charts::Paint {
 }
 
 fn reading_color(reading: &str) -> charts::Paint {
-    match reading {
-        "confident" => CONFIDENT,
-        "erroneous" => POOR,
+    match reading.parse() {
+        Ok(Reading::Confident) => CONFIDENT,
+        Ok(Reading::Erroneous) => POOR,
         _ => GREY,
     }
 }
@@ -80,7 +81,7 @@ pub fn concept_chart(
     }
     rows.sort_by(|a, b| b.mean.total_cmp(&a.mean));
     let model_id = scoped(model_id, language);
-    let title = if kind == "category" {
+    let title = if ConceptKind::Category == kind {
         format!(
             "{model_id}: mean probability per category ({} intervals)",
             level(params)
@@ -116,9 +117,9 @@ pub fn concept_chart(
         })
         .collect();
     chart.legend = vec![
-        ("confident".to_owned(), CONFIDENT, false),
-        ("uncertain".to_owned(), GREY, false),
-        ("erroneous".to_owned(), POOR, false),
+        (Reading::Confident.to_string(), CONFIDENT, false),
+        (Reading::Uncertain.to_string(), GREY, false),
+        (Reading::Erroneous.to_string(), POOR, false),
         (
             format!("no interval (< {} rows)", params.min_rows),
             GREY,
@@ -143,10 +144,10 @@ pub fn category_boxes(
     table: &[study_concepts::Row],
     language: Option<&str>,
 ) -> Option<RowChart> {
-    let kind = &study.params.concept_kind;
+    let kind = study.params.concept_kind.as_str();
     let concepts: BTreeSet<&str> = table
         .iter()
-        .filter(|row| &row.concept_kind == kind)
+        .filter(|row| row.concept_kind == kind)
         .map(|row| row.concept.as_str())
         .collect();
     if concepts.is_empty() {
@@ -182,7 +183,7 @@ pub fn category_boxes(
             .filter_map(|(index, model)| {
                 let row = table.iter().find(|row| {
                     row.model_id == model.model_id
-                        && &row.concept_kind == kind
+                        && row.concept_kind == kind
                         && row.concept == concept
                 })?;
                 Some(Mark::Box {
@@ -247,7 +248,7 @@ pub fn intervention_boxes(
                 .find(|row| {
                     row.model_id == model.model_id
                         && &row.intervention == intervention
-                        && row.outcome == "cross_entropy"
+                        && row.outcome == Metric::CrossEntropy
                 })
                 .map(|row| {
                     format!(
@@ -312,7 +313,9 @@ pub fn forest(study: &Study, kind: &str) -> Option<RowChart> {
         .effects
         .iter()
         .filter(|row| {
-            row.treatment_kind == kind && row.method == primary && row.outcome == "cross_entropy"
+            row.treatment_kind == kind
+                && row.method == primary
+                && row.outcome == Metric::CrossEntropy
         })
         .collect();
     if rows.is_empty() {

@@ -6,7 +6,6 @@
 use icodegen_artifacts::schemas::{study_concepts, study_metrics};
 
 use super::charts;
-use super::other_kind;
 use crate::study::Study;
 use crate::study::charts::RowChart;
 use crate::study::concepts::{concepts_on, metrics_on};
@@ -135,7 +134,7 @@ pub fn views(study: &Study, per_language: &PerLanguage) -> Vec<LanguageView> {
             LanguageView {
                 language: language.to_owned(),
                 concept_charts: concept(kind, 40),
-                node_charts: concept(other_kind(kind), 30),
+                node_charts: concept(study.params.concept_kind.other().as_str(), 30),
                 distributions: charts::category_boxes(study, &tables.concepts, Some(language)),
                 intervention_charts: study
                     .models

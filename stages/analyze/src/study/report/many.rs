@@ -3,6 +3,7 @@
 //! taxonomy's order, and the pairwise comparison of cross-entropy as a matrix.
 
 use icodegen_artifacts::schemas::{study_comparisons, study_concepts, study_metrics};
+use icodegen_artifacts::vocab::Metric;
 
 use crate::study::Study;
 use crate::study::format::{code_span, estimate_ci, level, number};
@@ -208,7 +209,7 @@ pub fn leaderboard(
         .filter(|model| {
             metrics
                 .iter()
-                .any(|row| row.model_id == model.model_id && row.metric == "cross_entropy")
+                .any(|row| row.model_id == model.model_id && row.metric == Metric::CrossEntropy)
         })
         .collect();
     // values[m][i]: model m's cross-entropy on rows[i].
@@ -261,12 +262,12 @@ pub fn leaderboard(
         .iter()
         .enumerate()
         .filter_map(|(index, model)| {
-            let metric = |name: &str| {
+            let metric = |name: Metric| {
                 metrics
                     .iter()
                     .find(|row| row.model_id == model.model_id && row.metric == name)
             };
-            let cross_entropy = metric("cross_entropy")?;
+            let cross_entropy = metric(Metric::CrossEntropy)?;
             let (rank_low, rank_high) = if seen[index].is_empty() {
                 (rank[index], rank[index])
             } else {
@@ -282,7 +283,7 @@ pub fn leaderboard(
                 model_id: model.model_id.clone(),
                 n: cross_entropy.n,
                 cross_entropy: Estimate::of(cross_entropy),
-                accuracy: metric("accuracy").map(Estimate::of),
+                accuracy: metric(Metric::Accuracy).map(Estimate::of),
                 rank: rank[index],
                 rank_low,
                 rank_high,
@@ -492,7 +493,7 @@ pub fn comparison_matrix(
 ) -> Option<Matrix> {
     let rows: Vec<&study_comparisons::Row> = comparisons
         .iter()
-        .filter(|row| row.measure == "cross_entropy")
+        .filter(|row| row.measure == Metric::CrossEntropy)
         .collect();
     if models.len() < 2 || rows.is_empty() {
         return None;
@@ -544,6 +545,7 @@ pub fn comparison_matrix(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use icodegen_artifacts::vocab::ConceptKind;
 
     #[test]
     fn ranks_are_ascending_with_nan_last() {
@@ -606,7 +608,7 @@ mod tests {
             vec![cell(0.2), cell(0.3)],
         ];
         assert_eq!(
-            heat_finding("node_type", &concepts, &cells, 2, None),
+            heat_finding(ConceptKind::NodeType.as_str(), &concepts, &cells, 2, None),
             "`scope` is the best-predicted node type for all 2 models (mean p 0.800 to 0.900); `*` the worst for 1 of 2 models (mean p 0.100 to 0.500)."
         );
     }

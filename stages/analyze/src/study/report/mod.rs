@@ -18,6 +18,7 @@ use icodegen_artifacts::schemas::{
     study_comparisons, study_concepts, study_effects, study_metrics, study_paired,
     study_refutations, study_seed_checks, study_tokens,
 };
+use icodegen_artifacts::vocab::{Metric, TokenConceptKind};
 
 pub use explanations::{ExplanationBlock, explanations};
 pub use summary::{ModelSummary, Summary};
@@ -27,15 +28,6 @@ use super::charts::RowChart;
 use super::effects::{CONCEPT, INTERVENTION};
 use super::numbers::five_numbers;
 use super::params::StudyParams;
-
-/// The concept kind that is not the configured one (`category` <-> `node_type`).
-pub fn other_kind(kind: &str) -> &'static str {
-    if kind == "category" {
-        "node_type"
-    } else {
-        "category"
-    }
-}
 
 /// One row of the effects tables, with its adjustment set counted.
 pub struct EffectRow<'a> {
@@ -151,7 +143,7 @@ fn effect_rows<'a>(
 fn language_tokens(study: &Study) -> Vec<(&str, Vec<&study_tokens::Row>)> {
     let mut out: Vec<(&str, Vec<&study_tokens::Row>)> = Vec::new();
     for (language, row) in &study.tokens_by_language {
-        if row.concept_kind == "node_type" {
+        if row.concept_kind == TokenConceptKind::NodeType {
             continue;
         }
         match out.last_mut() {
@@ -307,7 +299,7 @@ impl<'a> Report<'a> {
                         study,
                         &results.concepts,
                         &model.model_id,
-                        other_kind(kind),
+                        params.concept_kind.other().as_str(),
                         30,
                         None,
                     )
@@ -316,7 +308,7 @@ impl<'a> Report<'a> {
             tokens: results
                 .tokens
                 .iter()
-                .filter(|row| row.concept_kind != "node_type")
+                .filter(|row| row.concept_kind != TokenConceptKind::NodeType)
                 .collect(),
             language_tokens: language_tokens(study),
             distributions: charts::category_boxes(study, &results.concepts, None),
@@ -328,12 +320,12 @@ impl<'a> Report<'a> {
             paired_loss: results
                 .paired
                 .iter()
-                .filter(|row| row.outcome == "cross_entropy")
+                .filter(|row| row.outcome == Metric::CrossEntropy)
                 .collect(),
             paired_concepts: results
                 .paired
                 .iter()
-                .filter(|row| row.outcome != "cross_entropy")
+                .filter(|row| row.outcome != Metric::CrossEntropy)
                 .collect(),
             language_effects,
             language_forest,
@@ -342,10 +334,10 @@ impl<'a> Report<'a> {
             intervention_forest: charts::forest(study, INTERVENTION),
             concept_forest: charts::forest(study, CONCEPT),
             intervention_effects: effect_rows(study, |row| {
-                row.treatment_kind == INTERVENTION && row.outcome == "cross_entropy"
+                row.treatment_kind == INTERVENTION && row.outcome == Metric::CrossEntropy
             }),
             intervention_concept_effects: effect_rows(study, |row| {
-                row.treatment_kind == INTERVENTION && row.outcome != "cross_entropy"
+                row.treatment_kind == INTERVENTION && row.outcome != Metric::CrossEntropy
             }),
             concept_effects: effect_rows(study, |row| row.treatment_kind == CONCEPT),
             refutations: &results.refutations,

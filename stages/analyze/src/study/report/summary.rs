@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use icodegen_artifacts::schemas::{study_concepts, study_effects};
+use icodegen_artifacts::vocab::{ConceptKind, Metric, Reading};
 
 use crate::study::Study;
 use crate::study::effects::CONCEPT;
@@ -69,7 +70,7 @@ impl Summary {
 }
 
 fn concept_phrase(row: &study_concepts::Row) -> String {
-    let name = if row.concept_kind == "node_type" {
+    let name = if row.concept_kind == ConceptKind::NodeType {
         code_span(&row.concept)
     } else {
         row.concept.clone()
@@ -133,21 +134,21 @@ impl Summary {
                 })
                 .collect();
             ranked.sort_by_key(|row| row.rank);
-            let metric = |name: &str| {
+            let metric = |name: Metric| {
                 results
                     .metrics
                     .iter()
                     .find(|row| row.model_id == model.model_id && row.metric == name)
             };
             let mut line = format!("**{}**", model.model_id);
-            if let Some(row) = metric("cross_entropy") {
+            if let Some(row) = metric(Metric::CrossEntropy) {
                 let _ = write!(
                     line,
                     ": cross-entropy {} nats/token",
                     estimate_ci(Some(row.mean), row.ci_low, row.ci_high)
                 );
             }
-            if let Some(row) = metric("accuracy") {
+            if let Some(row) = metric(Metric::Accuracy) {
                 let _ = write!(
                     line,
                     ", top-1 accuracy {}",
@@ -171,7 +172,7 @@ impl Summary {
                 let _ = write!(
                     line,
                     "Best predicted {}: {}; worst: {}.",
-                    if params.concept_kind == "category" {
+                    if params.concept_kind == ConceptKind::Category {
                         "categories"
                     } else {
                         "node types"
@@ -189,11 +190,11 @@ impl Summary {
                 }
                 let confident = ranked
                     .iter()
-                    .filter(|row| row.reading == "confident")
+                    .filter(|row| row.reading == Reading::Confident)
                     .count();
                 let erroneous = ranked
                     .iter()
-                    .filter(|row| row.reading == "erroneous")
+                    .filter(|row| row.reading == Reading::Erroneous)
                     .count();
                 let _ = write!(
                     line,
@@ -209,11 +210,7 @@ impl Summary {
                     params.concept_kind, params.min_rows
                 );
             }
-            let other_kind = if params.concept_kind == "category" {
-                "node_type"
-            } else {
-                "category"
-            };
+            let other_kind = params.concept_kind.other();
             let mut others: Vec<&study_concepts::Row> = results
                 .concepts
                 .iter()
@@ -235,7 +232,7 @@ impl Summary {
                 let _ = write!(
                     line,
                     " Among {}: best {}; worst {}.",
-                    if other_kind == "node_type" {
+                    if other_kind == ConceptKind::NodeType {
                         "node types"
                     } else {
                         "categories"
@@ -323,7 +320,7 @@ impl Summary {
         for row in results
             .comparisons
             .iter()
-            .filter(|row| row.measure == "cross_entropy")
+            .filter(|row| row.measure == Metric::CrossEntropy)
         {
             let difference = row.mean_difference.unwrap_or(f64::NAN);
             let verdict = match excludes_zero(row.ci_low, row.ci_high) {

@@ -12,6 +12,7 @@ mod summary;
 use std::fmt::Write as _;
 
 use anyhow::Result;
+use icodegen_artifacts::vocab::Verdict;
 use icodegen_explain::escape;
 
 use crate::study::charts::{self, RowChart};
@@ -160,10 +161,10 @@ pub(super) fn badge(passed: Option<bool>) -> String {
 }
 
 pub(super) fn verdict_badge(verdict: &str) -> String {
-    let class = match verdict {
-        "holds" => "holds",
-        "partly holds" => "partly",
-        "does not hold" => "not",
+    let class = match verdict.parse() {
+        Ok(Verdict::Holds) => "holds",
+        Ok(Verdict::PartlyHolds) => "partly",
+        Ok(Verdict::DoesNotHold) => "not",
         _ => "na",
     };
     format!("<span class=\"badge {class}\">{}</span>", escape(verdict))
