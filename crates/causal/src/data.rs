@@ -16,6 +16,26 @@ impl Column {
             values,
         }
     }
+
+    /// Checks that the column has `rows` values (as column `reference` has), all finite.
+    pub(crate) fn check(&self, reference: &str, rows: usize) -> Result<()> {
+        if self.values.len() != rows {
+            return Err(CausalError::LengthMismatch {
+                column: self.name.clone(),
+                reference: reference.to_owned(),
+                expected: rows,
+                got: self.values.len(),
+            });
+        }
+        if let Some(row) = self.values.iter().position(|value| !value.is_finite()) {
+            return Err(CausalError::NonFinite {
+                column: self.name.clone(),
+                row,
+                value: self.values[row],
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Treatment T, outcome Y and confounders Z as columns of equal length, all finite, with a
@@ -40,21 +60,7 @@ impl CausalData {
                 return Err(CausalError::DuplicateColumn(column.name.clone()));
             }
             seen.push(&column.name);
-            if column.values.len() != rows {
-                return Err(CausalError::LengthMismatch {
-                    column: column.name.clone(),
-                    reference: treatment.name.clone(),
-                    expected: rows,
-                    got: column.values.len(),
-                });
-            }
-            if let Some(row) = column.values.iter().position(|value| !value.is_finite()) {
-                return Err(CausalError::NonFinite {
-                    column: column.name.clone(),
-                    row,
-                    value: column.values[row],
-                });
-            }
+            column.check(&treatment.name, rows)?;
         }
         let needed = confounders.len() + 3;
         if rows < needed {

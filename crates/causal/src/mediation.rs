@@ -211,21 +211,7 @@ impl MediationData {
             .chain(std::iter::once(&outcome))
             .chain(&covariates)
         {
-            if column.values.len() != rows {
-                return Err(CausalError::LengthMismatch {
-                    column: column.name.clone(),
-                    reference: treatment.name.clone(),
-                    expected: rows,
-                    got: column.values.len(),
-                });
-            }
-            if let Some(row) = column.values.iter().position(|value| !value.is_finite()) {
-                return Err(CausalError::NonFinite {
-                    column: column.name.clone(),
-                    row,
-                    value: column.values[row],
-                });
-            }
+            column.check(&treatment.name, rows)?;
         }
         if let Some(value) = constant_value(&treatment.values) {
             return Err(CausalError::ConstantTreatment {

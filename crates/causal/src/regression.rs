@@ -36,6 +36,24 @@ pub(crate) struct OlsFit {
 
 /// OLS of `y` on `x` (which includes the intercept column). `names` label the columns of `x`
 /// for the singular-design error.
+/// Fails when a diagonal entry of an R factor is negligible next to the largest: its column is
+/// constant or a linear combination of the others (`names` label the columns).
+fn check_rank(diagonal: &DVector<f64>, names: &[&str]) -> Result<()> {
+    let largest = diagonal
+        .iter()
+        .fold(0.0f64, |acc, value| acc.max(value.abs()));
+    match diagonal
+        .iter()
+        .position(|value| value.abs() <= largest * 1e-10)
+    {
+        Some(column) => Err(CausalError::Singular(format!(
+            "column `{}` is constant or a linear combination of the others",
+            names.get(column).copied().unwrap_or("?")
+        ))),
+        None => Ok(()),
+    }
+}
+
 pub(crate) fn ols(x: DMatrix<f64>, y: &[f64], names: &[&str]) -> Result<OlsFit> {
     let (n, p) = x.shape();
     if n <= p {
@@ -47,20 +65,7 @@ pub(crate) fn ols(x: DMatrix<f64>, y: &[f64], names: &[&str]) -> Result<OlsFit> 
     }
     let qr = x.qr();
     let r = qr.r();
-    let largest = r
-        .diagonal()
-        .iter()
-        .fold(0.0f64, |acc, value| acc.max(value.abs()));
-    if let Some(column) = r
-        .diagonal()
-        .iter()
-        .position(|value| value.abs() <= largest * 1e-10)
-    {
-        return Err(CausalError::Singular(format!(
-            "column `{}` is constant or a linear combination of the others",
-            names.get(column).copied().unwrap_or("?")
-        )));
-    }
+    check_rank(&r.diagonal(), names)?;
     let mut qty = DVector::from_column_slice(y);
     qr.q_tr_mul(&mut qty);
     let head = qty.rows(0, p).into_owned();
@@ -137,20 +142,7 @@ pub(crate) fn subset_treatment_coefficient(
         r = block.qr().r();
     }
     let design = r.view((0, 0), (p, p));
-    let largest = design
-        .diagonal()
-        .iter()
-        .fold(0.0f64, |acc, value| acc.max(value.abs()));
-    if let Some(column) = design
-        .diagonal()
-        .iter()
-        .position(|value| value.abs() <= largest * 1e-10)
-    {
-        return Err(CausalError::Singular(format!(
-            "column `{}` is constant or a linear combination of the others",
-            names.get(column).copied().unwrap_or("?")
-        )));
-    }
+    check_rank(&design.diagonal(), names)?;
     let head = r.view((0, p), (p, 1)).into_owned();
     let coefficients = design
         .into_owned()

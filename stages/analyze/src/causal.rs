@@ -82,7 +82,7 @@ pub struct CausalArgs {
 
 /// Maps a library error to a CLI error: data and option problems are the user's (exit 2), a
 /// method that cannot estimate on valid data is a failure (exit 1). Rows become file rows.
-fn classify(error: CausalError, data_path: &Path, label: RowLabel) -> AnalyzeError {
+pub(crate) fn classify(error: CausalError, data_path: &Path, label: RowLabel) -> AnalyzeError {
     let data = |message: String| AnalyzeError::data(data_path, message);
     match error {
         CausalError::NonFinite { column, row, value } => data(format!(

@@ -64,13 +64,11 @@ pub struct MediationArgs {
     pub json: bool,
 }
 
+/// [`crate::causal::classify`] with mediation's own wording for a non-binary treatment under
+/// `--pairs` and for a bad pair.
 fn classify(error: CausalError, data_path: &Path, label: RowLabel) -> AnalyzeError {
     let data = |message: String| AnalyzeError::data(data_path, message);
     match error {
-        CausalError::NonFinite { column, row, value } => data(format!(
-            "column `{column}` has a non-finite value ({value}) at {}",
-            label.describe(row)
-        )),
         CausalError::NonBinaryTreatment {
             column, row, value, ..
         } => data(format!(
@@ -86,16 +84,7 @@ fn classify(error: CausalError, data_path: &Path, label: RowLabel) -> AnalyzeErr
             "pair column `{column}`: pair `{pair}` (first at {}) {reason}",
             label.describe(row)
         )),
-        error @ (CausalError::NotEstimable { .. } | CausalError::Stats(_)) => {
-            AnalyzeError::Estimation {
-                path: data_path.to_path_buf(),
-                source: error,
-            }
-        }
-        error => AnalyzeError::Causal {
-            path: data_path.to_path_buf(),
-            error,
-        },
+        error => crate::causal::classify(error, data_path, label),
     }
 }
 

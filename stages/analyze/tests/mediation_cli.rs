@@ -61,22 +61,20 @@ fn assert_usage_error(output: &Output, needles: &[&str]) {
 
 #[test]
 fn paired_mediation_prints_the_issue_shape() {
-    let output = mediation(
-        &fixture(),
-        &[
-            "--mediators",
-            "m1,m2,m3",
-            "--covariates",
-            "x1,x2",
-            "--pairs",
-            "pair",
-            "--simulations",
-            "300",
-            "--seed",
-            "7",
-            "--json",
-        ],
-    );
+    let paired = [
+        "--mediators",
+        "m1,m2,m3",
+        "--covariates",
+        "x1,x2",
+        "--pairs",
+        "pair",
+        "--simulations",
+        "300",
+        "--seed",
+        "7",
+        "--json",
+    ];
+    let output = mediation(&fixture(), &paired);
     let report = json(&output);
     for key in ["total", "direct", "indirect", "proportion_mediated"] {
         assert!(report[key]["estimate"].is_f64(), "{key}: {report}");
@@ -94,22 +92,7 @@ fn paired_mediation_prints_the_issue_shape() {
         + report["indirect"]["estimate"].as_f64().unwrap();
     assert!((total - sum).abs() < 1e-9);
     // Seeded: the same command prints the same numbers.
-    let again = json(&mediation(
-        &fixture(),
-        &[
-            "--mediators",
-            "m1,m2,m3",
-            "--covariates",
-            "x1,x2",
-            "--pairs",
-            "pair",
-            "--simulations",
-            "300",
-            "--seed",
-            "7",
-            "--json",
-        ],
-    ));
+    let again = json(&mediation(&fixture(), &paired));
     assert_eq!(report, again);
 }
 
