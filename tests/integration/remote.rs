@@ -35,18 +35,9 @@ fn git(dir: &Path, args: &[&str]) {
     assert!(status.success(), "git {args:?}");
 }
 
-/// A workspace, run and committed (lock included), with a folder remote `shared` as default.
-fn workspace(remote: &Path) -> Project {
-    let project = Project::new();
-    project
-        .pipeline(PIPELINE)
-        .params("scale: 1\n")
-        .write("make.sh", SCRIPT)
-        .write("in.txt", "hello\n")
-        .write(
-            ".gitignore",
-            "/cache/\n/.icodegen/\n/out.txt\n/dir/\n/metrics.json\n/log.txt\n",
-        );
+/// Runs `project`, adds the folder remote `shared` as its default and commits it all (lock
+/// included) in a new git repository.
+fn run_and_commit_with_remote(project: Project, remote: &Path) -> Project {
     project.run(&["repro"]).ok();
     project
         .run(&[
@@ -61,6 +52,21 @@ fn workspace(remote: &Path) -> Project {
     git(project.root(), &["add", "-A"]);
     git(project.root(), &["commit", "-qm", "first"]);
     project
+}
+
+/// A workspace, run and committed (lock included), with a folder remote `shared` as default.
+fn workspace(remote: &Path) -> Project {
+    let project = Project::new();
+    project
+        .pipeline(PIPELINE)
+        .params("scale: 1\n")
+        .write("make.sh", SCRIPT)
+        .write("in.txt", "hello\n")
+        .write(
+            ".gitignore",
+            "/cache/\n/.icodegen/\n/out.txt\n/dir/\n/metrics.json\n/log.txt\n",
+        );
+    run_and_commit_with_remote(project, remote)
 }
 
 /// A fresh clone of `project` (no cache, no outs).
@@ -577,20 +583,7 @@ fn big_workspace(remote: &Path, size: usize) -> Project {
         ))
         .params("scale: 1\n")
         .write(".gitignore", "/cache/\n/.icodegen/\n/big.bin\n/log.txt\n");
-    project.run(&["repro"]).ok();
-    project
-        .run(&[
-            "remote",
-            "add",
-            "shared",
-            remote.to_str().unwrap(),
-            "--default",
-        ])
-        .ok();
-    git(project.root(), &["init", "-q"]);
-    git(project.root(), &["add", "-A"]);
-    git(project.root(), &["commit", "-qm", "first"]);
-    project
+    run_and_commit_with_remote(project, remote)
 }
 
 /// `icodegen ARGS` in `project` with the multipart threshold lowered (and S3 credentials, which a
