@@ -70,6 +70,18 @@ pub struct Reference {
     pub side: Side,
 }
 
+impl Reference {
+    /// The black line at zero (no effect).
+    pub fn zero() -> Reference {
+        Reference {
+            x: 0.0,
+            color: BLACK,
+            label: "0".to_owned(),
+            side: Side::Center,
+        }
+    }
+}
+
 /// A chart of rows.
 #[derive(Debug, Clone)]
 pub struct RowChart {

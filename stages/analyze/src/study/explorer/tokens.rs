@@ -378,17 +378,20 @@ impl Statement {
 
 /// Writes `l_K.js`: each row's distinct layouts, which the models' token rows refer to.
 pub(crate) fn write_layouts(data: &Path, layouts: &BTreeMap<usize, Vec<String>>) -> Result<()> {
+    let flush = |block: usize, lines: &[String]| {
+        write_lines(
+            &data.join(format!("l_{block}.js")),
+            "l",
+            &block.to_string(),
+            lines,
+        )
+    };
     let mut block = None;
     let mut lines = Vec::new();
     for (&row, entries) in layouts {
         if block != Some(row / CHUNK) {
             if let Some(block) = block {
-                write_lines(
-                    &data.join(format!("l_{block}.js")),
-                    "l",
-                    &block.to_string(),
-                    &lines,
-                )?;
+                flush(block, &lines)?;
             }
             block = Some(row / CHUNK);
             lines.clear();
@@ -396,12 +399,7 @@ pub(crate) fn write_layouts(data: &Path, layouts: &BTreeMap<usize, Vec<String>>)
         lines.push(format!("\"{row}\":[{}]", entries.join(",")));
     }
     if let Some(block) = block {
-        write_lines(
-            &data.join(format!("l_{block}.js")),
-            "l",
-            &block.to_string(),
-            &lines,
-        )?;
+        flush(block, &lines)?;
     }
     Ok(())
 }

@@ -334,12 +334,7 @@ pub fn forest(study: &Study, kind: &str) -> Option<RowChart> {
         )
     };
     let mut chart = RowChart::new(title, x_label);
-    chart.references = vec![Reference {
-        x: 0.0,
-        color: RGB_BLACK,
-        label: "0".to_owned(),
-        side: Side::Center,
-    }];
+    chart.references = vec![Reference::zero()];
     chart.right_title = Some("correlation of T and Y (Pearson r, p)".to_owned());
     chart.legend = vec![
         (format!("adjusted ({primary})"), PALETTE[0], false),
@@ -401,12 +396,7 @@ pub fn language_forest(study: &Study, effects: &[LanguageEffect]) -> Option<RowC
         "Effect of each intervention on cross-entropy, per language (paired, treated − control)",
         "treated − control, nats per token",
     );
-    chart.references = vec![Reference {
-        x: 0.0,
-        color: RGB_BLACK,
-        label: "0".to_owned(),
-        side: Side::Center,
-    }];
+    chart.references = vec![Reference::zero()];
     chart.right_title = Some("pairs per language".to_owned());
     chart.legend = languages
         .iter()
@@ -447,5 +437,3 @@ pub fn language_forest(study: &Study, effects: &[LanguageEffect]) -> Option<RowC
     chart.row_height = (12 * languages.len() as u32 + 14).max(24);
     Some(chart)
 }
-
-const RGB_BLACK: charts::Paint = plotters::style::RGBColor(0, 0, 0);
