@@ -255,6 +255,11 @@ impl<'a> RowMajor<'a> {
         }
     }
 
+    /// Rows.
+    pub(crate) fn len(&self) -> usize {
+        self.data.len()
+    }
+
     /// Values per row: treatment, outcome, then the confounders.
     pub(crate) fn width(&self) -> usize {
         self.width

@@ -37,6 +37,7 @@ mod estimators;
 mod graph;
 mod heterogeneity;
 mod mediation;
+mod refit;
 mod refute;
 mod regression;
 mod seed;

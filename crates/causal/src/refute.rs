@@ -39,6 +39,8 @@ use crate::error::{CausalError, Result};
 use crate::estimators::{
     EstimatorOptions, Method, bootstrap_rows, point_estimate_from, propensity_start,
 };
+use crate::refit::{PartialFit, SubsetFit};
+#[cfg(test)]
 use crate::regression::{Projection, dot, partial_coefficient, subset_treatment_coefficient};
 use crate::seed::child_seed;
 
@@ -286,16 +288,10 @@ pub fn refute(
     };
     // Linear regression under a new treatment or one more confounder: Frisch-Waugh-Lovell on
     // one projection off [1, Z] instead of a new QR per simulation (the same coefficient).
-    let projection = (method == Method::LinearRegression
+    let partial = (method == Method::LinearRegression
         && matches!(refuter, Refuter::Placebo | Refuter::RandomCommonCause))
-    .then(|| Projection::new(data).ok())
-    .flatten()
-    .map(|projection| {
-        let outcome = projection.residual(data.outcome());
-        (projection, outcome)
-    });
-    // TᵀT, the same for every permutation: the scale of the collinearity test.
-    let raw_tt = dot(data.treatment(), data.treatment());
+    .then(|| PartialFit::new(data).ok())
+    .flatten();
     let collinear = || {
         CausalError::Singular(format!(
             "column `{}` is constant or a linear combination of the others",
@@ -333,10 +329,8 @@ pub fn refute(
             let (effects, failed) = simulate(options.simulations, seed, stream, |rng| {
                 let mut permuted = data.treatment().to_vec();
                 permuted.shuffle(rng);
-                if let Some((projection, outcome)) = &projection {
-                    let treatment = projection.residual(&permuted);
-                    return partial_coefficient(&treatment, outcome, None, raw_tt)
-                        .ok_or_else(collinear);
+                if let Some(partial) = &partial {
+                    return partial.with_treatment(&permuted).ok_or_else(collinear);
                 }
                 estimate(&data.with_treatment(permuted), intercept_only.as_deref())
             })?;
@@ -368,15 +362,10 @@ pub fn refute(
                 coefficients.push(0.0);
                 coefficients
             });
-            let treatment = projection
-                .as_ref()
-                .map(|(projection, _)| projection.residual(data.treatment()));
             let (effects, failed) = simulate(options.simulations, seed, stream, |rng| {
                 let noise = standard_normals(rng, n);
-                if let (Some((projection, outcome)), Some(treatment)) = (&projection, &treatment) {
-                    let noise = projection.residual(&noise);
-                    return partial_coefficient(treatment, outcome, Some(&noise), raw_tt)
-                        .ok_or_else(collinear);
+                if let Some(partial) = &partial {
+                    return partial.with_extra_confounder(&noise).ok_or_else(collinear);
                 }
                 estimate(
                     &data.with_extra_confounder(Column::new(name.clone(), noise)),
@@ -398,11 +387,13 @@ pub fn refute(
             let table = data.row_major();
             let mut names = vec!["const", data.treatment_name()];
             names.extend(data.confounder_names());
+            // Linear regression: the whole table's QR downdated by the rows left out.
+            let subset =
+                (method == Method::LinearRegression).then(|| SubsetFit::new(&table, &names));
             let (effects, failed) = simulate(options.simulations, seed, stream, |rng| {
                 let rows: Vec<usize> = rand::seq::index::sample(rng, n, keep).into_vec();
-                if method == Method::LinearRegression {
-                    // A blocked QR of the rows in place of a copy of the subset.
-                    return subset_treatment_coefficient(&table, &rows, &names);
+                if let Some(subset) = &subset {
+                    return subset.coefficient(&rows);
                 }
                 estimate(&table.select_rows(&rows), start.as_deref())
             })?;

@@ -54,6 +54,22 @@ fn check_rank(diagonal: &DVector<f64>, names: &[&str]) -> Result<()> {
     }
 }
 
+/// The smallest absolute diagonal entry of an R factor relative to the largest (0 for an
+/// all-zero diagonal): how far the design is from [`check_rank`]'s 1e-10.
+pub(crate) fn min_relative_diagonal(diagonal: &DVector<f64>) -> f64 {
+    let largest = diagonal
+        .iter()
+        .fold(0.0f64, |acc, value| acc.max(value.abs()));
+    let smallest = diagonal
+        .iter()
+        .fold(f64::INFINITY, |acc, value| acc.min(value.abs()));
+    if largest > 0.0 {
+        smallest / largest
+    } else {
+        0.0
+    }
+}
+
 pub(crate) fn ols(x: DMatrix<f64>, y: &[f64], names: &[&str]) -> Result<OlsFit> {
     let (n, p) = x.shape();
     if n <= p {
@@ -114,6 +130,21 @@ pub(crate) fn subset_treatment_coefficient(
     rows: &[usize],
     names: &[&str],
 ) -> Result<f64> {
+    let r = tsqr(table, rows)?;
+    let p = r.ncols() - 1;
+    let design = r.view((0, 0), (p, p));
+    check_rank(&design.diagonal(), names)?;
+    let head = r.view((0, p), (p, 1)).into_owned();
+    let coefficients = design
+        .into_owned()
+        .solve_upper_triangular(&head)
+        .ok_or_else(|| CausalError::Singular("triangular solve failed".into()))?;
+    Ok(coefficients[1])
+}
+
+/// The R factor (p × (p + 1), `Qᵀy` in its last column) of `[1, T, Z, Y]` on the rows `rows`
+/// of `table`, by the blocked QR of [`subset_treatment_coefficient`].
+pub(crate) fn tsqr(table: &RowMajor<'_>, rows: &[usize]) -> Result<DMatrix<f64>> {
     let confounders = table.width() - 2;
     let p = confounders + 2;
     let width = p + 1;
@@ -141,14 +172,7 @@ pub(crate) fn subset_treatment_coefficient(
         }
         r = block.qr().r();
     }
-    let design = r.view((0, 0), (p, p));
-    check_rank(&design.diagonal(), names)?;
-    let head = r.view((0, p), (p, 1)).into_owned();
-    let coefficients = design
-        .into_owned()
-        .solve_upper_triangular(&head)
-        .ok_or_else(|| CausalError::Singular("triangular solve failed".into()))?;
-    Ok(coefficients[1])
+    Ok(r.rows(0, p).into_owned())
 }
 
 /// Rows per block of [`subset_treatment_coefficient`]: 2048 × 9 values fit in L2.
@@ -211,30 +235,8 @@ impl Projection {
     /// one pass (each with `dot`'s own lanes and order), then each value minus its projections
     /// in column order, the same arithmetic as one column at a time.
     pub fn residual(&self, v: &[f64]) -> Vec<f64> {
-        let n = v.len();
-        let columns: Vec<&[f64]> = self.basis.as_slice().chunks_exact(n).collect();
-        let mut sums = vec![[0.0f64; 4]; columns.len()];
-        let whole = n - n % 4;
-        for start in (0..whole).step_by(4) {
-            let x = &v[start..start + 4];
-            for (column, sums) in columns.iter().zip(sums.iter_mut()) {
-                let q = &column[start..start + 4];
-                for lane in 0..4 {
-                    sums[lane] += q[lane] * x[lane];
-                }
-            }
-        }
-        let coefficients: Vec<f64> = columns
-            .iter()
-            .zip(&sums)
-            .map(|(column, sums)| {
-                let mut total = (sums[0] + sums[1]) + (sums[2] + sums[3]);
-                for (q, x) in column[whole..].iter().zip(&v[whole..]) {
-                    total += q * x;
-                }
-                total
-            })
-            .collect();
+        let columns = self.columns(v.len());
+        let coefficients = dots(&columns, v);
         let mut out = v.to_vec();
         for (row, slot) in out.iter_mut().enumerate() {
             for (column, coefficient) in columns.iter().zip(&coefficients) {
@@ -243,6 +245,39 @@ impl Projection {
         }
         out
     }
+
+    /// The basis columns (each of length `n`, the number of rows).
+    pub fn columns(&self, n: usize) -> Vec<&[f64]> {
+        self.basis.as_slice().chunks_exact(n).collect()
+    }
+}
+
+/// `[c · v for c in columns]` in one pass over `v`, each with [`dot`]'s four lanes and order
+/// (the same values as one [`dot`] per column).
+pub(crate) fn dots(columns: &[&[f64]], v: &[f64]) -> Vec<f64> {
+    let n = v.len();
+    let mut sums = vec![[0.0f64; 4]; columns.len()];
+    let whole = n - n % 4;
+    for start in (0..whole).step_by(4) {
+        let x = &v[start..start + 4];
+        for (column, sums) in columns.iter().zip(sums.iter_mut()) {
+            let q = &column[start..start + 4];
+            for lane in 0..4 {
+                sums[lane] += q[lane] * x[lane];
+            }
+        }
+    }
+    columns
+        .iter()
+        .zip(&sums)
+        .map(|(column, sums)| {
+            let mut total = (sums[0] + sums[1]) + (sums[2] + sums[3]);
+            for (q, x) in column[whole..].iter().zip(&v[whole..]) {
+                total += q * x;
+            }
+            total
+        })
+        .collect()
 }
 
 /// The treatment coefficient of `Y ~ [1, T, Z]` from the residuals `t`, `y` of T and Y
