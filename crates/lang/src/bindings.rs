@@ -238,14 +238,25 @@ const NOT_VARIABLE_PARENT: u8 = 1 << 7;
 /// Rule flags by kind id of the language's snippet grammar, so the hot loop compares numbers,
 /// not kind names.
 fn flags(language: Language) -> &'static [u8] {
-    static TABLES: [OnceLock<Vec<u8>>; 6] = [const { OnceLock::new() }; 6];
+    flags_of_grammar(language, false)
+}
+
+/// The flags by kind id of [`Language::grammar`], or of [`Language::file_grammar`] when `file`
+/// (they differ for PHP only).
+fn flags_of_grammar(language: Language, file: bool) -> &'static [u8] {
+    static TABLES: [OnceLock<Vec<u8>>; 12] = [const { OnceLock::new() }; 12];
     let index = Language::ALL
         .iter()
         .position(|known| *known == language)
-        .expect("known language");
+        .expect("known language")
+        + if file { 6 } else { 0 };
     TABLES[index].get_or_init(|| {
         let rules = rules(language);
-        let grammar = language.grammar();
+        let grammar = if file {
+            language.file_grammar()
+        } else {
+            language.grammar()
+        };
         (0..grammar.node_kind_count())
             .map(|id| {
                 let id = id as u16;
@@ -305,6 +316,17 @@ impl<'a> Collector<'a> {
             rules: rules(snippet.language),
             table: flags(snippet.language),
             source: snippet.parsed_text(),
+            found: Bindings::default(),
+        }
+    }
+
+    /// A collector for a function's subtree in the tree of its whole file (`source`, parsed
+    /// with [`Language::file_grammar`]).
+    pub(crate) fn in_file(language: Language, source: &'a str) -> Self {
+        Collector {
+            rules: rules(language),
+            table: flags_of_grammar(language, true),
+            source,
             found: Bindings::default(),
         }
     }

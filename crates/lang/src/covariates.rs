@@ -27,8 +27,11 @@ use tree_sitter::Node;
 
 use crate::bindings;
 
+mod in_file;
 pub mod lizard_js;
 pub mod lizard_ruby;
+
+pub use in_file::covariates_in_file;
 
 /// Kinds whose subtrees lizard reports as functions of their own when nested in the
 /// snippet's function (their decision points are not the snippet's).
@@ -65,11 +68,12 @@ struct Decisions<'a> {
 }
 
 impl<'a> Decisions<'a> {
-    fn new(language: Language, source: &'a str) -> Self {
+    /// `grammar` is the one the walked tree was parsed with (its kind ids).
+    fn new(language: Language, grammar: &tree_sitter::Language, source: &'a str) -> Self {
         Decisions {
             language,
             source,
-            question_mark: language.grammar().id_for_node_kind("?", false),
+            question_mark: grammar.id_for_node_kind("?", false),
             keyword_names: keyword_names(language),
             separate: separate_function_classes(language),
             main: None,
@@ -77,6 +81,12 @@ impl<'a> Decisions<'a> {
             in_main: 0,
             everywhere: 0,
         }
+    }
+
+    /// The root a standalone parse puts above a function cut from a file (never a function).
+    fn visit_virtual_root(&mut self) {
+        self.functions_on_path.clear();
+        self.functions_on_path.push(0);
     }
 
     fn visit(&mut self, node: Node, class: Class, parent: Option<Node>, depth: usize) {
@@ -216,7 +226,11 @@ pub fn cyclomatic(snippet: &Snippet) -> usize {
         return ported;
     }
     let syntax = snippet.language.syntax();
-    let mut decisions = Decisions::new(snippet.language, snippet.parsed_text());
+    let mut decisions = Decisions::new(
+        snippet.language,
+        &snippet.language.grammar(),
+        snippet.parsed_text(),
+    );
     snippet.walk_with_path(|node, path| {
         decisions.visit(
             node,
@@ -252,104 +266,180 @@ fn lines_of_code(code: &str, comments: &[std::ops::Range<usize>]) -> usize {
     count
 }
 
-/// Every covariate of the snippet, from one walk over its tree.
-pub fn covariates(snippet: &Snippet) -> Covariates {
-    let syntax = snippet.language.syntax();
-    let code = snippet.code();
-    let offset = usize::from(snippet.is_wrapped());
+/// The state of one covariates walk. The same walk serves a parsed [`Snippet`] ([`covariates`])
+/// and a function's subtree in the tree of its file ([`covariates_in_file`]).
+struct Walk<'s> {
+    syntax: &'static crate::Syntax,
+    /// 1 when the snippet was parsed inside a shell (a virtual root sits above its nodes).
+    offset: usize,
+    ast_depth: usize,
+    nodes: usize,
+    errors: usize,
+    identifiers: usize,
+    words: HashSet<&'s str>,
+    counts: Counts,
+    has_function: bool,
+    /// Comments' byte ranges in the snippet's code.
+    comments: Vec<std::ops::Range<usize>>,
+    /// blocks_on_path[d] = block nodes on the path to the current node at depth d.
+    blocks_on_path: Vec<usize>,
+    max_blocks: usize,
+    decisions: Decisions<'s>,
+    bindings: bindings::Collector<'s>,
+}
 
-    let mut ast_depth = 0usize;
-    let mut nodes = 0usize;
-    let mut errors = 0usize;
-    let mut identifiers = 0usize;
-    let mut words: HashSet<&str> = HashSet::new();
-    let mut counts = Counts::default();
-    let mut has_function = false;
-    let mut comments: Vec<std::ops::Range<usize>> = Vec::new();
-    // blocks_on_path[d] = block nodes on the path to the current node at depth d.
-    let mut blocks_on_path: Vec<usize> = Vec::with_capacity(64);
-    let mut max_blocks = 0usize;
-    let mut decisions = Decisions::new(snippet.language, snippet.parsed_text());
-    let mut bindings = bindings::Collector::new(snippet);
+impl<'s> Walk<'s> {
+    fn new(
+        language: Language,
+        offset: usize,
+        decisions: Decisions<'s>,
+        bindings: bindings::Collector<'s>,
+    ) -> Self {
+        Walk {
+            syntax: language.syntax(),
+            offset,
+            ast_depth: 0,
+            nodes: 0,
+            errors: 0,
+            identifiers: 0,
+            words: HashSet::new(),
+            counts: Counts::default(),
+            has_function: false,
+            comments: Vec::new(),
+            blocks_on_path: Vec::with_capacity(64),
+            max_blocks: 0,
+            decisions,
+            bindings,
+        }
+    }
 
-    snippet.walk_with_path(|node, path| {
-        let depth = path.len();
-        let parent = path.last().copied();
-        nodes += 1;
-        ast_depth = ast_depth.max(depth + offset + 1);
+    /// Visits one node at `depth` (relative to its root); `text` is the node's text (the
+    /// same in the file and in the snippet for every node whose text is read: names and
+    /// keyword-like leaves never span lines), `range` its byte range in the snippet's code.
+    fn visit(
+        &mut self,
+        node: Node<'s>,
+        parent: Option<Node<'s>>,
+        depth: usize,
+        text: impl Fn(Node<'s>) -> &'s str,
+        range: impl Fn(Node<'s>) -> std::ops::Range<usize>,
+    ) {
+        let syntax = self.syntax;
+        self.nodes += 1;
+        self.ast_depth = self.ast_depth.max(depth + self.offset + 1);
         if node.is_error() || node.is_missing() {
-            errors += 1;
+            self.errors += 1;
         }
         let class = syntax.class_of(node);
-        blocks_on_path.truncate(depth);
-        let above = blocks_on_path.last().copied().unwrap_or(0);
+        self.blocks_on_path.truncate(depth);
+        let above = self.blocks_on_path.last().copied().unwrap_or(0);
         let here = above + usize::from(class.intersects(Class::BLOCK));
-        blocks_on_path.push(here);
-        max_blocks = max_blocks.max(here);
-        decisions.visit(node, class, parent, depth);
+        self.blocks_on_path.push(here);
+        self.max_blocks = self.max_blocks.max(here);
+        self.decisions.visit(node, class, parent, depth);
 
         if node.is_named() {
             if class.intersects(Class::FUNCTION) {
-                has_function = true;
+                self.has_function = true;
             }
             if class.intersects(Class::IDENTIFIER) {
-                identifiers += 1;
-                words.insert(snippet.text(node));
+                self.identifiers += 1;
+                self.words.insert(text(node));
             }
             if class.intersects(Class::COMMENT) {
-                comments.push(snippet.range(node));
+                self.comments.push(range(node));
             }
-            counts.named(node, class, parent);
-            bindings.visit(node);
+            self.counts.named(node, class, parent);
+            self.bindings.visit(node);
         } else {
             let in_binary = || parent.is_some_and(|parent| syntax.is(parent, Class::BINARY));
             if class.intersects(Class::COMPARISON) && in_binary() {
-                counts.comparisons += 1;
+                self.counts.comparisons += 1;
             }
             if class.intersects(Class::MATH) && in_binary() {
-                counts.math += 1;
+                self.counts.math += 1;
             }
             if class.intersects(Class::MODIFIER_TOKEN) {
-                counts.modifiers += 1;
+                self.counts.modifiers += 1;
             }
             if node.child_count() == 0 {
-                let text = snippet.text(node);
+                let text = text(node);
                 if !text.is_empty()
                     && text
                         .bytes()
                         .all(|byte| byte.is_ascii_alphabetic() || byte == b'_')
                 {
-                    words.insert(text);
+                    self.words.insert(text);
                 }
             }
         }
+    }
+
+    /// Visits the root a standalone parse would put above the function (`module`, `program`
+    /// ...), which the file's tree does not have there: a named node of `class` with children,
+    /// at depth 0.
+    fn visit_virtual_root(&mut self, class: Class) {
+        self.nodes += 1;
+        self.ast_depth = self.ast_depth.max(self.offset + 1);
+        self.blocks_on_path.clear();
+        let here = usize::from(class.intersects(Class::BLOCK));
+        self.blocks_on_path.push(here);
+        self.max_blocks = self.max_blocks.max(here);
+        self.decisions.visit_virtual_root();
+    }
+
+    fn finish(self, code: &str, ported: Option<usize>) -> Covariates {
+        let bindings = self.bindings.finish();
+        let counts = &self.counts;
+        Covariates {
+            ast_depth: saturate(self.ast_depth),
+            n_ast_nodes: saturate(self.nodes),
+            n_error_nodes: saturate(self.errors),
+            cyclomatic: saturate(ported.unwrap_or_else(|| self.decisions.cyclomatic())),
+            loc: saturate(lines_of_code(code, &self.comments)),
+            n_whitespace: saturate(code.chars().filter(|c| c.is_whitespace()).count()),
+            n_identifiers: saturate(self.identifiers),
+            n_unique_words: saturate(self.words.len()),
+            n_returns: saturate(counts.returns),
+            n_loops: saturate(counts.loops),
+            n_comparisons: saturate(counts.comparisons),
+            n_try_catch: saturate(counts.try_catch),
+            n_variables: saturate(bindings.variables.len()),
+            n_lambdas: saturate(counts.lambdas),
+            n_string_literals: saturate(counts.strings),
+            n_numbers: saturate(counts.numbers),
+            n_assignments: saturate(counts.assignments),
+            n_math_operations: saturate(counts.math),
+            max_nested_blocks: saturate(
+                self.max_blocks
+                    .saturating_sub(usize::from(self.has_function)),
+            ),
+            n_parenthesized: saturate(counts.parenthesized),
+            n_modifiers: saturate(counts.modifiers),
+        }
+    }
+}
+
+/// Every covariate of the snippet, from one walk over its tree.
+pub fn covariates(snippet: &Snippet) -> Covariates {
+    let language = snippet.language;
+    let mut walk = Walk::new(
+        language,
+        usize::from(snippet.is_wrapped()),
+        Decisions::new(language, &language.grammar(), snippet.parsed_text()),
+        bindings::Collector::new(snippet),
+    );
+    snippet.walk_with_path(|node, path| {
+        walk.visit(
+            node,
+            path.last().copied(),
+            path.len(),
+            |node| snippet.text(node),
+            |node| snippet.range(node),
+        );
         Visit::Descend
     });
-
-    let bindings = bindings.finish();
-    Covariates {
-        ast_depth: saturate(ast_depth),
-        n_ast_nodes: saturate(nodes),
-        n_error_nodes: saturate(errors),
-        cyclomatic: saturate(ported_cyclomatic(snippet).unwrap_or_else(|| decisions.cyclomatic())),
-        loc: saturate(lines_of_code(code, &comments)),
-        n_whitespace: saturate(code.chars().filter(|c| c.is_whitespace()).count()),
-        n_identifiers: saturate(identifiers),
-        n_unique_words: saturate(words.len()),
-        n_returns: saturate(counts.returns),
-        n_loops: saturate(counts.loops),
-        n_comparisons: saturate(counts.comparisons),
-        n_try_catch: saturate(counts.try_catch),
-        n_variables: saturate(bindings.variables.len()),
-        n_lambdas: saturate(counts.lambdas),
-        n_string_literals: saturate(counts.strings),
-        n_numbers: saturate(counts.numbers),
-        n_assignments: saturate(counts.assignments),
-        n_math_operations: saturate(counts.math),
-        max_nested_blocks: saturate(max_blocks.saturating_sub(usize::from(has_function))),
-        n_parenthesized: saturate(counts.parenthesized),
-        n_modifiers: saturate(counts.modifiers),
-    }
+    walk.finish(snippet.code(), ported_cyclomatic(snippet))
 }
 
 #[derive(Default)]

@@ -14,12 +14,13 @@ use tree_sitter::{InputEdit, Node, Parser, Tree};
 use crate::ast::{self, Visit};
 use crate::{LangError, Language};
 
+/// The class shell (prefix, suffix) of JavaScript, PHP and Java methods.
+pub(crate) const CLASS_SHELL: (&str, &str) = ("class _ {\n", "\n}\n");
+
 /// Class shells tried, in order, when the bare code does not parse cleanly.
 fn shells(language: Language) -> &'static [(&'static str, &'static str)] {
     match language {
-        Language::JavaScript => &[("class _ {\n", "\n}\n")],
-        Language::Php => &[("class _ {\n", "\n}\n")],
-        Language::Java => &[("class _ {\n", "\n}\n")],
+        Language::JavaScript | Language::Php | Language::Java => &[CLASS_SHELL],
         _ => &[],
     }
 }

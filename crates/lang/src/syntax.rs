@@ -590,6 +590,12 @@ impl Syntax {
             .unwrap_or_default()
     }
 
+    /// The classes of the named kind `kind` of [`Language::grammar`].
+    pub(crate) fn class_of_named_kind(&self, kind: &str) -> Class {
+        let id = self.language.grammar().id_for_node_kind(kind, true);
+        self.class_of_id(id, true, kind)
+    }
+
     /// True when `node` belongs to any class in `class`.
     pub fn is(&self, node: tree_sitter::Node, class: Class) -> bool {
         self.class_of(node).intersects(class)
