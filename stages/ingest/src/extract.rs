@@ -13,7 +13,9 @@ use tree_sitter::{Node, Tree};
 
 /// A function found in a file.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Function {
+pub struct Function<'tree> {
+    /// The node whose text is the snippet, in the file's tree.
+    pub node: Node<'tree>,
     /// Qualified by enclosing classes (`Class.method`) when there are any.
     pub name: Option<String>,
     /// The function's text, dedented by the column it started at.
@@ -27,7 +29,11 @@ pub struct Function {
 }
 
 /// Every function of `source` (parsed into `tree`), in file order.
-pub fn functions(language: Language, tree: &Tree, source: &str) -> Vec<Function> {
+pub fn functions<'tree>(
+    language: Language,
+    tree: &'tree Tree,
+    source: &str,
+) -> Vec<Function<'tree>> {
     let mut found = Vec::new();
     ast::walk(tree.root_node(), |node, _| {
         let Some((outer, name)) = candidate(language, node, source) else {
@@ -102,13 +108,13 @@ fn candidate<'tree>(
     }
 }
 
-fn function(
+fn function<'tree>(
     language: Language,
-    outer: Node,
+    outer: Node<'tree>,
     inner: Node,
     name: Option<String>,
     source: &str,
-) -> Function {
+) -> Function<'tree> {
     let start = outer.start_byte();
     let column_prefix = &source[ast::line_start(source, start)..start];
     let column = if column_prefix
@@ -135,6 +141,7 @@ fn function(
         }
     });
     Function {
+        node: outer,
         name: qualified,
         code,
         docstring: docstring(language, outer, inner, source),
@@ -312,9 +319,29 @@ fn non_empty(text: String) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn extract(language: Language, source: &str) -> Vec<Function> {
+    /// The functions without their nodes (the tree does not outlive the call).
+    struct Found {
+        name: Option<String>,
+        code: String,
+        docstring: Option<String>,
+        start_line: usize,
+        end_line: usize,
+        errors: usize,
+    }
+
+    fn extract(language: Language, source: &str) -> Vec<Found> {
         let tree = language.parse_file(source).unwrap();
         functions(language, &tree, source)
+            .into_iter()
+            .map(|function| Found {
+                name: function.name,
+                code: function.code,
+                docstring: function.docstring,
+                start_line: function.start_line,
+                end_line: function.end_line,
+                errors: function.errors,
+            })
+            .collect()
     }
 
     #[test]

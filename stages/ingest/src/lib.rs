@@ -31,7 +31,7 @@ use config::Filters;
 pub use config::IngestConfig;
 use dedup::{ExactIndex, MinHasher, NearIndex};
 pub use error::IngestError;
-use process::{Context, Outcome, Work, Workers};
+use process::{Context, CovariatesFrom, Outcome, Work, Workers};
 pub use report::Report;
 use report::{Reason, Skip};
 
@@ -127,6 +127,18 @@ impl Ingestor {
         }
         for row in unit.rows {
             self.report.keep(&row.split, &row.language, &row.source);
+            if unit.covariates_from != CovariatesFrom::RowParse {
+                let origin = self
+                    .report
+                    .covariates_of_file_functions
+                    .entry(row.language.clone())
+                    .or_default();
+                if unit.covariates_from == CovariatesFrom::FileTree {
+                    origin.from_file_tree += 1;
+                } else {
+                    origin.reparsed += 1;
+                }
+            }
             self.writer.push(row)?;
         }
         Ok(())

@@ -71,10 +71,23 @@ impl Work {
     }
 }
 
+/// Where a unit's covariates come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CovariatesFrom {
+    /// The parse of a row's code (JSONL, Parquet and pair rows have no file).
+    RowParse,
+    /// The function's subtree in the tree of its file: no second parse.
+    FileTree,
+    /// A function of a file parsed again alone, where the subtree was not known to give the
+    /// same covariates ([`covariates::covariates_in_file`] declined).
+    Reparse,
+}
+
 /// Snippets kept or dropped together (one snippet, or the two members of a pair).
 #[derive(Debug)]
 pub struct Unit {
     pub rows: Vec<snippets::Row>,
+    pub covariates_from: CovariatesFrom,
     /// One MinHash signature per row (empty when near-duplicate removal is off).
     pub signatures: Vec<Vec<u32>>,
     pub split: Split,
@@ -199,6 +212,7 @@ fn row(
 
 fn finish_unit(
     context: &Context,
+    covariates_from: CovariatesFrom,
     mut rows: Vec<snippets::Row>,
     split_key: &str,
     forced: Option<Split>,
@@ -215,6 +229,7 @@ fn finish_unit(
     };
     Unit {
         rows,
+        covariates_from,
         signatures,
         split,
         key,
@@ -266,6 +281,7 @@ pub fn process(workers: &mut Workers, context: &Context, work: Work) -> Vec<Outc
             let id = row.snippet_id.clone();
             vec![Outcome::Unit(finish_unit(
                 context,
+                CovariatesFrom::RowParse,
                 vec![row],
                 &id,
                 origin.forced_split,
@@ -325,6 +341,7 @@ pub fn process(workers: &mut Workers, context: &Context, work: Work) -> Vec<Outc
                 .collect();
             vec![Outcome::Unit(finish_unit(
                 context,
+                CovariatesFrom::RowParse,
                 rows,
                 &pair_id,
                 origin.forced_split,
@@ -374,14 +391,26 @@ fn process_file(
             outcomes.push(Outcome::Skip(Skip::new(Reason::ParseError, location)));
             continue;
         }
-        // The covariates are those of the snippet alone (as it will be scored), from its one
-        // parse; no later stage parses it again.
-        let Ok(snippet) = Snippet::parse(&mut workers.snippets, language, &function.code) else {
-            outcomes.push(Outcome::Skip(Skip::new(Reason::ParseError, location)));
-            continue;
+        // The covariates are those of the snippet alone (as it will be scored). They come from
+        // the function's subtree in the file's tree where that is known to give the same
+        // values, otherwise from one parse of the snippet; no later stage parses it again.
+        let (covariates, covariates_from) = match covariates::covariates_in_file(
+            language,
+            &tree,
+            function.node,
+            &source,
+            &function.code,
+        ) {
+            Some(covariates) => (covariates, CovariatesFrom::FileTree),
+            None => {
+                let Ok(snippet) = Snippet::parse(&mut workers.snippets, language, &function.code)
+                else {
+                    outcomes.push(Outcome::Skip(Skip::new(Reason::ParseError, location)));
+                    continue;
+                };
+                (covariates::covariates(&snippet), CovariatesFrom::Reparse)
+            }
         };
-        let covariates = covariates::covariates(&snippet);
-        drop(snippet);
         let row = row(
             &origin,
             language,
@@ -394,6 +423,7 @@ fn process_file(
         let id = row.snippet_id.clone();
         outcomes.push(Outcome::Unit(finish_unit(
             context,
+            covariates_from,
             vec![row],
             &id,
             origin.forced_split,

@@ -138,6 +138,17 @@ pub struct Report {
     pub kept_by_language: BTreeMap<String, u64>,
     pub kept_by_source: BTreeMap<String, u64>,
     pub skipped: BTreeMap<&'static str, ReasonEntry>,
+    /// Kept functions of source files, by language: how many had their covariates computed
+    /// from their subtree in the file's tree, and how many were parsed again alone because
+    /// equality with that parse was not established (rows of JSONL and Parquet are not
+    /// counted: they have no file).
+    pub covariates_of_file_functions: BTreeMap<String, CovariatesOrigin>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CovariatesOrigin {
+    pub from_file_tree: u64,
+    pub reparsed: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
