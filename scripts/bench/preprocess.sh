@@ -152,6 +152,10 @@ print(f"\nPreprocess with all 6 interventions ({full['testbed']['snippets']} tes
       f"{full['testbed']['rows']} testbed rows): {full_s:.1f} s wall, {full_cpu:.1f} CPU s, {full_kb / 1024:.0f} MB peak.")
 print(f"Memory: {half_bytes / 1e6:.1f} MB of the corpus peaks at {half_ingest_kb / 1024:.0f} MB (ingest) / "
       f"{half_cov_kb / 1024:.0f} MB (covariates); all {mb:.1f} MB at {ingest_kb / 1024:.0f} MB / {cov_kb / 1024:.0f} MB.")
+origins = ingest.get("covariates_of_file_functions", {}).values()
+from_tree, reparsed = (sum(o[key] for o in origins) for key in ("from_file_tree", "reparsed"))
+print(f"Covariates of the kept functions: {from_tree} from their subtree in the file's tree, "
+      f"{reparsed} from a second parse of the function alone (equality not established).")
 print(f"\nCyclomatic agreement with lizard: {lizard['equal']} of {lizard['snippets_compared']} functions "
       f"({100 * lizard['agreement']:.2f}%); {lizard['unmatched']} functions lizard does not report at all; "
       f"{100 * lizard['agreement_where_lizard_finds_the_function']:.2f}% of those it reports. "
