@@ -653,11 +653,12 @@ fn stratification(
     ))
 }
 
-/// `(score, index)` pairs sorted by score, then index: the keys are distinct, so the
-/// unstable sort gives the same order as a stable one.
+/// `(score, index)` pairs sorted by score, then index: a stable radix sort by the score's
+/// bits (radsort; `f64::total_cmp`'s order) of pairs made in index order, a few passes over
+/// the pairs instead of a comparison sort's n log n comparisons.
 fn sorted_pairs(scores: &[f64]) -> Vec<(f64, usize)> {
     let mut pairs: Vec<(f64, usize)> = scores.iter().copied().zip(0..).collect();
-    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    radsort::sort_by_key(&mut pairs, |pair| pair.0);
     pairs
 }
 
