@@ -396,13 +396,12 @@ fn linear_predictor_pass(
             let mut product = 1.0;
             for row in offset..offset + chunk {
                 let (linear, t) = (eta[row], treatment[row]);
-                let (e, probability, positive) = if linear > 0.0 {
-                    let e = (-linear).exp();
-                    (e, 1.0 / (1.0 + e), linear)
-                } else {
-                    let e = linear.exp();
-                    (e, e / (1.0 + e), 0.0)
-                };
+                // Without a branch on the sign (unpredictable): σ(η) = 1 / (1 + e) for η > 0
+                // and e / (1 + e) otherwise, the same operations as two branches would do.
+                let e = (-linear.abs()).exp();
+                let numerator = if linear > 0.0 { 1.0 } else { e };
+                let probability = numerator / (1.0 + e);
+                let positive = linear.max(0.0);
                 product *= 1.0 + e;
                 mu[row] = probability;
                 residual[row] = t - probability;
