@@ -355,6 +355,13 @@ EOT;
     public function q($a) { $x = $a->catch(); return $x ? 1 : 2; }
     function plain() { return 1; }
 }
+
+function page($items) {
+    foreach ($items as $item) { ?>
+        <li><?= $item ?></li>
+    <?php }
+    return count($items);
+}
 "#;
 
 #[test]
@@ -437,7 +444,8 @@ fn ruby_methods_in_their_file_have_the_covariates_of_their_standalone_parse() {
 #[test]
 fn php_functions_in_their_file_have_the_covariates_of_their_standalone_parse() {
     let in_file = check(Language::Php, PHP);
-    // `s` (a nowdoc at column 0) and `plain` (no modifier) are parsed alone.
+    // `s` (a nowdoc at column 0), `plain` (no modifier) and `page` (template text) are parsed
+    // alone.
     assert_eq!(
         in_file,
         [

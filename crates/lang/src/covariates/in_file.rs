@@ -17,7 +17,8 @@
 //!   (`key: function`, a labeled statement alone), a declarator of a multi-name declaration,
 //!   a JavaScript method whose body starts on another line than its parameters end (semicolon
 //!   insertion makes a bare parse succeed as a call followed by a block), a PHP method without
-//!   modifiers (it parses alone as a function definition), anything not listed in
+//!   modifiers (it parses alone as a function definition), PHP code with `?>` (template text
+//!   in a file, an error for the `php_only` grammar of snippets), anything not listed in
 //!   `standalone_shape`.
 //!
 //! `tests/covariates_in_file.rs` checks the equality on fixtures of all six languages, and
@@ -73,6 +74,9 @@ fn standalone_shape(language: Language, node: Node, source: &str) -> Option<Shap
             "method_definition" => body_on_the_header_line(node, source).then_some(Shape::Wrapped),
             _ => None,
         },
+        // `?>` leaves PHP for text (a template) in a file; the snippet grammar (`php_only`) has
+        // no such mode, so the standalone parse differs.
+        Language::Php if ast::text(node, source).contains("?>") => None,
         Language::Php => match kind {
             "function_definition" => Some(Shape::Bare("program")),
             // A modifier (`public`, `static` ...) cannot start a statement, so the method gets
