@@ -784,25 +784,27 @@ fn weighting(
     let (n_treated, _) = data.arm_sizes();
     let p_treated = n_treated as f64 / n;
     let n_control = n - n_treated as f64;
-    // Per-row weights (treated part, control part) for the target units, before stabilization.
-    let base = |e: f64| match options.target_units {
-        TargetUnits::Ate => (1.0 / e, 1.0 / (1.0 - e)),
-        TargetUnits::Att => (1.0, e / (1.0 - e)),
-        TargetUnits::Atc => ((1.0 - e) / e, 1.0),
+    // A treated row's and a control row's weight for the target units, before stabilization
+    // (each row needs only its own arm's).
+    let [treated_base, control_base]: [fn(f64) -> f64; 2] = match options.target_units {
+        TargetUnits::Ate => [|e| 1.0 / e, |e| 1.0 / (1.0 - e)],
+        TargetUnits::Att => [|_| 1.0, |e| e / (1.0 - e)],
+        TargetUnits::Atc => [|e| (1.0 - e) / e, |_| 1.0],
     };
     let (mut treated_sum, mut treated_weight, mut control_sum, mut control_weight) =
         (0.0, 0.0, 0.0, 0.0);
     let (mut stabilized_treated_sum, mut stabilized_treated_weight) = (0.0, 0.0);
     let (mut stabilized_control_sum, mut stabilized_control_weight) = (0.0, 0.0);
     for ((&treatment, &outcome), &e) in t.iter().zip(y).zip(&scores) {
-        let (weight_treated, weight_control) = base(e);
         if treatment == 1.0 {
+            let weight_treated = treated_base(e);
             treated_sum += weight_treated * outcome;
             treated_weight += weight_treated;
             let stabilized = weight_treated * p_treated;
             stabilized_treated_sum += stabilized * outcome;
             stabilized_treated_weight += stabilized;
         } else {
+            let weight_control = control_base(e);
             control_sum += weight_control * outcome;
             control_weight += weight_control;
             let stabilized = weight_control * (1.0 - p_treated);
