@@ -30,6 +30,11 @@ pub enum InferError {
         part: Option<PathBuf>,
         message: String,
     },
+    /// A `--journal` folder whose batches do not belong to this run although its key does (a
+    /// batch edited or copied in by hand): the work failed (exit 1); removing the folder starts
+    /// the run over.
+    #[error("the infer journal `{}`: {message}\nhint: remove the folder to score from the start", dir.display())]
+    Journal { dir: PathBuf, message: String },
     /// The model folder, its tokenizer, the device or libtorch (classified by
     /// [`LmError::is_user_error`]: an unsupported model or option is the user's, a corrupt or
     /// unreadable model the work failing).
@@ -70,7 +75,7 @@ impl Classified for InferError {
     fn is_user_error(&self) -> bool {
         match self {
             InferError::Params { .. } | InferError::Option { .. } => true,
-            InferError::Parts { .. } => false,
+            InferError::Parts { .. } | InferError::Journal { .. } => false,
             InferError::Lm(error) => error.is_user_error(),
         }
     }

@@ -726,10 +726,14 @@ pub fn infer(
         if let Some(done) = resumed.remove(batch_index) {
             for token in done {
                 let Some(&row) = index_of.get(token.row_id.as_str()) else {
-                    anyhow::bail!(
-                        "the infer journal names row `{}`, which the testbed lacks",
-                        token.row_id
-                    );
+                    return Err(InferError::Journal {
+                        dir: options.journal.clone().unwrap_or_default(),
+                        message: format!(
+                            "batch {batch_index} names row `{}`, which the testbed lacks",
+                            token.row_id
+                        ),
+                    }
+                    .into());
                 };
                 let (result, at) = (&mut results[row], token.position as usize - 1);
                 result.logprob[at] = token.logprob;

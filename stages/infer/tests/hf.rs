@@ -882,6 +882,32 @@ fn a_killed_run_resumes_from_its_journal_and_writes_the_same_bytes() {
         std::fs::read(&clean.tokens).unwrap(),
         std::fs::read(out.join("tokens.parquet")).unwrap()
     );
+
+    // Under this run's key, a batch of rows this testbed lacks (a file copied in by hand) fails
+    // the run (exit 1) with the journal named and how to start over; nothing is written.
+    std::fs::remove_file(out.join("tokens.parquet")).unwrap();
+    let mut child = command(Some("200")).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while batch_files() < 1 {
+        assert!(started.elapsed().as_secs() < 120, "no batch journaled");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let other_testbed = write_testbed(&other, &["def other(y):\n    return y * 2\n"]);
+    let foreign = infer(&other, &model, &other_testbed, params, &[]);
+    foreign.ok();
+    std::fs::copy(&foreign.tokens, journal.join("batch-000000.parquet")).unwrap();
+    let output = command(None).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the infer journal") && stderr.contains("remove the folder"),
+        "{stderr}"
+    );
+    assert!(!out.join("tokens.parquet").exists());
 }
 
 #[test]
