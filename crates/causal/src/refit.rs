@@ -194,7 +194,7 @@ impl<'a> SubsetFit<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::estimators::{EstimatorOptions, Method, point_estimate};
     use crate::{Column, data::CausalData};
@@ -203,8 +203,9 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
     use rand_distr::{Distribution, StandardNormal};
 
-    /// n rows, two confounders on different scales, a binary treatment that depends on them.
-    fn data(n: usize) -> CausalData {
+    /// n rows, two confounders on different scales (z2 = 100 b), a binary treatment that
+    /// depends on them, effect 1.5 (the refuters' tests use it too).
+    pub(crate) fn data(n: usize) -> CausalData {
         let mut rng = ChaCha8Rng::seed_from_u64(9);
         let (mut t, mut y, mut z1, mut z2) = (vec![], vec![], vec![], vec![]);
         for _ in 0..n {

@@ -524,7 +524,7 @@ pub fn refute_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::RngExt;
+    use crate::refit::tests::data;
 
     #[test]
     fn p_value_matches_dowhys_empirical_test() {
@@ -545,28 +545,6 @@ mod tests {
         let (p, test) = refutation_p_value(1.0, &simulations);
         assert_eq!(test, SignificanceTest::Normal);
         assert!((p - Normal::standard().sf(1.0)).abs() < 1e-15);
-    }
-
-    /// n rows, two confounders, a binary treatment that depends on them, effect 1.5.
-    fn data(n: usize) -> CausalData {
-        let mut rng = ChaCha8Rng::seed_from_u64(9);
-        let (mut t, mut y, mut z1, mut z2) = (vec![], vec![], vec![], vec![]);
-        for _ in 0..n {
-            let (a, b): (f64, f64) = (StandardNormal.sample(&mut rng), rng.random());
-            let treated = rng.random::<f64>() < 1.0 / (1.0 + (-(0.8 * a - b)).exp());
-            let treated = if treated { 1.0 } else { 0.0 };
-            let noise: f64 = StandardNormal.sample(&mut rng);
-            t.push(treated);
-            y.push(1.5 * treated + 2.0 * a - 3.0 * b + 0.5 * noise + 10.0);
-            z1.push(a);
-            z2.push(100.0 * b);
-        }
-        CausalData::new(
-            Column::new("t", t),
-            Column::new("y", y),
-            vec![Column::new("z1", z1), Column::new("z2", z2)],
-        )
-        .unwrap()
     }
 
     #[test]

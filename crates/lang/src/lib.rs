@@ -15,7 +15,7 @@ pub mod covariates;
 pub mod snippet;
 pub mod syntax;
 
-pub use snippet::{Edit, Parsers, Snippet};
+pub use snippet::{Edit, Parsers, Snippet, dedent};
 pub use syntax::{Class, Syntax};
 
 /// A language with a tree-sitter grammar (the CodeSearchNet languages).

@@ -304,6 +304,29 @@ pub enum EditError {
     Lang(#[from] LangError),
 }
 
+/// Removes up to `column` leading spaces/tabs from every line after the first (the first line
+/// starts at the function's own column, which is not part of its text): how ingest cuts a
+/// function out of its file.
+pub fn dedent(code: &str, column: usize) -> String {
+    if column == 0 {
+        return code.to_owned();
+    }
+    let mut out = String::with_capacity(code.len());
+    for (index, line) in code.split_inclusive('\n').enumerate() {
+        if index == 0 {
+            out.push_str(line);
+            continue;
+        }
+        let strip = line
+            .bytes()
+            .take(column)
+            .take_while(|byte| *byte == b' ' || *byte == b'\t')
+            .count();
+        out.push_str(&line[strip..]);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

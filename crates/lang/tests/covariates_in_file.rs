@@ -6,27 +6,8 @@
 use icodegen_artifacts::Covariates;
 use icodegen_lang::ast::{self, Visit};
 use icodegen_lang::covariates::{covariates, covariates_in_file};
-use icodegen_lang::{Class, Language, Parsers, Snippet};
+use icodegen_lang::{Class, Language, Parsers, Snippet, dedent};
 use tree_sitter::Node;
-
-/// Ingest's dedent (`extract::dedent`): up to `column` leading spaces and tabs off every line
-/// after the first.
-fn dedent(code: &str, column: usize) -> String {
-    let mut out = String::with_capacity(code.len());
-    for (index, line) in code.split_inclusive('\n').enumerate() {
-        if index == 0 {
-            out.push_str(line);
-            continue;
-        }
-        let strip = line
-            .bytes()
-            .take(column)
-            .take_while(|byte| *byte == b' ' || *byte == b'\t')
-            .count();
-        out.push_str(&line[strip..]);
-    }
-    out
-}
 
 /// The functions ingest cuts out of a file (the outermost function nodes, a decorated
 /// definition whole, JavaScript functions bound by a one-name declaration or an assignment

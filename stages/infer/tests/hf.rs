@@ -827,14 +827,18 @@ fn a_killed_run_resumes_from_its_journal_and_writes_the_same_bytes() {
             })
             .unwrap_or(0)
     };
-    let mut child = command(Some("200")).spawn().unwrap();
-    let started = std::time::Instant::now();
-    while batch_files() < 4 {
-        assert!(started.elapsed().as_secs() < 120, "no batch journaled");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // Starts a slowed-down run and kills it once `batches` batches are journaled.
+    let kill_after = |batches: usize| {
+        let mut child = command(Some("200")).spawn().unwrap();
+        let started = std::time::Instant::now();
+        while batch_files() < batches {
+            assert!(started.elapsed().as_secs() < 120, "no batch journaled");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+    };
+    kill_after(4);
     let killed_after = batch_files();
     assert!(
         !out.join("tokens.parquet").exists(),
@@ -886,14 +890,7 @@ fn a_killed_run_resumes_from_its_journal_and_writes_the_same_bytes() {
     // Under this run's key, a batch of rows this testbed lacks (a file copied in by hand) fails
     // the run (exit 1) with the journal named and how to start over; nothing is written.
     std::fs::remove_file(out.join("tokens.parquet")).unwrap();
-    let mut child = command(Some("200")).spawn().unwrap();
-    let started = std::time::Instant::now();
-    while batch_files() < 1 {
-        assert!(started.elapsed().as_secs() < 120, "no batch journaled");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_after(1);
     let other = dir.path().join("other");
     std::fs::create_dir_all(&other).unwrap();
     let other_testbed = write_testbed(&other, &["def other(y):\n    return y * 2\n"]);

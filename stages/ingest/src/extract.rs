@@ -8,7 +8,7 @@
 //! not extracted again.
 
 use icodegen_lang::ast::{self, Visit};
-use icodegen_lang::{Class, Language};
+use icodegen_lang::{Class, Language, dedent};
 use tree_sitter::{Node, Tree};
 
 /// A function found in a file.
@@ -149,28 +149,6 @@ fn function<'tree>(
         end_line,
         errors: ast::count_errors(outer),
     }
-}
-
-/// Removes up to `column` leading spaces/tabs from every line after the first (the first line
-/// starts at the function's own column, which is not part of its text).
-pub fn dedent(code: &str, column: usize) -> String {
-    if column == 0 {
-        return code.to_owned();
-    }
-    let mut out = String::with_capacity(code.len());
-    for (index, line) in code.split_inclusive('\n').enumerate() {
-        if index == 0 {
-            out.push_str(line);
-            continue;
-        }
-        let strip = line
-            .bytes()
-            .take(column)
-            .take_while(|byte| *byte == b' ' || *byte == b'\t')
-            .count();
-        out.push_str(&line[strip..]);
-    }
-    out
 }
 
 fn enclosing_classes(node: Node, source: &str) -> Vec<String> {
